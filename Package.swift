@@ -1,0 +1,63 @@
+// swift-tools-version: 6.0
+//
+// TasteGraph — a graph-based music recommendation engine.
+//
+// Targets follow the layers of the design; dependencies point one way only:
+//
+//   C system libraries   CSQLite  CBLAS  CIgraph          (module maps, found through pkg-config)
+//   safe Swift wrappers  SQLite   BLAS   Igraph           (nothing above these imports C)
+//   shared utilities     TasteGraphSupport                (SHA-256, seeded RNG, fast line reading)
+//   store                TasteGraphStore                  (schema, migrations, importers, preparation)
+//   sample data          TasteGraphSynth                  (planted-genre generator for GraphData/)
+//   command line         TasteGraphCLI → tastegraph       (thin: parse, call one library function, print)
+import PackageDescription
+
+let package = Package(
+    name: "TasteGraph",
+    products: [
+        .executable(name: "tastegraph", targets: ["tastegraph"]),
+        .library(name: "TasteGraphStore", targets: ["TasteGraphStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // MARK: C libraries (Debian: libsqlite3-dev, libopenblas-dev, libigraph-dev)
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CIgraph", pkgConfig: "igraph", providers: [.apt(["libigraph-dev"])]),
+
+        // MARK: Safe wrappers
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
+        .target(name: "BLAS", dependencies: ["CBLAS"]),
+        .target(name: "Igraph", dependencies: ["CIgraph"]),
+
+        // MARK: Engine layers
+        .target(name: "TasteGraphSupport"),
+        .target(
+            name: "TasteGraphStore",
+            dependencies: ["SQLite", "TasteGraphSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "TasteGraphSynth", dependencies: ["TasteGraphSupport"]),
+
+        // MARK: Command line
+        .target(
+            name: "TasteGraphCLI",
+            dependencies: [
+                "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "tastegraph", dependencies: ["TasteGraphCLI"]),
+
+        // MARK: Tests (mirror the targets)
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),
+        .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphSupport"]),
+        .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "TestSupport"]),
+        .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
+        .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import TasteGraphStore
+import TasteGraphSupport
+
+/// `tastegraph import …`: load a dataset into a store.
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import listening data into a store (one store per dataset).",
+        discussion: """
+            Imports are transactional: when a file has bad rows the store is left exactly as it was, unless
+            --max-errors allows skipping them (each skipped row is reported). A (user, item) pair listed twice
+            in one file is rejected, never summed. Importing a file again replaces the counts it wrote, so
+            re-imports never double play counts.
+            """,
+        subcommands: [Lastfm.self, TasteProfile.self]
+    )
+}
+
+/// `--max-errors`, shared by the importers.
+struct ImportFlags: ParsableArguments {
+    @Option(name: .long, help: "Skip up to N bad rows (each is reported) instead of failing on the first.")
+    var maxErrors = 0
+
+    func validate() throws {
+        guard maxErrors >= 0 else { throw ValidationError("--max-errors must be ≥ 0, got \(maxErrors)") }
+    }
+}
+
+/// JSON shape of an import's result.
+struct ImportSummary: Encodable {
+    let report: ImportReport
+    let rowsRead: Int
+    let rowsPerSecond: Double
+    let peakRssMib: Double
+    let stats: StoreStats
+
+    func printText(to context: CLIContext) {
+        for file in report.files {
+            context.print(
+                "\(file.kind.padding(toLength: 16, withPad: " ", startingAt: 0)) \(Format.grouped(file.rowsAccepted)) rows accepted, \(Format.grouped(file.rowsRejected)) rejected  (\(file.file))")
+        }
+        for warning in report.warnings { context.print("warning: \(warning)") }
+        context.print(
+            "imported \(Format.grouped(rowsRead)) rows in \(String(format: "%.2f", report.seconds)) s (\(Format.grouped(Int(rowsPerSecond))) rows/s, peak RSS \(String(format: "%.0f", peakRssMib)) MiB)")
+        context.print(
+            "store: \(Format.grouped(stats.users)) users, \(Format.grouped(stats.items)) items, \(Format.grouped(stats.artists)) artists, \(Format.grouped(stats.listens)) listens")
+    }
+
+    static func make(_ report: ImportReport, store: GraphStore) throws -> ImportSummary {
+        ImportSummary(
+            report: report, rowsRead: report.rowsRead, rowsPerSecond: report.rowsPerSecond,
+            peakRssMib: ProcessStats.peakRSSMiB, stats: try store.stats())
+    }
+}
+
+extension Import {
+    struct Lastfm: ContextCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import the hetrec2011 Last.fm 2k dataset from its directory, as shipped.",
+            discussion: """
+                Reads artists.dat and user_artists.dat (required), and tags.dat (ISO-8859-1),
+                user_friends.dat and user_taggedartists.dat when present. Items are artists.
+                """
+        )
+
+        @Argument(help: ArgumentHelp("Directory holding the .dat files.", valueName: "dir"))
+        var directory: String
+        @OptionGroup var store: StoreOption
+        @OptionGroup var flags: ImportFlags
+        @OptionGroup var output: OutputOptions
+
+        func run(context: CLIContext) throws {
+            let graphStore = try GraphStore(path: store.store)
+            let importer = LastfmImporter(store: graphStore, logger: context.logger(label: "import", quiet: output.quiet))
+            let report = try importer.importDirectory(directory, options: ImportOptions(maxErrors: flags.maxErrors))
+            let summary = try ImportSummary.make(report, store: graphStore)
+            if output.json { context.print(try JSONOutput.encode(summary)) } else { summary.printText(to: context) }
+        }
+    }
+
+    struct TasteProfile: ContextCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "taste-profile",
+            abstract: "Import Echo Nest Taste Profile triplets (user<TAB>song<TAB>play_count), with optional song metadata.",
+            discussion: """
+                --metadata takes MSD unique_tracks.txt (track<SEP>song<SEP>artist<SEP>title) or song_data.csv
+                (song_id,title,release,artist_name,year); the format is detected from the first line. Songs
+                without metadata are kept and counted in a warning.
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The triplets file.", valueName: "triplets"))
+        var triplets: String
+        @Option(name: .long, help: ArgumentHelp("Song metadata file (unique_tracks.txt or song_data.csv).", valueName: "file"))
+        var metadata: String?
+        @OptionGroup var store: StoreOption
+        @OptionGroup var flags: ImportFlags
+        @OptionGroup var output: OutputOptions
+
+        func run(context: CLIContext) throws {
+            let graphStore = try GraphStore(path: store.store)
+            let importer = TasteProfileImporter(store: graphStore, logger: context.logger(label: "import", quiet: output.quiet))
+            let report = try importer.importTriplets(
+                path: triplets, metadata: metadata, options: ImportOptions(maxErrors: flags.maxErrors))
+            let summary = try ImportSummary.make(report, store: graphStore)
+            if output.json { context.print(try JSONOutput.encode(summary)) } else { summary.printText(to: context) }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+
+/// `--store FILE`, shared by every command that reads or writes a store.
+struct StoreOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The dataset's SQLite store file.", valueName: "file"))
+    var store: String
+}
+
+/// `--json` and `--quiet`, shared by every command that reports.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON object on stdout instead of text.")
+    var json = false
+
+    @Flag(name: .long, help: "Print only errors on stderr (no progress or warnings).")
+    var quiet = false
+}
+
+/// JSON output with stable, snake_case keys.
+enum JSONOutput {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// Formats numbers for text tables.
+enum Format {
+    static func number(_ value: Double, digits: Int = 2) -> String {
+        if value == value.rounded() && abs(value) < 1e15 { return grouped(Int64(value)) }
+        return String(format: "%.\(digits)f", value)
+    }
+
+    static func grouped<T: BinaryInteger>(_ value: T) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, char) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(char)
+        }
+        return value < 0 ? "-" + out : out
+    }
+}

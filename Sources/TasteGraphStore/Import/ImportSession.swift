@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import SQLite
+import TasteGraphSupport
+
+/// Options every importer takes.
+public struct ImportOptions: Sendable {
+    /// How many bad rows an import may skip (each is reported). 0: the first bad row fails the import.
+    public var maxErrors: Int
+
+    public init(maxErrors: Int = 0) {
+        self.maxErrors = maxErrors
+    }
+}
+
+/// What one file contributed to an import.
+public struct FileImportReport: Codable, Sendable, Equatable {
+    /// What the file holds: `listens`, `metadata`, `artists`, `tags`, `friends`, `tag-assignments`.
+    public let kind: String
+    public let file: String
+    public let fingerprint: String
+    public let bytes: Int
+    public let rowsRead: Int
+    public let rowsAccepted: Int
+    public let rowsRejected: Int
+    public let seconds: Double
+}
+
+/// What an import did: per-file counts, warnings, and the rows it skipped under `--max-errors`.
+public struct ImportReport: Codable, Sendable {
+    public var dataset: DatasetKind
+    public var files: [FileImportReport] = []
+    public var warnings: [String] = []
+    public var skippedRows: [String] = []
+    public var seconds: Double = 0
+
+    /// Rows read across all files.
+    public var rowsRead: Int { files.reduce(0) { $0 + $1.rowsRead } }
+    public var rowsPerSecond: Double { seconds > 0 ? Double(rowsRead) / seconds : 0 }
+}
+
+/// The shared machinery of one import: the transaction's bookkeeping, the bad-row budget and the
+/// import log. Importers read files through `read(_:kind:header:row:)` and report bad rows by throwing
+/// `FieldError` from the row callback.
+final class ImportSession {
+    let db: Database
+    let options: ImportOptions
+    let logger: Logger
+    var report: ImportReport
+    private var skipped: [InputError] = []
+
+    init(db: Database, dataset: DatasetKind, options: ImportOptions, logger: Logger) {
+        self.db = db
+        self.options = options
+        self.logger = logger
+        self.report = ImportReport(dataset: dataset)
+    }
+
+    /// Reads `path` line by line inside the surrounding transaction and logs the file in `imports`.
+    ///
+    /// - Parameters:
+    ///   - header: the exact first line the format requires, or nil for headerless formats.
+    ///   - row: called for every data line with the file's import-log id, the line number and its bytes;
+    ///     throw `FieldError` to reject the row.
+    /// - Throws: `InputError` for a missing file, a wrong header or the first bad row (when `maxErrors` is
+    ///   0), `ImportAborted` when more rows are bad than allowed, or whatever `row` throws otherwise.
+    @discardableResult
+    func read(
+        _ path: String, kind: String, header: String?,
+        row: (_ importID: Int64, _ line: Int, _ bytes: UnsafeRawBufferPointer) throws -> Void
+    ) throws -> FileImportReport {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw InputError(file: path, line: nil, reason: "file not found or not readable")
+        }
+        let started = Date()
+        let startedAt = ISO8601DateFormatter().string(from: started)
+        try db.run(
+            "INSERT INTO imports(kind, file, fingerprint, bytes, rows_read, rows_accepted, rows_rejected, started_at, seconds) VALUES (?, ?, '', 0, 0, 0, 0, ?, 0)",
+            .text(kind), .text(path), .text(startedAt))
+        let importID = db.lastInsertRowID
+        var rowsRead = 0
+        var rejected = 0
+        let (fingerprint, bytes) = try LineReader(path: path).forEachLine { number, line in
+            if number == 1, let header {
+                let found = String(decoding: line, as: UTF8.self)
+                guard found == header else {
+                    throw InputError(
+                        file: path, line: 1,
+                        reason: "expected the header '\(header.replacingOccurrences(of: "\t", with: "\\t"))', found '\(found.prefix(80).replacingOccurrences(of: "\t", with: "\\t"))'")
+                }
+                return
+            }
+            if line.isEmpty { return }
+            rowsRead += 1
+            do {
+                try row(importID, number, line)
+            } catch let error as FieldError {
+                rejected += 1
+                try reject(InputError(file: path, line: number, reason: error.reason))
+            }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        try db.run(
+            "UPDATE imports SET fingerprint = ?, bytes = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?, seconds = ? WHERE id = ?",
+            .text(fingerprint), .integer(Int64(bytes)), .integer(Int64(rowsRead)),
+            .integer(Int64(rowsRead - rejected)), .integer(Int64(rejected)), .real(seconds), .integer(importID))
+        let fileReport = FileImportReport(
+            kind: kind, file: path, fingerprint: fingerprint, bytes: bytes, rowsRead: rowsRead,
+            rowsAccepted: rowsRead - rejected, rowsRejected: rejected, seconds: seconds)
+        report.files.append(fileReport)
+        logger.info("\(kind): \(path): \(rowsRead - rejected) rows accepted, \(rejected) rejected in \(String(format: "%.2f", seconds)) s")
+        return fileReport
+    }
+
+    /// Counts a bad row against the budget: reports it, or stops the import when over budget.
+    private func reject(_ error: InputError) throws {
+        if options.maxErrors == 0 { throw error }
+        if skipped.count >= options.maxErrors {
+            throw ImportAborted(errors: skipped + [error], maxErrors: options.maxErrors)
+        }
+        skipped.append(error)
+        report.skippedRows.append(error.description)
+        logger.warning("skipped \(error.description)")
+    }
+
+    func warn(_ message: String) {
+        report.warnings.append(message)
+        logger.warning("\(message)")
+    }
+}

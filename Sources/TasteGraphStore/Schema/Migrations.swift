@@ -1,0 +1,131 @@
+import SQLite
+
+/// The store's schema, as an ordered list of migrations. `PRAGMA user_version` records how many have
+/// been applied; opening a store applies the missing ones, each in its own transaction.
+///
+/// Ids: every table keys rows by a dense internal id (0, 1, 2, … in order of first appearance), and keeps
+/// the id the input used as `external_id`, unchanged. Filters never delete rows: they clear `active`.
+enum Migrations {
+    struct Migration {
+        let version: Int
+        let summary: String
+        let sql: String
+    }
+
+    static let all: [Migration] = [
+        Migration(
+            version: 1, summary: "users, artists, items, tags, listens, friends, import log",
+            sql: """
+                CREATE TABLE dataset_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+                CREATE TABLE users (
+                    id INTEGER PRIMARY KEY,
+                    external_id TEXT NOT NULL UNIQUE,
+                    active INTEGER NOT NULL DEFAULT 1
+                );
+
+                CREATE TABLE artists (
+                    id INTEGER PRIMARY KEY,
+                    external_id TEXT NOT NULL UNIQUE,   -- Last.fm artist id, or the artist name for songs
+                    name TEXT NOT NULL,
+                    url TEXT,
+                    picture_url TEXT
+                );
+
+                -- The listening unit: songs (Taste Profile) or artists (Last.fm, one item per artist).
+                CREATE TABLE items (
+                    id INTEGER PRIMARY KEY,
+                    external_id TEXT NOT NULL UNIQUE,
+                    artist_id INTEGER REFERENCES artists(id),   -- NULL only for songs without metadata
+                    title TEXT,
+                    release TEXT,
+                    year INTEGER,
+                    popularity REAL NOT NULL DEFAULT 0,         -- see Popularity.swift
+                    active INTEGER NOT NULL DEFAULT 1
+                );
+                CREATE INDEX items_by_artist ON items(artist_id);
+
+                CREATE TABLE tags (
+                    id INTEGER PRIMARY KEY,
+                    external_id TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL
+                );
+
+                -- Last.fm tag assignments as shipped. Some name artists missing from artists.dat: they are
+                -- kept with artist_id NULL (no data is lost) and left out of item_tags.
+                CREATE TABLE tag_assignments (
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    artist_external_id TEXT NOT NULL,
+                    tag_id INTEGER NOT NULL REFERENCES tags(id),
+                    artist_id INTEGER REFERENCES artists(id),
+                    day INTEGER, month INTEGER, year INTEGER,
+                    import_id INTEGER NOT NULL,
+                    PRIMARY KEY (user_id, artist_external_id, tag_id)
+                ) WITHOUT ROWID;
+
+                -- Derived from tag_assignments after each import: how many users gave the item the tag.
+                CREATE TABLE item_tags (
+                    item_id INTEGER NOT NULL REFERENCES items(id),
+                    tag_id INTEGER NOT NULL REFERENCES tags(id),
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (item_id, tag_id)
+                ) WITHOUT ROWID;
+
+                -- import_id is the import-log row of the file that last wrote the pair: a pair seen twice
+                -- in one file is a duplicate (rejected); a later file replaces the count (idempotent).
+                CREATE TABLE listens (
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    item_id INTEGER NOT NULL REFERENCES items(id),
+                    play_count INTEGER NOT NULL CHECK (play_count >= 0),
+                    import_id INTEGER NOT NULL,
+                    PRIMARY KEY (user_id, item_id)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE friends (
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    friend_id INTEGER NOT NULL REFERENCES users(id),
+                    import_id INTEGER NOT NULL,
+                    PRIMARY KEY (user_id, friend_id)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE imports (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    file TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,          -- SHA-256 of the file's bytes
+                    bytes INTEGER NOT NULL,
+                    rows_read INTEGER NOT NULL,
+                    rows_accepted INTEGER NOT NULL,
+                    rows_rejected INTEGER NOT NULL,
+                    started_at TEXT NOT NULL,
+                    seconds REAL NOT NULL
+                );
+
+                CREATE TABLE preparations (
+                    id INTEGER PRIMARY KEY,
+                    parameters TEXT NOT NULL,           -- JSON
+                    report TEXT NOT NULL,               -- JSON
+                    created_at TEXT NOT NULL
+                );
+                """)
+    ]
+
+    /// The schema version this build writes.
+    static var latest: Int { all.last!.version }
+
+    /// Applies every migration newer than the database's `user_version`.
+    /// - Throws: `StoreError` when the file was written by a newer TasteGraph.
+    static func migrate(_ db: Database) throws {
+        let current = try db.userVersion
+        guard current <= latest else {
+            throw StoreError(
+                "\(db.path) has schema version \(current), newer than this build's \(latest); upgrade tastegraph")
+        }
+        for migration in all where migration.version > current {
+            try db.transaction {
+                try db.execute(migration.sql)
+                try db.execute("PRAGMA user_version = \(migration.version)")
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import SQLite
+
+/// Five-number-plus summary of a distribution: linear-interpolation quantiles (numpy's default).
+public struct Quantiles: Codable, Sendable, Equatable {
+    public let min: Double
+    public let p25: Double
+    public let median: Double
+    public let p75: Double
+    public let p90: Double
+    public let p99: Double
+    public let max: Double
+    public let mean: Double
+
+    /// - Precondition: `values` is not empty.
+    public init(_ values: [Double]) {
+        precondition(!values.isEmpty)
+        let sorted = values.sorted()
+        func q(_ p: Double) -> Double {
+            let position = p * Double(sorted.count - 1)
+            let low = Int(position.rounded(.down))
+            let high = Swift.min(low + 1, sorted.count - 1)
+            return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
+        }
+        min = sorted[0]
+        p25 = q(0.25)
+        median = q(0.5)
+        p75 = q(0.75)
+        p90 = q(0.9)
+        p99 = q(0.99)
+        max = sorted[sorted.count - 1]
+        mean = values.reduce(0, +) / Double(values.count)
+    }
+}
+
+/// The numbers `tastegraph stats` prints. Counts cover the active data (after `prepare`'s filters).
+public struct StoreStats: Codable, Sendable, Equatable {
+    public let dataset: String?
+    public let schemaVersion: Int
+    public let users: Int
+    public let items: Int
+    public let artists: Int
+    public let listens: Int
+    public let plays: Int64
+    public let tags: Int
+    public let tagAssignments: Int
+    public let friendPairs: Int
+    /// listens / (users × items).
+    public let density: Double
+    /// Total plays of each user with at least one listen.
+    public let playsPerUser: Quantiles?
+    /// Distinct items of each user with at least one listen.
+    public let itemsPerUser: Quantiles?
+    /// Total plays of each item with at least one listener.
+    public let playsPerItem: Quantiles?
+    /// Listeners of each item with at least one listener.
+    public let listenersPerItem: Quantiles?
+    public let inactiveUsers: Int
+    public let inactiveItems: Int
+}
+
+extension GraphStore {
+    /// Computes the store's statistics in one scan of the listens.
+    /// - Complexity: O(listens + users + items).
+    public func stats() throws -> StoreStats {
+        let userCount = Int(try db.integer("SELECT COALESCE(MAX(id) + 1, 0) FROM users"))
+        let itemCount = Int(try db.integer("SELECT COALESCE(MAX(id) + 1, 0) FROM items"))
+        var userActive = [Bool](repeating: false, count: userCount)
+        var itemActive = [Bool](repeating: false, count: itemCount)
+        try db.prepare("SELECT id FROM users WHERE active = 1").query { userActive[$0.int(0)] = true }
+        try db.prepare("SELECT id FROM items WHERE active = 1").query { itemActive[$0.int(0)] = true }
+        var userPlays = [Double](repeating: 0, count: userCount)
+        var userItems = [Double](repeating: 0, count: userCount)
+        var itemPlays = [Double](repeating: 0, count: itemCount)
+        var itemListeners = [Double](repeating: 0, count: itemCount)
+        var listens = 0
+        var plays: Int64 = 0
+        try db.prepare("SELECT user_id, item_id, play_count FROM listens").query { row in
+            let user = row.int(0)
+            let item = row.int(1)
+            guard userActive[user], itemActive[item] else { return }
+            let count = row.int64(2)
+            listens += 1
+            plays += count
+            userPlays[user] += Double(count)
+            userItems[user] += 1
+            itemPlays[item] += Double(count)
+            itemListeners[item] += 1
+        }
+        let users = userActive.filter { $0 }.count
+        let items = itemActive.filter { $0 }.count
+        func summary(_ values: [Double], _ counts: [Double]) -> Quantiles? {
+            let present = zip(values, counts).filter { $0.1 > 0 }.map(\.0)
+            return present.isEmpty ? nil : Quantiles(present)
+        }
+        return StoreStats(
+            dataset: try datasetKind?.rawValue,
+            schemaVersion: try schemaVersion,
+            users: users, items: items,
+            artists: Int(try db.integer("SELECT COUNT(*) FROM artists")),
+            listens: listens, plays: plays,
+            tags: Int(try db.integer("SELECT COUNT(*) FROM tags")),
+            tagAssignments: Int(try db.integer("SELECT COUNT(*) FROM tag_assignments")),
+            friendPairs: Int(try db.integer("SELECT COUNT(*) FROM friends")),
+            density: users > 0 && items > 0 ? Double(listens) / (Double(users) * Double(items)) : 0,
+            playsPerUser: summary(userPlays, userItems),
+            itemsPerUser: summary(userItems, userItems),
+            playsPerItem: summary(itemPlays, itemListeners),
+            listenersPerItem: summary(itemListeners, itemListeners),
+            inactiveUsers: userCount - users, inactiveItems: itemCount - items)
+    }
+}

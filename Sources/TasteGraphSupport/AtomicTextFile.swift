@@ -1,0 +1,51 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A buffered text sink that writes to a temporary file and renames it over the destination on success,
+/// so readers never see a half-written file: an interrupted write leaves the previous file intact.
+public final class AtomicTextFile {
+    private let file: UnsafeMutablePointer<FILE>
+    private var failed = false
+
+    private init(file: UnsafeMutablePointer<FILE>) { self.file = file }
+
+    /// Appends UTF-8 text.
+    public func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            if fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count { failed = true }
+        }
+    }
+
+    /// Runs `body` with a sink for `path`'s temporary twin, then renames it to `path`.
+    /// - Throws: `FileReadError` when the file cannot be created, written or renamed, or what `body` throws
+    ///   (the temporary file is removed and `path` is left untouched).
+    public static func write(to path: String, _ body: (AtomicTextFile) throws -> Void) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        guard let handle = fopen(temporary, "w") else {
+            throw FileReadError(path: path, reason: "cannot create: \(String(cString: strerror(errno)))")
+        }
+        setvbuf(handle, nil, _IOFBF, 1 << 20)
+        let sink = AtomicTextFile(file: handle)
+        do {
+            try body(sink)
+        } catch {
+            fclose(handle)
+            unlink(temporary)
+            throw error
+        }
+        let flushed = fflush(handle) == 0 && fsync(fileno(handle)) == 0
+        fclose(handle)
+        guard flushed, !sink.failed else {
+            unlink(temporary)
+            throw FileReadError(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
+        }
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw FileReadError(path: path, reason: "cannot rename into place: \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import Foundation
+import TasteGraphCLI
+
+exit(CommandLineTool.run(Array(CommandLine.arguments.dropFirst())))
