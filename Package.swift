@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),
         .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphSupport"]),
-        .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "TestSupport"]),
+        .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "TestSupport"]),
     ]

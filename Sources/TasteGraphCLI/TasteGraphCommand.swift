@@ -62,13 +62,17 @@ public enum CommandLineTool {
         } catch let error as ImportAborted {
             context.stderr("error: \(error)\n")
             return Status.invalidData.rawValue
-        } catch let error as ValidationError {
-            context.stderr("error: \(error.message)\n")
-            return Status.usage.rawValue
-        } catch let error as CleanExit {
-            context.stdout(TasteGraphCommand.fullMessage(for: error) + "\n")
-            return Status.success.rawValue
         } catch {
+            // Help and usage errors raised while running (ArgumentParser's help command, `validate()`).
+            let code = TasteGraphCommand.exitCode(for: error)
+            if code == .success {
+                context.stdout(TasteGraphCommand.fullMessage(for: error) + "\n")
+                return Status.success.rawValue
+            }
+            if code == .validationFailure {
+                context.stderr(TasteGraphCommand.fullMessage(for: error) + "\n")
+                return Status.usage.rawValue
+            }
             context.stderr("error: \(error)\n")
             return Status.failure.rawValue
         }

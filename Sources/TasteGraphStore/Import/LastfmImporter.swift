@@ -20,7 +20,7 @@ public struct LastfmImporter {
     let store: GraphStore
     let logger: Logger
 
-    public init(store: GraphStore, logger: Logger = Logger(label: "tastegraph.import")) {
+    public init(store: GraphStore, logger: Logger = Logger(label: "tastegraph.import", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.store = store
         self.logger = logger
     }

@@ -11,7 +11,7 @@ public struct TasteProfileImporter {
     let store: GraphStore
     let logger: Logger
 
-    public init(store: GraphStore, logger: Logger = Logger(label: "tastegraph.import")) {
+    public init(store: GraphStore, logger: Logger = Logger(label: "tastegraph.import", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.store = store
         self.logger = logger
     }

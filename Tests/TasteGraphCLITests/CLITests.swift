@@ -1,0 +1,104 @@
+import Foundation
+import TasteGraphCLI
+import TestSupport
+import Testing
+
+/// Runs the CLI in-process and captures what it printed.
+final class Captured: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = ""
+    private var err = ""
+    var stdout: String { lock.withLock { out } }
+    var stderr: String { lock.withLock { err } }
+
+    var context: CLIContext {
+        CLIContext(
+            stdout: { text in self.lock.withLock { self.out += text } },
+            stderr: { text in self.lock.withLock { self.err += text } },
+            stderrIsTerminal: false)
+    }
+}
+
+func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: String) {
+    let captured = Captured()
+    let status = CommandLineTool.run(arguments, context: captured.context)
+    return (status, captured.stdout, captured.stderr)
+}
+
+@Suite struct CLITests {
+    @Test func importAndStatsJSON() throws {
+        let dir = TemporaryDirectory()
+        let triplets = dir.write("t.tsv", "u1\tS1\t3\nu2\tS1\t1\nu2\tS2\t5\n")
+        let store = dir.file("s.sqlite")
+        let imported = run(["import", "taste-profile", triplets, "--store", store, "--json", "--quiet"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let importJSON = try JSONSerialization.jsonObject(with: Data(imported.stdout.utf8)) as! [String: Any]
+        #expect(importJSON["rows_read"] as? Int == 3)
+        let stats = run(["stats", "--store", store, "--json"])
+        #expect(stats.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Any]
+        for key in ["users", "items", "artists", "listens", "plays", "tags"] { #expect(json[key] != nil, "missing \(key)") }
+        #expect(json["users"] as? Int == 2)
+        #expect(json["listens"] as? Int == 3)
+        #expect(json["plays"] as? Int == 9)
+        let text = run(["stats", "--store", store])
+        #expect(text.stdout.contains("listens           3"))
+    }
+
+    @Test func badDataExitsWith3AndNamesFileAndLine() {
+        let dir = TemporaryDirectory()
+        let triplets = dir.write("t.tsv", "u1\tS1\t3\nu2\tS1\tmany\n")
+        let result = run(["import", "taste-profile", triplets, "--store", dir.file("s.sqlite")])
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("\(triplets):2: play count 'many' is not an integer"))
+        #expect(result.stderr.contains("rolled back") || result.stderr.contains("error:"))
+    }
+
+    @Test func usageErrorsExitWith2() {
+        #expect(run(["stats"]).status == 2)
+        #expect(run(["no-such-command"]).status == 2)
+        #expect(run(["import", "taste-profile", "x", "--store", "y", "--max-errors", "-1"]).status == 2)
+        #expect(run(["generate", "--out", "/tmp/x", "--genres", "12"]).status == 2)
+    }
+
+    @Test func otherFailuresExitWith1() {
+        let result = run(["stats", "--store", "/nonexistent/dir/s.sqlite"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no store at /nonexistent/dir/s.sqlite"))
+    }
+
+    /// Every command's help explains its flags.
+    @Test(arguments: [
+        (["import", "taste-profile", "--help"], ["--metadata", "--store", "--max-errors", "--json"]),
+        (["import", "lastfm", "--help"], ["--store", "--max-errors"]),
+        (["generate", "--help"], ["--seed", "--out", "--users", "--genres"]),
+        (["prepare", "--help"], ["--min-user-plays", "--min-user-items", "--min-item-average-plays"]),
+        (["stats", "--help"], ["--store", "--json"]),
+        (["--help"], ["import", "generate", "stats", "prepare", "Exit status"]),
+    ])
+    func helpListsEveryFlag(arguments: [String], flags: [String]) {
+        let result = run(arguments)
+        #expect(result.status == 0)
+        for flag in flags { #expect(result.stdout.contains(flag), "\(arguments): help lacks \(flag)") }
+    }
+
+    @Test func prepareReportsFilters() throws {
+        let dir = TemporaryDirectory()
+        let triplets = dir.write("t.tsv", "u1\tA\t10\nu1\tB\t2\nu2\tA\t4\nu2\tC\t6\nu3\tD\t1\n")
+        let store = dir.file("s.sqlite")
+        #expect(run(["import", "taste-profile", triplets, "--store", store, "--quiet"]).status == 0)
+        let result = run(["prepare", "--store", store, "--min-user-plays", "5", "--min-user-items", "2", "--json"])
+        #expect(result.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        #expect(json["users_kept"] as? Int == 2)
+    }
+
+    @Test func generateIsReproducible() throws {
+        let a = TemporaryDirectory()
+        let b = TemporaryDirectory()
+        let args = ["--seed", "5", "--users", "30", "--songs", "100", "--artists", "20", "--quiet"]
+        #expect(run(["generate", "--out", a.path] + args).status == 0)
+        #expect(run(["generate", "--out", b.path] + args).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: a.file("triplets.tsv"))) == Data(contentsOf: URL(fileURLWithPath: b.file("triplets.tsv"))))
+    }
+}
