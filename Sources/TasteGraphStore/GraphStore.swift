@@ -24,7 +24,7 @@ public final class GraphStore {
         self.path = path
         db = try Database(path: path)
         do {
-            try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
+            try db.execute("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;")
             try Migrations.migrate(db)
         } catch let error as SQLiteError where error.code & 0xff == 26 /* SQLITE_NOTADB */ {
             throw StoreError("\(path) is not a TasteGraph store (not a SQLite database)")

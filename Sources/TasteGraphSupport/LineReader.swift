@@ -12,8 +12,8 @@ public struct FileReadError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Streams a text file line by line over raw bytes, in fixed-size chunks: memory stays constant however
-/// long the file is. Line ends may be LF or CRLF; the terminator is not part of the line. The SHA-256 of
-/// the whole file is computed on the way (`fingerprint`).
+/// long the file is. Line ends may be LF or CRLF; the terminator is not part of the line. The fingerprint of
+/// the whole file is computed on the way (`fingerprint`, a `ContentHash`).
 public struct LineReader {
     public let path: String
     private let chunkSize: Int
@@ -25,14 +25,14 @@ public struct LineReader {
 
     /// Calls `body` with each line's 1-based number and bytes (valid only during the call).
     ///
-    /// - Returns: the file's SHA-256 in hexadecimal and its size in bytes.
+    /// - Returns: the file's `ContentHash` in hexadecimal and its size in bytes.
     /// - Throws: `FileReadError` when the file cannot be read, or whatever `body` throws.
     @discardableResult
     public func forEachLine(_ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws -> (fingerprint: String, bytes: Int) {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw FileReadError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        var hasher = SHA256()
+        var hasher = ContentHash()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize * 2, alignment: 16)
         defer { buffer.deallocate() }
         var capacity = chunkSize * 2

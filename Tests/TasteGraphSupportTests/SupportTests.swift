@@ -33,6 +33,44 @@ import Testing
     }
 }
 
+@Suite struct ContentHashTests {
+    func digest(_ bytes: [UInt8], pieces: [Int]) -> String {
+        var hash = ContentHash()
+        var offset = 0
+        bytes.withUnsafeBytes { raw in
+            for size in pieces where offset < raw.count {
+                let end = min(raw.count, offset + size)
+                hash.update(UnsafeRawBufferPointer(rebasing: raw[offset..<end]))
+                offset = end
+            }
+            hash.update(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+        }
+        return hash.hexDigest()
+    }
+
+    @Test func independentOfHowTheStreamIsCut() {
+        let bytes = (0..<777).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let whole = digest(bytes, pieces: [])
+        #expect(digest(bytes, pieces: [1, 15, 16, 17, 3, 100]) == whole)
+        #expect(whole.count == 32)
+    }
+
+    /// Any change of content or length changes the digest (including a trailing zero byte).
+    @Test func sensitiveToEveryByteAndTheLength() {
+        let bytes = (0..<100).map { UInt8($0) }
+        let base = digest(bytes, pieces: [])
+        var digests = Set([base])
+        for i in stride(from: 0, to: 100, by: 7) {
+            var changed = bytes
+            changed[i] ^= 1
+            digests.insert(digest(changed, pieces: []))
+        }
+        digests.insert(digest(bytes + [0], pieces: []))
+        digests.insert(digest(Array(bytes.dropLast()), pieces: []))
+        #expect(digests.count == 18)
+    }
+}
+
 @Suite struct LineReaderTests {
     func lines(of bytes: [UInt8], chunkSize: Int) throws -> [String] {
         let path = NSTemporaryDirectory() + "lines-\(UUID().uuidString)"
@@ -56,13 +94,20 @@ import Testing
         #expect(result == ["a\tb", "second line here", "", "last-without-newline"])
     }
 
-    @Test func fingerprintIsTheFileSHA256() throws {
+    /// The fingerprint is the ContentHash of the file's bytes, whatever the chunk size.
+    @Test func fingerprintIsTheContentHashOfTheFile() throws {
         let path = NSTemporaryDirectory() + "fp-\(UUID().uuidString)"
-        try Data("abc".utf8).write(to: URL(fileURLWithPath: path))
+        let bytes = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try LineReader(path: path).forEachLine { _, _ in }
-        #expect(result.fingerprint == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(result.bytes == 3)
+        var expected = ContentHash()
+        bytes.withUnsafeBytes { expected.update($0) }
+        let digest = expected.hexDigest()
+        for chunk in [5, 64, 4096] {
+            let result = try LineReader(path: path, chunkSize: chunk).forEachLine { _, _ in }
+            #expect(result.fingerprint == digest)
+            #expect(result.bytes == 1_000)
+        }
     }
 
     @Test func missingFileIsAnError() {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Byte-level field parsing for the importers. Lines arrive as raw bytes (see `LineReader`); these
 /// helpers split them and decode fields without going through `String` for numbers.
 enum Fields {
@@ -12,6 +16,26 @@ enum Fields {
         }
         ranges.append(start..<line.count)
         return ranges
+    }
+
+    /// Splits `line` on a one-byte separator into a reused array (no allocation once it has grown).
+    static func split(_ line: UnsafeRawBufferPointer, separator: UInt8, into ranges: inout [Range<Int>]) {
+        ranges.removeAll(keepingCapacity: true)
+        guard let base = line.baseAddress else {
+            ranges.append(0..<0)
+            return
+        }
+        var start = 0
+        while start <= line.count {
+            if let found = memchr(base + start, Int32(separator), line.count - start) {
+                let index = base.distance(to: UnsafeRawPointer(found))
+                ranges.append(start..<index)
+                start = index + 1
+            } else {
+                ranges.append(start..<line.count)
+                break
+            }
+        }
     }
 
     /// Splits `line` on a multi-byte separator such as MSD's `<SEP>`.

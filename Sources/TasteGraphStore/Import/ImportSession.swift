@@ -62,12 +62,15 @@ final class ImportSession {
     ///   - header: the exact first line the format requires, or nil for headerless formats.
     ///   - row: called for every data line with the file's import-log id, the line number and its bytes;
     ///     throw `FieldError` to reject the row.
+    ///   - end: called after the last line (to flush buffered rows); may reject earlier lines through
+    ///     `rejectLine(_:reason:)`.
     /// - Throws: `InputError` for a missing file, a wrong header or the first bad row (when `maxErrors` is
     ///   0), `ImportAborted` when more rows are bad than allowed, or whatever `row` throws otherwise.
     @discardableResult
     func read(
         _ path: String, kind: String, header: String?,
-        row: (_ importID: Int64, _ line: Int, _ bytes: UnsafeRawBufferPointer) throws -> Void
+        row: (_ importID: Int64, _ line: Int, _ bytes: UnsafeRawBufferPointer) throws -> Void,
+        end: () throws -> Void = {}
     ) throws -> FileImportReport {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw InputError(file: path, line: nil, reason: "file not found or not readable")
@@ -79,7 +82,8 @@ final class ImportSession {
             .text(kind), .text(path), .text(startedAt))
         let importID = db.lastInsertRowID
         var rowsRead = 0
-        var rejected = 0
+        currentPath = path
+        currentRejected = 0
         let (fingerprint, bytes) = try LineReader(path: path).forEachLine { number, line in
             if number == 1, let header {
                 let found = String(decoding: line, as: UTF8.self)
@@ -95,10 +99,11 @@ final class ImportSession {
             do {
                 try row(importID, number, line)
             } catch let error as FieldError {
-                rejected += 1
-                try reject(InputError(file: path, line: number, reason: error.reason))
+                try rejectLine(number, reason: error.reason)
             }
         }
+        try end()
+        let rejected = currentRejected
         let seconds = Date().timeIntervalSince(started)
         try db.run(
             "UPDATE imports SET fingerprint = ?, bytes = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?, seconds = ? WHERE id = ?",
@@ -110,6 +115,16 @@ final class ImportSession {
         report.files.append(fileReport)
         logger.info("\(kind): \(path): \(rowsRead - rejected) rows accepted, \(rejected) rejected in \(String(format: "%.2f", seconds)) s")
         return fileReport
+    }
+
+    private var currentPath = ""
+    private var currentRejected = 0
+
+    /// Rejects a line of the file being read, after the fact (rows written in batches are checked when
+    /// the batch is flushed). Counts against the budget like any bad row.
+    func rejectLine(_ line: Int, reason: String) throws {
+        currentRejected += 1
+        try reject(InputError(file: currentPath, line: line, reason: reason))
     }
 
     /// Counts a bad row against the budget: reports it, or stops the import when over budget.

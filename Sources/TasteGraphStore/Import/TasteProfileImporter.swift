@@ -1,4 +1,8 @@
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import SQLite
 
@@ -60,13 +64,17 @@ public struct TasteProfileImporter {
             if let metadata, let format {
                 try importMetadata(metadata, format: format, artists: artists, items: items, session: session)
             }
-            try importListens(triplets, items: items, session: session)
-            let withoutMetadata = try db.integer(
-                "SELECT COUNT(*) FROM items WHERE artist_id IS NULL AND id IN (SELECT DISTINCT item_id FROM listens)")
+            // Into an empty store every listen passes through the importer, so it can total plays per item
+            // on the way and spare popularity a second scan of the listens.
+            let fresh = try db.integer("SELECT COUNT(*) FROM listens") == 0
+            let totals = try importListens(triplets, items: items, session: session, collectTotals: fresh)
+            // Items are created either from metadata or by a listen, so every item without an artist is a
+            // song with listens and no metadata.
+            let withoutMetadata = try db.integer("SELECT COUNT(*) FROM items WHERE artist_id IS NULL")
             if withoutMetadata > 0 {
                 session.warn("\(withoutMetadata) songs with listens have no metadata (no title or artist)")
             }
-            try Popularity.recompute(db)
+            try Popularity.recompute(db, totals: totals)
         }
         session.report.seconds = Date().timeIntervalSince(started)
         return session.report
@@ -74,15 +82,28 @@ public struct TasteProfileImporter {
 
     // MARK: - Listens
 
-    private func importListens(_ path: String, items: IDMap, session: ImportSession) throws {
+    /// - Parameter collectTotals: the listens table is empty: total plays per item on the way.
+    /// - Returns: per-item totals of what was imported when `collectTotals`, else nil.
+    private func importListens(_ path: String, items: IDMap, session: ImportSession, collectTotals: Bool) throws -> Popularity.ItemTotals? {
         let db = store.db
         let users = try IDMap(db: db, table: "users", insertSQL: "INSERT INTO users(id, external_id) VALUES (?, ?)")
         let writer = try ListenWriter(db: db)
+        let userName = try db.prepare("SELECT external_id FROM users WHERE id = ?")
+        let itemName = try db.prepare("SELECT external_id FROM items WHERE id = ?")
+        var inserter: BatchListenInserter?
         // Triplets come grouped by user: remember the last user's bytes to skip the map lookup.
         var lastUserBytes: [UInt8] = []
         var lastUser: Int64 = -1
-        try session.read(path, kind: "listens", header: nil) { importID, _, line in
-            let fields = Fields.split(line, separator: UInt8(ascii: "\t"))
+        var fields: [Range<Int>] = []
+        var totals = Popularity.ItemTotals(itemCount: collectTotals ? items.count : 0)
+        func duplicate(_ user: Int64, _ item: Int64) throws -> String {
+            var names = ["", ""]
+            try userName.query([.integer(user)]) { names[0] = $0.text(0) ?? "" }
+            try itemName.query([.integer(item)]) { names[1] = $0.text(0) ?? "" }
+            return "duplicate (user, song) pair \(names[0]), \(names[1]): duplicates are rejected, not summed"
+        }
+        try session.read(path, kind: "listens", header: nil, row: { importID, number, line in
+            Fields.split(line, separator: UInt8(ascii: "\t"), into: &fields)
             guard fields.count == 3 else {
                 throw FieldError("wrong column count: expected 3 tab-separated fields (user, song, play_count), found \(fields.count)")
             }
@@ -92,22 +113,45 @@ public struct TasteProfileImporter {
             guard !userBytes.isEmpty else { throw FieldError("user id is empty") }
             guard !songBytes.isEmpty else { throw FieldError("song id is empty") }
             let user: Int64
-            if lastUser >= 0 && userBytes.elementsEqual(lastUserBytes) {
+            if lastUser >= 0 && userBytes.count == lastUserBytes.count
+                && lastUserBytes.withUnsafeBytes({ memcmp($0.baseAddress!, userBytes.baseAddress!, userBytes.count) == 0 })
+            {
                 user = lastUser
             } else {
-                let external = try Fields.utf8(userBytes, name: "user id")
-                user = try users.id(for: external).id
+                if let known = users.find(userBytes) {
+                    user = known
+                } else {
+                    _ = try Fields.utf8(userBytes, name: "user id")  // new ids are checked once
+                    user = try users.id(forUTF8: userBytes).id
+                }
                 lastUserBytes = Array(userBytes)
                 lastUser = user
             }
-            let song = try Fields.utf8(songBytes, name: "song id")
-            let item = try items.id(for: song) { insert in
-                insert.bindNull(3); insert.bindNull(4); insert.bindNull(5); insert.bindNull(6)
-            }.id
-            guard try writer.write(user: user, item: item, plays: plays, importID: importID) else {
-                throw FieldError("duplicate (user, song) pair \(String(decoding: userBytes, as: UTF8.self)), \(song): duplicates are rejected, not summed")
+            let item: Int64
+            if let known = items.find(songBytes) {
+                item = known
+            } else {
+                _ = try Fields.utf8(songBytes, name: "song id")
+                item = try items.id(forUTF8: songBytes) { insert in
+                    insert.bindNull(3); insert.bindNull(4); insert.bindNull(5); insert.bindNull(6)
+                }.id
             }
-        }
+            if collectTotals {
+                if inserter == nil {
+                    inserter = try BatchListenInserter(db: db, importID: importID) { line, user, item, plays in
+                        try session.rejectLine(line, reason: try duplicate(user, item))
+                        totals.add(item: Int(item), plays: -plays, listeners: -1)  // the rejected row was counted
+                    }
+                }
+                try inserter!.add(user: user, item: item, plays: plays, line: number)
+                totals.add(item: Int(item), plays: plays)
+            } else if try !writer.write(user: user, item: item, plays: plays, importID: importID) {
+                throw FieldError(try duplicate(user, item))
+            }
+        }, end: {
+            try inserter?.flush()
+        })
+        return collectTotals ? totals : nil
     }
 
     // MARK: - Metadata

@@ -14,26 +14,61 @@ public enum Popularity {
     public static let averageWeight = 0.6
     public static let totalWeight = 0.4
 
+    /// Per-item totals over the listens of active users.
+    struct ItemTotals {
+        var plays: [Double]
+        var listeners: [Double]
+
+        init(itemCount: Int) {
+            plays = [Double](repeating: 0, count: itemCount)
+            listeners = [Double](repeating: 0, count: itemCount)
+        }
+
+        /// Makes room for items `0..<count`.
+        mutating func reserve(_ count: Int) {
+            guard count > plays.count else { return }
+            plays += [Double](repeating: 0, count: count - plays.count)
+            listeners += [Double](repeating: 0, count: count - listeners.count)
+        }
+
+        mutating func add(item: Int, plays count: Int64, listeners listenerCount: Double = 1) {
+            if item >= plays.count { reserve(max(item + 1, plays.count * 2)) }
+            plays[item] += Double(count)
+            listeners[item] += listenerCount
+        }
+    }
+
     /// Recomputes `items.popularity` for the whole store.
-    static func recompute(_ db: Database) throws {
+    ///
+    /// - Parameter totals: per-item totals the caller already knows to be exact (an import into an empty
+    ///   store, where every listen passed through it); nil scans the listens table.
+    static func recompute(_ db: Database, totals known: ItemTotals? = nil) throws {
         let itemCount = Int(try db.integer("SELECT COALESCE(MAX(id) + 1, 0) FROM items"))
-        var plays = [Double](repeating: 0, count: itemCount)
-        var listeners = [Double](repeating: 0, count: itemCount)
         var active = [Bool](repeating: false, count: itemCount)
         try db.prepare("SELECT id FROM items WHERE active = 1").query { row in active[row.int(0)] = true }
-        try db.prepare(
-            "SELECT l.item_id, SUM(l.play_count), COUNT(*) FROM listens l JOIN users u ON u.id = l.user_id WHERE u.active = 1 GROUP BY l.item_id"
-        ).query { row in
-            plays[row.int(0)] = row.double(1)
-            listeners[row.int(0)] = row.double(2)
-        }
-        let scores = score(plays: plays, listeners: listeners, active: active)
+        var totals = try known ?? scanTotals(db, itemCount: itemCount)
+        totals.reserve(itemCount)
+        let scores = score(
+            plays: Array(totals.plays.prefix(itemCount)), listeners: Array(totals.listeners.prefix(itemCount)), active: active)
         let update = try db.prepare("UPDATE items SET popularity = ? WHERE id = ?")
         for (item, value) in scores.enumerated() {
             update.bind(1, value)
             update.bind(2, item)
             _ = try update.executeBound()
         }
+    }
+
+    private static func scanTotals(_ db: Database, itemCount: Int) throws -> ItemTotals {
+        var totals = ItemTotals(itemCount: itemCount)
+        let userCount = Int(try db.integer("SELECT COALESCE(MAX(id) + 1, 0) FROM users"))
+        var userActive = [Bool](repeating: false, count: userCount)
+        try db.prepare("SELECT id FROM users WHERE active = 1").query { row in userActive[row.int(0)] = true }
+        // One scan in primary-key order; dense ids index the accumulators (no GROUP BY sort).
+        try db.prepare("SELECT user_id, item_id, play_count FROM listens").query { row in
+            guard userActive[row.int(0)] else { return }
+            totals.add(item: row.int(1), plays: row.int64(2))
+        }
+        return totals
     }
 
     /// The score for every item, from its total plays and listener count (pure; see the type's formula).

@@ -1,0 +1,43 @@
+# TasteGraph — the two commands that matter: `make demo` and `make test`.
+#
+# Every target installs what it needs: the Debian packages below (apt-get, when missing) and, for
+# benchmarks, Python packages in a private virtual environment. Nothing else is assumed.
+
+SWIFT        ?= swift
+APT_PACKAGES := libopenblas-dev libigraph-dev libsqlite3-dev pkg-config
+# Release builds target baseline x86-64 (SSE) so the binary runs on any x86-64 machine.
+RELEASE      := $(SWIFT) build -c release
+BIN          := .build/release/tastegraph
+DEMO_STORE   := out/demo.sqlite
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build demo test bench-import clean
+
+## deps: install the C libraries (OpenBLAS, igraph, SQLite) from Debian when missing
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+## build: release build of the tastegraph binary
+build: deps
+	$(RELEASE)
+
+## demo: import the bundled GraphData sample into a fresh store and print its stats
+demo: build
+	@mkdir -p out && rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
+	$(BIN) import taste-profile GraphData/triplets.tsv --metadata GraphData/song_data.csv --store $(DEMO_STORE)
+	$(BIN) stats --store $(DEMO_STORE)
+
+## test: every test (Swift Testing); tests needing ../shared/datasets skip with a message when it is absent
+test: deps
+	$(SWIFT) test
+
+## bench-import: import throughput and peak memory (lastfm-2k, generated 1M and 10M listens), JSON on stdout
+bench-import: build
+	python3 Benchmarks/bench_import.py --binary $(BIN)
+
+clean:
+	rm -rf .build out .bench
