@@ -45,7 +45,12 @@ struct ByteKeyMap {
             }
             h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
         }
-        return h ^ (h >> 31)
+        // murmur3's fmix64: every input bit reaches the low bits that pick the slot.
+        h ^= h >> 33
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        h = h &* 0xC4CE_B9FE_1A85_EC53
+        return h ^ (h >> 33)
     }
 
     /// The id stored for `key`, or nil.

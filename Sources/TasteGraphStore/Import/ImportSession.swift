@@ -96,6 +96,10 @@ final class ImportSession {
             }
             if line.isEmpty { return }
             rowsRead += 1
+            if rowsRead % 1_000_000 == 0 {  // progress on long files
+                let rate = Double(rowsRead) / max(Date().timeIntervalSince(started), 1e-9)
+                logger.info("\(kind): \(rowsRead / 1_000_000)M rows read (\(Int(rate / 1000))k rows/s)")
+            }
             do {
                 try row(importID, number, line)
             } catch let error as FieldError {
