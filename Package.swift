@@ -9,6 +9,9 @@
 //   shared utilities     TasteGraphSupport                (SHA-256, seeded RNG, fast line reading)
 //   store                TasteGraphStore                  (schema, migrations, importers, preparation)
 //   sample data          TasteGraphSynth                  (planted-genre generator for GraphData/)
+//   graph                TasteGraphGraph                  (CSR bipartite graph, explicit splits)
+//   metrics              TasteGraphMetrics                (ranking and clustering metrics, pure functions)
+//   analytics            TasteGraphAnalytics              (related artists by walks, listener segments)
 //   command line         TasteGraphCLI → tastegraph       (thin: parse, call one library function, print)
 import PackageDescription
 
@@ -40,12 +43,18 @@ let package = Package(
             dependencies: ["SQLite", "TasteGraphSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "TasteGraphSynth", dependencies: ["TasteGraphSupport"]),
+        .target(name: "TasteGraphGraph", dependencies: ["TasteGraphStore", "TasteGraphSupport"]),
+        .target(name: "TasteGraphMetrics"),
+        .target(
+            name: "TasteGraphAnalytics",
+            dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TasteGraphMetrics", "Igraph"]
+        ),
 
         // MARK: Command line
         .target(
             name: "TasteGraphCLI",
             dependencies: [
-                "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport",
+                "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport", "TasteGraphGraph", "TasteGraphAnalytics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,5 +68,9 @@ let package = Package(
         .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "TestSupport"]),
+        .testTarget(
+            name: "TasteGraphAnalyticsTests",
+            dependencies: ["TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSynth", "Igraph", "TestSupport"]
+        ),
     ]
 )

@@ -35,7 +35,7 @@ public final class IgraphGraph {
 }
 
 /// The quality function Leiden optimizes.
-public enum LeidenObjective: String, Sendable, CaseIterable {
+public enum LeidenObjective: String, Sendable, CaseIterable, Codable {
     /// Newman's modularity with a resolution γ (1 = classic modularity).
     case modularity
     /// The constant Potts model: resolution is a density threshold.
@@ -122,6 +122,67 @@ extension IgraphGraph {
             var q: Double = 0
             try Igraph.check(igraph_modularity(&graph, &m, &w, resolution, false, &q))
             return q
+        }
+    }
+}
+
+extension IgraphGraph {
+    /// Louvain community detection (`igraph_community_multilevel`), optimizing modularity at `resolution`.
+    ///
+    /// - Parameter seed: seeds igraph's RNG (Louvain visits vertices in random order).
+    /// - Throws: `IgraphError` on invalid weights.
+    /// - Complexity: about O(E) per level.
+    public func louvain(weights: [Double], resolution: Double = 1, seed: UInt64) throws -> Communities {
+        precondition(weights.count == edgeCount, "one weight per edge: \(weights.count) ≠ \(edgeCount)")
+        return try Igraph.serial(seed: seed) {
+            var edgeWeights = igraph_vector_t()
+            igraph_vector_init(&edgeWeights, IgraphInt(weights.count))
+            defer { igraph_vector_destroy(&edgeWeights) }
+            for (i, w) in weights.enumerated() { edgeWeights.stor_begin[i] = w }
+            var membership = igraph_vector_int_t()
+            igraph_vector_int_init(&membership, 0)
+            defer { igraph_vector_int_destroy(&membership) }
+            var modularity = igraph_vector_t()
+            igraph_vector_init(&modularity, 0)
+            defer { igraph_vector_destroy(&modularity) }
+            try Igraph.check(igraph_community_multilevel(&graph, &edgeWeights, resolution, &membership, nil, &modularity))
+            let result = (0..<vertexCount).map { Int(membership.stor_begin[$0]) }
+            let count = (result.max() ?? -1) + 1
+            let levels = Int(igraph_vector_size(&modularity))
+            let quality = levels > 0 ? modularity.stor_begin[levels - 1] : 0
+            return Communities(membership: result, count: count, quality: quality)
+        }
+    }
+
+    /// Personalized PageRank (`igraph_personalized_pagerank_vs`, PRPACK) restarting at `resetVertices`.
+    ///
+    /// - Parameters:
+    ///   - resetVertices: where the random surfer restarts (uniformly among them).
+    ///   - weights: one non-negative weight per edge.
+    ///   - damping: probability of following an edge rather than restarting.
+    /// - Returns: the stationary probability of every vertex.
+    /// - Throws: `IgraphError` for an invalid vertex, weights or damping.
+    /// - Complexity: igraph rebuilds its structures per call: O(V + E) per query, times the iterations.
+    public func personalizedPageRank(resetVertices: [Int], weights: [Double], damping: Double = 0.85) throws -> [Double] {
+        precondition(weights.count == edgeCount, "one weight per edge: \(weights.count) ≠ \(edgeCount)")
+        return try Igraph.serial {
+            var edgeWeights = igraph_vector_t()
+            igraph_vector_init(&edgeWeights, IgraphInt(weights.count))
+            defer { igraph_vector_destroy(&edgeWeights) }
+            for (i, w) in weights.enumerated() { edgeWeights.stor_begin[i] = w }
+            var reset = igraph_vector_int_t()
+            igraph_vector_int_init(&reset, IgraphInt(resetVertices.count))
+            defer { igraph_vector_int_destroy(&reset) }
+            for (i, v) in resetVertices.enumerated() { reset.stor_begin[i] = IgraphInt(v) }
+            var scores = igraph_vector_t()
+            igraph_vector_init(&scores, 0)
+            defer { igraph_vector_destroy(&scores) }
+            var value: Double = 0
+            try Igraph.check(
+                igraph_personalized_pagerank_vs(
+                    &graph, IGRAPH_PAGERANK_ALGO_PRPACK, &scores, &value, igraph_vss_all(), false, damping,
+                    igraph_vss_vector(&reset), &edgeWeights, nil))
+            return (0..<vertexCount).map { scores.stor_begin[$0] }
         }
     }
 }

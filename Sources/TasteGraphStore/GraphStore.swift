@@ -97,3 +97,10 @@ public final class GraphStore {
         return SHA256.hex(of: text)
     }
 }
+
+extension GraphStore {
+    /// Moves everything from the WAL into the main file, so the file alone is a complete copy.
+    public func checkpoint() throws {
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+}

@@ -107,7 +107,51 @@ enum Migrations {
                     report TEXT NOT NULL,               -- JSON
                     created_at TEXT NOT NULL
                 );
-                """)
+                """),
+        Migration(
+            version: 2, summary: "related-artist lists and listener segmentations",
+            sql: """
+                -- Top-k "fans also like" lists from `related --batch`, one row per (artist, rank).
+                CREATE TABLE related_artists (
+                    artist_id INTEGER NOT NULL REFERENCES artists(id),
+                    rank INTEGER NOT NULL,
+                    related_artist_id INTEGER NOT NULL REFERENCES artists(id),
+                    score REAL NOT NULL,
+                    method TEXT NOT NULL,
+                    parameters TEXT NOT NULL,            -- JSON, with the seed
+                    computed_at TEXT NOT NULL,
+                    PRIMARY KEY (artist_id, rank)
+                ) WITHOUT ROWID;
+
+                -- One community-detection run, with everything needed to reproduce it.
+                CREATE TABLE segmentations (
+                    id INTEGER PRIMARY KEY,
+                    algorithm TEXT NOT NULL,
+                    parameters TEXT NOT NULL,            -- JSON
+                    seed INTEGER NOT NULL,
+                    data_fingerprint TEXT NOT NULL,
+                    modularity REAL NOT NULL,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE segments (
+                    segmentation_id INTEGER NOT NULL REFERENCES segmentations(id),
+                    segment_index INTEGER NOT NULL,
+                    stable_id TEXT NOT NULL,
+                    label TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    profile TEXT NOT NULL,               -- JSON: top artists, top tags, median plays
+                    PRIMARY KEY (segmentation_id, segment_index)
+                ) WITHOUT ROWID;
+                -- segment_index NULL: unassigned (shares no neighbour with anyone, or in a segment below
+                -- --min-size that could not be merged). Every active user with listens has a row.
+                CREATE TABLE segment_members (
+                    segmentation_id INTEGER NOT NULL REFERENCES segmentations(id),
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    segment_index INTEGER,
+                    score REAL NOT NULL,
+                    PRIMARY KEY (segmentation_id, user_id)
+                ) WITHOUT ROWID;
+                """),
     ]
 
     /// The schema version this build writes.

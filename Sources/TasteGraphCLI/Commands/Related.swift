@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import TasteGraphAnalytics
+import TasteGraphGraph
+import TasteGraphStore
+import TasteGraphSupport
+
+extension RelatedMethod: ExpressibleByArgument {}
+extension EdgeWeighting: ExpressibleByArgument {}
+
+/// `tastegraph related`: "fans also like".
+struct Related: ContextCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the artists (or items) that fans of an artist also like, by random walks on the listening graph.",
+        discussion: """
+            Pixie-style walks: from the artist's items through their listeners back to items, each hop weighted by
+            play counts, restarting at the seed with --restart; visits are summed per artist and divided by
+            listeners^--popularity-exponent so very popular artists do not top every list. Several --artist
+            flags combine with the multi-hit booster. --method ppr ranks by igraph's personalized PageRank
+            instead. --batch computes the top-k of every artist into the store and a CSV.
+            """
+    )
+
+    @OptionGroup var store: StoreOption
+    @Option(name: .long, help: ArgumentHelp("Seed artist, by name (case- and accent-insensitive) or artist id. Repeat for several seeds.", valueName: "name|id"))
+    var artist: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Seed item id (related items instead of artists).", valueName: "id"))
+    var item: String?
+    @Option(name: .shortAndLong, help: "How many related artists to list.")
+    var k = 20
+    @Option(name: .long, help: "Ranking method: walk (Pixie-style random walks) or ppr (igraph personalized PageRank).")
+    var method: RelatedMethod = .walk
+    @Option(name: .long, help: "Restart probability after each item → user → item step.")
+    var restart = 0.5
+    @Option(name: .long, help: "Step budget per query.")
+    var steps = 100_000
+    @Option(name: .long, help: "β: scores are visits / listeners^β (0 = raw visits).")
+    var popularityExponent = 0.5
+    @Option(name: .long, help: "Edge weights for the step choice: raw play counts or log1p.")
+    var weighting: EdgeWeighting = .log1p
+    @Option(name: .long, help: "PageRank damping for --method ppr.")
+    var damping = 0.85
+    @Option(name: .long, help: ArgumentHelp("Walk on the listens of this train split file (userID<TAB>itemID<TAB>weight) instead of the whole store.", valueName: "file"))
+    var train: String?
+    @Option(name: .long, help: "Random seed (the same seed gives the same lists).")
+    var seed: UInt64 = 0
+    @Flag(name: .long, help: "Compute the top-k of every artist, store them and write a CSV (see --out).")
+    var batch = false
+    @Option(name: .long, help: ArgumentHelp("CSV file for --batch.", valueName: "file"))
+    var out: String?
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard k > 0 else { throw ValidationError("-k must be positive") }
+        guard (0..<1).contains(restart) else { throw ValidationError("--restart must be in [0, 1)") }
+        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        guard batch || !artist.isEmpty || item != nil else { throw ValidationError("give --artist NAME, --item ID or --batch") }
+        guard !(item != nil && !artist.isEmpty) else { throw ValidationError("--item and --artist cannot be combined") }
+        if batch && out == nil { throw ValidationError("--batch needs --out FILE for the CSV") }
+    }
+
+    var parameters: WalkParameters {
+        var p = WalkParameters()
+        p.restartProbability = restart
+        p.maxSteps = steps
+        p.popularityExponent = popularityExponent
+        p.weighting = weighting
+        return p
+    }
+
+    func run(context: CLIContext) throws {
+        let graphStore = try GraphStore.openExisting(path: store.store)
+        let catalogForSplit = try train.map { _ in try graphStore.catalog() }
+        let listens = try train.map { try SplitFile.load(path: $0, catalog: catalogForSplit!) }
+        let service = try RelatedArtistsService(store: graphStore, parameters: parameters, listens: listens)
+        let catalog = service.catalog
+        if batch { return try runBatch(service, store: graphStore, context: context) }
+        if let item {
+            guard let index = catalog.itemExternalIDs.firstIndex(of: item) else {
+                throw ValidationError("no item with id '\(item)' in the store")
+            }
+            let related = service.relatedItems(to: index, count: k, seed: seed)
+            let rows = related.map { ["item": catalog.itemExternalIDs[$0.artist], "title": catalog.itemTitles[$0.artist] ?? "", "score": $0.score] as [String: Any] }
+            if output.json {
+                context.print(try jsonLine(["item": item, "related": rows]))
+            } else {
+                for (rank, r) in related.enumerated() {
+                    context.print("\(rank + 1). \(catalog.itemTitles[r.artist] ?? catalog.itemExternalIDs[r.artist]) (\(catalog.itemExternalIDs[r.artist]))  \(String(format: "%.4g", r.score))")
+                }
+            }
+            return
+        }
+        let seeds = try artist.map { name -> Int in
+            do { return try service.lookup.resolve(name) } catch let error as ArtistLookupError { throw InputError(file: "--artist", line: nil, reason: error.description) }
+        }
+        let related = try service.related(to: seeds, count: k, method: method, seed: seed, damping: damping)
+        if output.json {
+            let seedNames = seeds.map { catalog.artistNames[$0] }
+            let list = related.map { ["artist": catalog.artistNames[$0.artist], "id": catalog.artistExternalIDs[$0.artist], "score": $0.score] as [String: Any] }
+            context.print(try jsonLine(["artist": seedNames.count == 1 ? seedNames[0] as Any : seedNames as Any, "related": list, "method": method.rawValue]))
+        } else {
+            context.print("fans of \(seeds.map { catalog.artistNames[$0] }.joined(separator: " + ")) also like (\(method.rawValue)):")
+            for (rank, r) in related.enumerated() {
+                context.print(String(format: "%3d. %@  %.4g", rank + 1, catalog.artistNames[r.artist], r.score))
+            }
+        }
+    }
+
+    private func runBatch(_ service: RelatedArtistsService, store: GraphStore, context: CLIContext) throws {
+        let catalog = service.catalog
+        var lists: [StoredRelatedList] = []
+        let started = Date()
+        let artists = (0..<catalog.artistCount).filter(service.walker.canSeed)
+        for (done, artist) in artists.enumerated() {
+            let related = try service.related(to: [artist], count: k, method: method, seed: seed, damping: damping)
+            lists.append(StoredRelatedList(artist: artist, related: related.map { ($0.artist, $0.score) }))
+            if !output.quiet && (done + 1) % 2_000 == 0 {
+                context.stderr("related: \(done + 1)/\(artists.count) artists\n")
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var parameterText = String(decoding: try encoder.encode(parameters), as: UTF8.self)
+        parameterText.removeLast()
+        parameterText += ",\"seed\":\(seed)}"
+        try store.saveRelatedArtists(lists, method: method.rawValue, parametersJSON: parameterText)
+        try AtomicTextFile.write(to: out!) { file in
+            file.write("artist_id,artist,rank,related_id,related,score\n")
+            for list in lists {
+                for (rank, entry) in list.related.enumerated() {
+                    file.write("\(csv(catalog.artistExternalIDs[list.artist])),\(csv(catalog.artistNames[list.artist])),\(rank + 1),\(csv(catalog.artistExternalIDs[entry.artist])),\(csv(catalog.artistNames[entry.artist])),\(entry.score)\n")
+                }
+            }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        if output.json {
+            context.print(try jsonLine(["artists": lists.count, "csv": out!, "seconds": seconds]))
+        } else {
+            context.print("related artists for \(Format.grouped(lists.count)) artists in \(String(format: "%.1f", seconds)) s: stored, and written to \(out!)")
+        }
+    }
+
+    private func csv(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// One JSON object as a line, keys sorted.
+func jsonLine(_ object: [String: Any]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import Igraph
+import TasteGraphAnalytics
+import TasteGraphGraph
+import TasteGraphStore
+
+extension SegmentationMethod: ExpressibleByArgument {}
+extension LeidenObjective: ExpressibleByArgument {}
+
+/// `tastegraph segments`: listener segments by community detection.
+struct Segments: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Find listener segments (community detection) and export them as audiences.",
+        subcommands: [Detect.self, Export.self],
+        defaultSubcommand: Detect.self
+    )
+}
+
+extension Segments {
+    struct Detect: ContextCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "detect",
+            abstract: "Detect listener segments and store them with the parameters that produced them (the default).",
+            discussion: """
+                Graph: each user keeps its --neighbors most similar users by cosine of log1p play vectors (an
+                undirected edge when either keeps the other). Communities: igraph's Leiden (modularity or CPM at
+                --resolution) or Louvain, seeded. Segments below --min-size are merged into the segment they are
+                most tied to, or reported as unassigned; no user is dropped silently.
+                """
+        )
+
+        @OptionGroup var store: StoreOption
+        @Option(name: .long, help: "Algorithm: leiden or louvain.")
+        var method: SegmentationMethod = .leiden
+        @Option(name: .long, help: "Leiden's objective: modularity or cpm.")
+        var objective: LeidenObjective = .modularity
+        @Option(name: .long, help: "Resolution γ (modularity) or density threshold (CPM).")
+        var resolution = 1.0
+        @Option(name: .long, help: "Most similar users kept per user in the similarity graph.")
+        var neighbors = 20
+        @Option(name: .long, help: "Segments smaller than this are merged or left unassigned.")
+        var minSize = 10
+        @Option(name: .long, help: ArgumentHelp("Use the listens of this train split file instead of the whole store.", valueName: "file"))
+        var train: String?
+        @Option(name: .long, help: "Random seed (the same seed gives the same segments).")
+        var seed: UInt64 = 0
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard neighbors > 0 else { throw ValidationError("--neighbors must be positive") }
+            guard minSize >= 1 else { throw ValidationError("--min-size must be at least 1") }
+            guard resolution > 0 else { throw ValidationError("--resolution must be positive") }
+        }
+
+        func run(context: CLIContext) throws {
+            let graphStore = try GraphStore.openExisting(path: store.store)
+            var parameters = SegmentationParameters()
+            parameters.method = method
+            parameters.objective = objective
+            parameters.resolution = resolution
+            parameters.neighbors = neighbors
+            parameters.minSize = minSize
+            parameters.seed = seed
+            let listens = try train.map { try SplitFile.load(path: $0, catalog: try graphStore.catalog()) }
+            let run = try ListenerSegments.detect(store: graphStore, parameters: parameters, listens: listens)
+            let id = try graphStore.saveSegmentation(run.stored)
+            let segments = run.profiles.map { profile -> [String: Any] in
+                [
+                    "id": run.stored.segments[profile.index].stableID, "index": profile.index, "label": profile.label,
+                    "size": profile.size, "top_artists": profile.topArtists, "top_tags": profile.topTags,
+                    "median_plays": profile.medianPlays,
+                ]
+            }
+            if output.json {
+                context.print(try jsonLine([
+                    "segmentation_id": id, "modularity": run.segmentation.modularity, "segments": segments,
+                    "unassigned": run.segmentation.unassigned, "isolated_users": run.segmentation.isolatedUsers,
+                    "seconds": run.seconds, "algorithm": method.rawValue, "seed": seed,
+                ]))
+                return
+            }
+            context.print("segmentation \(id): \(run.segmentation.segmentCount) segments, modularity \(String(format: "%.3f", run.segmentation.modularity)), \(run.segmentation.unassigned) users unassigned (\(method.rawValue), seed \(seed), \(String(format: "%.0f", run.seconds * 1000)) ms)")
+            for profile in run.profiles {
+                context.print(String(format: "%4d  %-14@ %6d users  %@", profile.index, run.stored.segments[profile.index].stableID, profile.size, profile.label))
+                context.print("      artists: \(profile.topArtists.joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct Export: ContextCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a segmentation as marketing audiences: members.csv, manifest.json, optional GraphML and entered/exited files.",
+            discussion: """
+                Files are written into a temporary directory that replaces --out only when complete: an interrupted or
+                failed export leaves the previous one as it was. members.csv is RFC 4180 UTF-8 with the header
+                segment_id,user_key,user_key_type,score,assigned_at, ordered by segment then user key.
+                """
+        )
+
+        @OptionGroup var store: StoreOption
+        @Option(name: .long, help: ArgumentHelp("Output directory (replaced atomically).", valueName: "dir"))
+        var out: String
+        @Option(name: .long, help: "Segmentation id to export (default: the latest).")
+        var segmentation: Int?
+        @Flag(name: .long, help: "Replace user ids by SHA-256(salt + user id); needs --salt.")
+        var hashIds = false
+        @Option(name: .long, help: "Salt for --hash-ids (keep it secret; it is not written anywhere).")
+        var salt: String?
+        @Option(name: .long, help: "Segments with fewer members are not exported (the manifest counts them).")
+        var minAudience = 100
+        @Option(name: .long, help: "Split members into numbered files of at most N rows (0: one file).")
+        var maxRowsPerFile = 0
+        @Option(name: .long, help: ArgumentHelp("Also write this segment's subgraph (users and their top items) as GraphML.", valueName: "segment"))
+        var graphml: String?
+        @Option(name: .long, help: ArgumentHelp("Manifest of an earlier export: also write entered.csv and exited.csv.", valueName: "manifest"))
+        var since: String?
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if hashIds && (salt ?? "").isEmpty { throw ValidationError("--hash-ids needs a non-empty --salt") }
+            if !hashIds && salt != nil { throw ValidationError("--salt is only used with --hash-ids") }
+            guard minAudience >= 0 else { throw ValidationError("--min-audience must be ≥ 0") }
+            guard maxRowsPerFile >= 0 else { throw ValidationError("--max-rows-per-file must be ≥ 0") }
+        }
+
+        func run(context: CLIContext) throws {
+            let graphStore = try GraphStore.openExisting(path: store.store)
+            let stored = try graphStore.segmentation(id: segmentation)
+            var options = ExportOptions()
+            options.salt = hashIds ? salt : nil
+            options.minAudience = minAudience
+            options.maxRowsPerFile = maxRowsPerFile
+            options.graphMLSegment = graphml
+            options.previousManifest = since
+            let result = try SegmentExporter(store: graphStore).export(segmentation: stored, to: out, options: options)
+            if output.json {
+                context.print(try JSONOutput.encode(result))
+            } else {
+                context.print("exported \(result.exportedSegments) segments (\(Format.grouped(result.members)) members) to \(result.directory); \(result.suppressedSegments) segments below --min-audience \(minAudience) not exported")
+                context.print("files: \(result.files.joined(separator: ", "))")
+            }
+        }
+    }
+}

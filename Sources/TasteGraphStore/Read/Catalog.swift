@@ -1,0 +1,100 @@
+import SQLite
+
+/// Everything about users, items, artists and tags that the layers above need, in dense-id arrays.
+///
+/// Indices are the store's internal ids: `userExternalIDs[u]` is user `u`'s id as imported, and so on.
+/// Inactive rows (filtered by `prepare`) stay in the arrays, flagged in `userActive` / `itemActive`.
+public struct Catalog: Sendable {
+    public var dataset: DatasetKind?
+    public var userExternalIDs: [String]
+    public var userActive: [Bool]
+    public var itemExternalIDs: [String]
+    public var itemTitles: [String?]
+    /// Artist of each item, or -1 for a song without metadata.
+    public var itemArtist: [Int]
+    public var itemActive: [Bool]
+    public var artistExternalIDs: [String]
+    public var artistNames: [String]
+    public var tagNames: [String]
+    /// Tags of each artist with how many users gave them, most frequent first (ties: lower tag id first).
+    public var artistTags: [[(tag: Int, count: Int)]]
+
+    public var userCount: Int { userExternalIDs.count }
+    public var itemCount: Int { itemExternalIDs.count }
+    public var artistCount: Int { artistExternalIDs.count }
+
+    /// The top `count` tag ids of an artist.
+    public func topTags(ofArtist artist: Int, count: Int) -> [Int] {
+        artistTags[artist].prefix(count).map(\.tag)
+    }
+}
+
+/// Listens as parallel arrays (struct of arrays): one entry per (user, item) pair.
+public struct ListenTable: Sendable, Equatable {
+    public var users: [Int32] = []
+    public var items: [Int32] = []
+    public var plays: [Float] = []
+
+    public init() {}
+
+    public init(users: [Int32], items: [Int32], plays: [Float]) {
+        precondition(users.count == items.count && items.count == plays.count)
+        self.users = users
+        self.items = items
+        self.plays = plays
+    }
+
+    public var count: Int { users.count }
+
+    public mutating func append(user: Int32, item: Int32, plays count: Float) {
+        users.append(user)
+        items.append(item)
+        plays.append(count)
+    }
+}
+
+extension GraphStore {
+    /// Reads the catalog (users, items, artists, tags) into memory.
+    /// - Complexity: O(users + items + artists + item_tags).
+    public func catalog() throws -> Catalog {
+        var catalog = Catalog(
+            dataset: try datasetKind, userExternalIDs: [], userActive: [], itemExternalIDs: [], itemTitles: [],
+            itemArtist: [], itemActive: [], artistExternalIDs: [], artistNames: [], tagNames: [], artistTags: [])
+        try db.prepare("SELECT external_id, active FROM users ORDER BY id").query { row in
+            catalog.userExternalIDs.append(row.text(0) ?? "")
+            catalog.userActive.append(row.int(1) != 0)
+        }
+        try db.prepare("SELECT external_id, title, artist_id, active FROM items ORDER BY id").query { row in
+            catalog.itemExternalIDs.append(row.text(0) ?? "")
+            catalog.itemTitles.append(row.text(1))
+            catalog.itemArtist.append(row.isNull(2) ? -1 : row.int(2))
+            catalog.itemActive.append(row.int(3) != 0)
+        }
+        try db.prepare("SELECT external_id, name FROM artists ORDER BY id").query { row in
+            catalog.artistExternalIDs.append(row.text(0) ?? "")
+            catalog.artistNames.append(row.text(1) ?? "")
+        }
+        try db.prepare("SELECT name FROM tags ORDER BY id").query { catalog.tagNames.append($0.text(0) ?? "") }
+        catalog.artistTags = Array(repeating: [], count: catalog.artistCount)
+        try db.prepare(
+            """
+            SELECT i.artist_id, it.tag_id, SUM(it.count) AS n FROM item_tags it JOIN items i ON i.id = it.item_id
+            WHERE i.artist_id IS NOT NULL GROUP BY i.artist_id, it.tag_id ORDER BY i.artist_id, n DESC, it.tag_id
+            """
+        ).query { row in catalog.artistTags[row.int(0)].append((row.int(1), row.int(2))) }
+        return catalog
+    }
+
+    /// The listens between active users and active items, in (user, item) order.
+    public func listens() throws -> ListenTable {
+        var table = ListenTable()
+        try db.prepare(
+            """
+            SELECT l.user_id, l.item_id, l.play_count FROM listens l
+            JOIN users u ON u.id = l.user_id AND u.active = 1 JOIN items i ON i.id = l.item_id AND i.active = 1
+            ORDER BY l.user_id, l.item_id
+            """
+        ).query { row in table.append(user: Int32(row.int(0)), item: Int32(row.int(1)), plays: Float(row.int64(2))) }
+        return table
+    }
+}

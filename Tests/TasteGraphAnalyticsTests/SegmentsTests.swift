@@ -1,0 +1,113 @@
+import Foundation
+import Igraph
+import TasteGraphAnalytics
+import TasteGraphGraph
+import TasteGraphMetrics
+import TasteGraphStore
+import TestSupport
+import Testing
+
+@Suite struct SegmentsTests {
+    static func run(seed: UInt64, store: GraphStore? = nil) throws -> SegmentationRun {
+        var parameters = SegmentationParameters()
+        parameters.seed = seed
+        return try ListenerSegments.detect(store: store ?? GraphStore(path: PlantedSample.shared.storePath), parameters: parameters)
+    }
+
+    /// Segments recover the planted primary home genre of each user: NMI ≥ 0.8.
+    @Test func segmentsRecoverPlantedGenres() throws {
+        let run = try Self.run(seed: 0)
+        let catalog = try GraphStore(path: PlantedSample.shared.storePath).catalog()
+        let truth = PlantedSample.shared.truth
+        var found: [Int] = []
+        var planted: [Int] = []
+        let genres = Array(Set(truth.userGenres.values.map { $0[0] })).sorted()
+        for (user, segment) in run.segmentation.membership.enumerated() {
+            found.append(segment ?? -1 - user)
+            planted.append(genres.firstIndex(of: truth.userGenres[catalog.userExternalIDs[user]]![0])!)
+        }
+        let nmi = ClusteringAgreement.normalizedMutualInformation(found, planted)
+        #expect(nmi >= 0.8, "NMI \(nmi)")
+        #expect(run.segmentation.segmentCount == 8)
+        #expect(run.segmentation.modularity > 0.5)
+        // Scores say how strongly users belong: in [0, 1], lower for users who straddle two genres.
+        let scores = run.segmentation.scores
+        #expect(scores.allSatisfy { $0 >= 0 && $0 <= 1 })
+        #expect(scores.min()! < 1)
+        let twoGenre = (0..<scores.count).filter { truth.userGenres[catalog.userExternalIDs[$0]]!.count == 2 }
+        let oneGenre = (0..<scores.count).filter { truth.userGenres[catalog.userExternalIDs[$0]]!.count == 1 }
+        let mean = { (users: [Int]) in users.map { scores[$0] }.reduce(0, +) / Double(users.count) }
+        #expect(mean(twoGenre) < mean(oneGenre))
+    }
+
+    @Test func sameSeedSameSegmentsAndStableAcrossSeeds() throws {
+        let a = try Self.run(seed: 4)
+        let b = try Self.run(seed: 4)
+        #expect(a.segmentation == b.segmentation)
+        let c = try Self.run(seed: 5)
+        let labels = { (s: Segmentation) in s.membership.enumerated().map { $0.element ?? -1 - $0.offset } }
+        #expect(ClusteringAgreement.adjustedRandIndex(labels(a.segmentation), labels(c.segmentation)) > 0.9)
+    }
+
+    /// Small segments are merged into their best-tied segment or reported unassigned, never dropped:
+    /// every user with listens is accounted for.
+    @Test func smallSegmentsAreMergedNotDropped() throws {
+        // Two dense groups of 12 users and one trio tied weakly to the first group, plus one loner item user.
+        var listens = ListenTable()
+        for user in 0..<12 { for item in 0..<5 { listens.append(user: Int32(user), item: Int32(item), plays: 3) } }
+        for user in 12..<24 { for item in 5..<10 { listens.append(user: Int32(user), item: Int32(item), plays: 3) } }
+        for user in 24..<27 {
+            for item in 10..<13 { listens.append(user: Int32(user), item: Int32(item), plays: 5) }
+            listens.append(user: Int32(user), item: 0, plays: 1)
+        }
+        listens.append(user: 27, item: 13, plays: 4)  // shares nothing with anybody
+        let graph = BipartiteGraph(userCount: 28, itemCount: 14, listens: listens, weighting: .log1p)
+        var parameters = SegmentationParameters()
+        parameters.minSize = 10
+        parameters.neighbors = 5
+        let segmentation = try UserSimilarityGraph(graph: graph, neighbors: 5).segment(parameters)
+        #expect(segmentation.segmentCount == 2)
+        #expect(segmentation.membership[27] == nil)
+        #expect(segmentation.isolatedUsers == 1)
+        #expect(Set(segmentation.membership[24..<27]) == [segmentation.membership[0]])
+        #expect(segmentation.sizes.reduce(0, +) + segmentation.unassigned == 28)
+        #expect(segmentation.scores[27] == 0)
+        #expect(segmentation.scores[0] == 1)  // all its similarity edges stay inside its segment
+    }
+
+    @Test func profilesLabelSegmentsAndStableIDsPersist() throws {
+        let dir = TemporaryDirectory()
+        let store = PlantedSample.shared.copy(into: dir)
+        let first = try Self.run(seed: 0, store: store)
+        #expect(first.profiles.allSatisfy { !$0.topArtists.isEmpty && $0.label.hasPrefix("fans of ") && $0.medianPlays > 0 })
+        let id = try store.saveSegmentation(first.stored)
+        let loaded = try store.segmentation()
+        #expect(loaded.id == id)
+        #expect(loaded.members.count == 2_000)
+        #expect(loaded.segments.map(\.stableID) == first.stored.segments.map(\.stableID))
+        // A re-run with another seed finds the same groups, so they keep their ids.
+        let second = try Self.run(seed: 1, store: store)
+        #expect(Set(second.stored.segments.map(\.stableID)) == Set(first.stored.segments.map(\.stableID)))
+    }
+
+    @Test func louvainAndCPMRun() throws {
+        var parameters = SegmentationParameters()
+        parameters.method = .louvain
+        let louvain = try ListenerSegments.detect(store: GraphStore(path: PlantedSample.shared.storePath), parameters: parameters)
+        #expect(louvain.segmentation.segmentCount >= 6)
+        parameters.method = .leiden
+        parameters.objective = .cpm
+        parameters.resolution = 0.05
+        let cpm = try ListenerSegments.detect(store: GraphStore(path: PlantedSample.shared.storePath), parameters: parameters)
+        #expect(cpm.segmentation.segmentCount >= 1)
+    }
+
+    @Test func clusteringAgreementOnHandExamples() {
+        #expect(ClusteringAgreement.normalizedMutualInformation([0, 0, 1, 1], [5, 5, 7, 7]) == 1)
+        #expect(abs(ClusteringAgreement.adjustedRandIndex([0, 0, 1, 1], [1, 1, 0, 0]) - 1) < 1e-12)
+        // sklearn: adjusted_rand_score([0,0,1,1],[0,0,1,2]) = 0.5714285714285715
+        #expect(abs(ClusteringAgreement.adjustedRandIndex([0, 0, 1, 1], [0, 0, 1, 2]) - 0.5714285714285715) < 1e-12)
+        // sklearn: normalized_mutual_info_score([0,0,1,1],[0,0,1,2]) = 0.8
+        #expect(abs(ClusteringAgreement.normalizedMutualInformation([0, 0, 1, 1], [0, 0, 1, 2]) - 0.8) < 1e-12)
+    }
+}
