@@ -11,7 +11,7 @@ BIN          := .build/release/tastegraph
 DEMO_STORE   := out/demo.sqlite
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build demo test bench-import clean
+.PHONY: deps build demo test bench-import bench-graph clean
 
 ## deps: install the C libraries (OpenBLAS, igraph, SQLite) from Debian when missing
 deps:
@@ -36,8 +36,14 @@ test: deps
 	$(SWIFT) test
 
 ## bench-import: import throughput and peak memory (lastfm-2k, generated 1M and 10M listens), JSON on stdout
-bench-import: build
-	python3 Benchmarks/bench_import.py --binary $(BIN)
+bench-import: deps
+	@$(RELEASE) >&2
+	@python3 Benchmarks/bench_import.py --binary $(BIN)
+
+## bench-graph: related artists and segments on the lastfm-2k split (PEERS.md protocol), JSON on stdout
+bench-graph: deps
+	@$(RELEASE) --product tastegraph-bench-graph >&2
+	@.build/release/tastegraph-bench-graph --lastfm ../shared/datasets/lastfm-2k --work .bench/graph
 
 clean:
 	rm -rf .build out .bench

@@ -61,6 +61,13 @@ let package = Package(
         ),
         .executableTarget(name: "tastegraph", dependencies: ["TasteGraphCLI"]),
 
+        // MARK: Benchmarks (never run by `swift test`)
+        .executableTarget(
+            name: "tastegraph-bench-graph",
+            dependencies: ["TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport"],
+            path: "Benchmarks/GraphBench"
+        ),
+
         // MARK: Tests (mirror the targets)
         .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),

@@ -102,3 +102,45 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(try Data(contentsOf: URL(fileURLWithPath: a.file("triplets.tsv"))) == Data(contentsOf: URL(fileURLWithPath: b.file("triplets.tsv"))))
     }
 }
+
+@Suite struct GraphCommandTests {
+    static func sampleStore(_ dir: TemporaryDirectory) -> String {
+        let store = dir.file("s.sqlite")
+        let root = SharedData.packageRoot + "/GraphData"
+        _ = run(["import", "taste-profile", root + "/triplets.tsv", "--metadata", root + "/song_data.csv", "--store", store, "--quiet"])
+        return store
+    }
+
+    @Test func relatedJSONHasTheDocumentedShape() throws {
+        let dir = TemporaryDirectory()
+        let store = Self.sampleStore(dir)
+        let result = run(["related", "--store", store, "--artist", "doom of skull", "-k", "5", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        #expect(json["artist"] as? String == "Doom of Skull")
+        let related = json["related"] as! [[String: Any]]
+        #expect(related.count == 5)
+        #expect(related.allSatisfy { $0["artist"] is String && $0["id"] is String && $0["score"] is Double })
+        let unknown = run(["related", "--store", store, "--artist", "Doom of Skul"])
+        #expect(unknown.status == 3)
+        #expect(unknown.stderr.contains("closest matches: 'Doom of Skull'"))
+    }
+
+    @Test func segmentsJSONAndExport() throws {
+        let dir = TemporaryDirectory()
+        let store = Self.sampleStore(dir)
+        let result = run(["segments", "--store", store, "--seed", "3", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        #expect(json["modularity"] is Double)
+        #expect(json["unassigned"] as? Int == 0)
+        let segments = json["segments"] as! [[String: Any]]
+        #expect(segments.count == 8)
+        #expect(segments.allSatisfy { $0["id"] != nil && $0["label"] is String && $0["size"] is Int && $0["top_artists"] is [String] && $0["top_tags"] is [String] })
+        let export = run(["segments", "export", "--store", store, "--out", dir.file("out"), "--hash-ids", "--salt", "s", "--min-audience", "1"])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.file("out") + "/members.csv"))
+        #expect(FileManager.default.fileExists(atPath: dir.file("out") + "/manifest.json"))
+        #expect(run(["segments", "export", "--store", store, "--out", dir.file("x"), "--hash-ids"]).status == 2)
+    }
+}

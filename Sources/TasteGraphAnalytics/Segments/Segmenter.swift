@@ -1,3 +1,4 @@
+import Dispatch
 import Igraph
 
 /// Which community detection algorithm finds the segments.
@@ -18,13 +19,16 @@ public struct SegmentationParameters: Codable, Sendable, Equatable {
     public var neighbors = 20
     /// Segments smaller than this are merged into the segment they are most tied to, or left unassigned.
     public var minSize = 10
+    /// Leiden passes; a negative value iterates until the partition no longer changes. 2 (python-igraph's
+    /// default) was both more stable across seeds and higher in modularity than -1 on lastfm-2k.
+    public var iterations = 2
     public var seed: UInt64 = 0
 
     public init() {}
 }
 
 /// The outcome of community detection on the user–user graph, after small segments were merged.
-public struct Segmentation: Sendable, Equatable {
+public struct Segmentation: Sendable {
     public let parameters: SegmentationParameters
     /// Segment of every user (`0..<segmentCount`), or nil when unassigned.
     public let membership: [Int?]
@@ -37,6 +41,8 @@ public struct Segmentation: Sendable, Equatable {
     public let modularity: Double
     /// Users with no similarity edge at all (they share no item with anybody).
     public let isolatedUsers: Int
+    /// Wall time of community detection and merging, without building the similarity graph.
+    public let detectionSeconds: Double
 
     public var sizes: [Int] {
         var sizes = [Int](repeating: 0, count: segmentCount)
@@ -55,12 +61,14 @@ extension UserSimilarityGraph {
     /// large enough segment) → segments renumbered by size, largest first (ties: smallest member first).
     /// - Throws: `IgraphError` when igraph rejects the input.
     public func segment(_ parameters: SegmentationParameters) throws -> Segmentation {
+        let started = DispatchTime.now()
         let graph = try IgraphGraph(vertexCount: userCount, edges: edges)
         let found: Communities
         switch parameters.method {
         case .leiden:
             found = try graph.leiden(
-                weights: weights, objective: parameters.objective, resolution: parameters.resolution, seed: parameters.seed)
+                weights: weights, objective: parameters.objective, resolution: parameters.resolution,
+                iterations: parameters.iterations, seed: parameters.seed)
         case .louvain:
             found = try graph.louvain(weights: weights, resolution: parameters.resolution, seed: parameters.seed)
         }
@@ -78,7 +86,8 @@ extension UserSimilarityGraph {
         let modularity = edges.isEmpty ? 0 : try graph.modularity(membership: full, weights: weights)
         return Segmentation(
             parameters: parameters, membership: renumbered, segmentCount: count, scores: scores,
-            modularity: modularity, isolatedUsers: degree.filter { $0 == 0 }.count)
+            modularity: modularity, isolatedUsers: degree.filter { $0 == 0 }.count,
+            detectionSeconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
     }
 
     /// Adjacency as (neighbour, weight) lists.

@@ -6,11 +6,12 @@ import TasteGraphSupport
 public struct WalkParameters: Codable, Sendable, Equatable {
     /// Probability of jumping back to a seed item after each item → user → item step.
     public var restartProbability = 0.5
-    /// Step budget per query (split evenly across seed artists).
-    public var maxSteps = 100_000
+    /// Step budget per query (split evenly across seed artists). 30,000 keeps p99 latency under 3 ms on
+    /// lastfm-2k with the same accuracy as 100,000 (README, "Measured figures").
+    public var maxSteps = 30_000
     /// β in `score = visits / listeners^β`: 0 keeps raw visit counts (popular artists win), 1 divides
-    /// the pull of popularity out completely.
-    public var popularityExponent = 0.5
+    /// the pull of popularity out completely. 0.2 was the best of 0, 0.2 and 0.5 on the benchmark split.
+    public var popularityExponent = 0.2
     /// Stop once the top-k has not changed for two checks this many steps apart (0: never stop early).
     public var stabilityCheckInterval = 2_000
     /// How play counts weight the step choice.
@@ -151,7 +152,7 @@ public struct PixieWalker: Sendable {
             }
             current = rng.next() < restartThreshold ? restart(&rng) : Int(next)
             if parameters.stabilityCheckInterval > 0 && step % parameters.stabilityCheckInterval == 0 {
-                let top = Self.top(scores(), k: k).map(\.artist)
+                let top = topArtists(touched, visits: visits, k: k)
                 if top == previousTop && top.count == k {
                     stableChecks += 1
                     if stableChecks >= 2 { break }
@@ -162,6 +163,21 @@ public struct PixieWalker: Sendable {
             }
         }
         return scores()
+    }
+
+    /// The `k` best touched artists by normalized visits (for the stability check; no dictionary).
+    private func topArtists(_ touched: [Int], visits: [Int32], k: Int) -> [Int] {
+        var best: [(score: Double, artist: Int)] = []
+        best.reserveCapacity(k + 1)
+        for artist in touched {
+            let score = Double(visits[artist]) * normalization[artist]
+            if best.count == k, let last = best.last, score < last.score || (score == last.score && artist > last.artist) { continue }
+            var index = best.count
+            while index > 0 && (best[index - 1].score < score || (best[index - 1].score == score && best[index - 1].artist > artist)) { index -= 1 }
+            best.insert((score, artist), at: index)
+            if best.count > k { best.removeLast() }
+        }
+        return best.map(\.artist)
     }
 
     /// The `k` best entries, by score descending then artist id ascending (a total order: reproducible).

@@ -33,9 +33,9 @@ struct Related: ContextCommand {
     @Option(name: .long, help: "Restart probability after each item → user → item step.")
     var restart = 0.5
     @Option(name: .long, help: "Step budget per query.")
-    var steps = 100_000
+    var steps = 30_000
     @Option(name: .long, help: "β: scores are visits / listeners^β (0 = raw visits).")
-    var popularityExponent = 0.5
+    var popularityExponent = 0.2
     @Option(name: .long, help: "Edge weights for the step choice: raw play counts or log1p.")
     var weighting: EdgeWeighting = .log1p
     @Option(name: .long, help: "PageRank damping for --method ppr.")

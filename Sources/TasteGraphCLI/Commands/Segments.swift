@@ -41,6 +41,8 @@ extension Segments {
         var neighbors = 20
         @Option(name: .long, help: "Segments smaller than this are merged or left unassigned.")
         var minSize = 10
+        @Option(name: .long, help: "Leiden passes (negative: until the partition stops changing).")
+        var iterations = 2
         @Option(name: .long, help: ArgumentHelp("Use the listens of this train split file instead of the whole store.", valueName: "file"))
         var train: String?
         @Option(name: .long, help: "Random seed (the same seed gives the same segments).")
@@ -61,6 +63,7 @@ extension Segments {
             parameters.resolution = resolution
             parameters.neighbors = neighbors
             parameters.minSize = minSize
+            parameters.iterations = iterations
             parameters.seed = seed
             let listens = try train.map { try SplitFile.load(path: $0, catalog: try graphStore.catalog()) }
             let run = try ListenerSegments.detect(store: graphStore, parameters: parameters, listens: listens)
