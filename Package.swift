@@ -45,6 +45,12 @@ let package = Package(
         .target(name: "TasteGraphSynth", dependencies: ["TasteGraphSupport"]),
         .target(name: "TasteGraphGraph", dependencies: ["TasteGraphStore", "TasteGraphSupport"]),
         .target(name: "TasteGraphMetrics"),
+        .target(name: "TasteGraphFeatures", dependencies: ["TasteGraphGraph", "TasteGraphStore"]),
+        .target(
+            name: "TasteGraphModel",
+            dependencies: ["TasteGraphGraph", "TasteGraphFeatures", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
+        ),
+        .target(name: "TasteGraphRecommend", dependencies: ["TasteGraphModel", "TasteGraphStore", "BLAS"]),
         .target(
             name: "TasteGraphAnalytics",
             dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TasteGraphMetrics", "Igraph"]
@@ -55,6 +61,7 @@ let package = Package(
             name: "TasteGraphCLI",
             dependencies: [
                 "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport", "TasteGraphGraph", "TasteGraphAnalytics",
+                "TasteGraphFeatures", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphMetrics", "BLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,6 +74,11 @@ let package = Package(
             dependencies: ["TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport"],
             path: "Benchmarks/GraphBench"
         ),
+        .executableTarget(
+            name: "tastegraph-bench-train",
+            dependencies: ["TasteGraphModel", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"],
+            path: "Benchmarks/TrainBench"
+        ),
 
         // MARK: Tests (mirror the targets)
         .target(name: "TestSupport", path: "Tests/Support"),
@@ -74,6 +86,7 @@ let package = Package(
         .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphSupport"]),
         .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
+        .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TestSupport"]),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",

@@ -10,6 +10,9 @@ public struct Catalog: Sendable {
     public var userActive: [Bool]
     public var itemExternalIDs: [String]
     public var itemTitles: [String?]
+    public var itemReleases: [String?]
+    /// The stored popularity score of each item (see `Popularity`).
+    public var itemPopularity: [Double]
     /// Artist of each item, or -1 for a song without metadata.
     public var itemArtist: [Int]
     public var itemActive: [Bool]
@@ -58,17 +61,19 @@ extension GraphStore {
     /// - Complexity: O(users + items + artists + item_tags).
     public func catalog() throws -> Catalog {
         var catalog = Catalog(
-            dataset: try datasetKind, userExternalIDs: [], userActive: [], itemExternalIDs: [], itemTitles: [],
+            dataset: try datasetKind, userExternalIDs: [], userActive: [], itemExternalIDs: [], itemTitles: [], itemReleases: [], itemPopularity: [],
             itemArtist: [], itemActive: [], artistExternalIDs: [], artistNames: [], tagNames: [], artistTags: [])
         try db.prepare("SELECT external_id, active FROM users ORDER BY id").query { row in
             catalog.userExternalIDs.append(row.text(0) ?? "")
             catalog.userActive.append(row.int(1) != 0)
         }
-        try db.prepare("SELECT external_id, title, artist_id, active FROM items ORDER BY id").query { row in
+        try db.prepare("SELECT external_id, title, artist_id, active, release, popularity FROM items ORDER BY id").query { row in
             catalog.itemExternalIDs.append(row.text(0) ?? "")
             catalog.itemTitles.append(row.text(1))
             catalog.itemArtist.append(row.isNull(2) ? -1 : row.int(2))
             catalog.itemActive.append(row.int(3) != 0)
+            catalog.itemReleases.append(row.text(4))
+            catalog.itemPopularity.append(row.double(5))
         }
         try db.prepare("SELECT external_id, name FROM artists ORDER BY id").query { row in
             catalog.artistExternalIDs.append(row.text(0) ?? "")

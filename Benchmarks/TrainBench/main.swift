@@ -1,0 +1,78 @@
+// Training benchmark: the GCN on the shared lastfm-2k split (train.tsv / test.tsv), with the protocol of
+// ../shared/PEERS.md. Prints one JSON object on stdout. Run through `make bench-train`.
+import Foundation
+import TasteGraphFeatures
+import TasteGraphGraph
+import TasteGraphMetrics
+import TasteGraphModel
+import TasteGraphStore
+import TasteGraphSupport
+import BLAS
+
+let arguments = CommandLine.arguments
+func argument(_ name: String) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+let lastfm = argument("--lastfm") ?? "../shared/datasets/lastfm-2k"
+let work = argument("--work") ?? ".bench/train"
+guard FileManager.default.fileExists(atPath: lastfm + "/user_artists.dat") else {
+    print("{\"skipped\": \"\(lastfm) is absent\"}")
+    exit(0)
+}
+BLAS.setThreadCount(1)
+try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+let storePath = work + "/lastfm.sqlite"
+if !FileManager.default.fileExists(atPath: storePath) {
+    _ = try LastfmImporter(store: try GraphStore(path: storePath)).importDirectory(lastfm)
+}
+let store = try GraphStore(path: storePath)
+let catalog = try store.catalog()
+let train = try SplitFile.load(path: lastfm + "/split/train.tsv", catalog: catalog)
+let test = try SplitFile.load(path: lastfm + "/split/test.tsv", catalog: catalog)
+
+var model = GCNConfig()
+var training = TrainingConfig()
+if let v = argument("--hidden").flatMap(Int.init) { model.hidden = v }
+if let v = argument("--bpr-weight").flatMap(Double.init) { model.bprWeight = v }
+if let v = argument("--lr").flatMap(Double.init) { training.learningRate = v }
+if let v = argument("--wd").flatMap(Double.init) { training.weightDecay = v }
+if let v = argument("--epochs").flatMap(Int.init) { training.epochs = v }
+if let v = argument("--batches").flatMap(Int.init) { training.batchesPerEpoch = v }
+if let v = argument("--init").flatMap(Double.init) { model.initScale = v }
+if let v = argument("--bias-reg").flatMap(Double.init) { training.biasRegularization = v }
+if arguments.contains("--no-text") { model.textFeatures = false }
+if arguments.contains("--no-item-embeddings") { model.itemEmbeddings = false }
+if arguments.contains("--layer-weights") { model.layerWeights = true }
+if arguments.contains("--relu") { model.activation = .relu }
+if arguments.contains("--last-layer") { model.combineLayers = false }
+if arguments.contains("--freeze-biases") { model.trainBiases = false }
+if arguments.contains("--no-play-count-gradient") { model.playCountGradient = false }
+
+let split = InteractionSplit.carvingValidation(train: train, test: test, fraction: training.validationFraction, seed: training.seed)
+let data = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: split.train, validation: split.validation)
+let features = ItemFeatures.matrix(catalog, embedder: HashingEmbedder())
+let gcn = GCNModel<Float>(config: model, userCount: catalog.userCount, itemCount: catalog.itemCount,
+                          adjacency: data.graph.gcnNormalized(), features: features)
+let trainer = Trainer(model: gcn, data: data, config: training)
+let quiet = arguments.contains("--quiet")
+let result = try trainer.train { report in
+    if !quiet, let recall = report.validationRecall {
+        FileHandle.standardError.write(Data("epoch \(report.epoch) loss \(String(format: "%.4f", report.loss)) val recall@20 \(String(format: "%.4f", recall)) (\(String(format: "%.3f", report.seconds)) s)\n".utf8))
+    }
+}
+// Test protocol: exclude every train.tsv item (train and validation parts).
+let heldOut = data.heldOut(test, alsoExcluded: split.validation)
+let report = trainer.evaluate(result.parameters, on: heldOut)
+let encoder = JSONEncoder()
+encoder.outputFormatting = [.sortedKeys]
+var json = try JSONSerialization.jsonObject(with: try encoder.encode(report)) as! [String: Any]
+json["epochs"] = result.epochs
+json["best_epoch"] = result.bestEpoch
+json["seconds_per_epoch"] = result.secondsPerEpoch
+json["seconds_to_best_epoch"] = result.secondsToBest
+json["train_seconds"] = result.trainSeconds
+json["peak_rss_mib"] = ProcessStats.peakRSSMiB
+json["model"] = try JSONSerialization.jsonObject(with: try encoder.encode(model))
+json["training"] = try JSONSerialization.jsonObject(with: try encoder.encode(training))
+print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))

@@ -1,0 +1,226 @@
+import ArgumentParser
+import BLAS
+import Foundation
+import TasteGraphFeatures
+import TasteGraphGraph
+import TasteGraphMetrics
+import TasteGraphModel
+import TasteGraphStore
+import TasteGraphSupport
+
+extension Activation: ExpressibleByArgument {}
+
+/// `tastegraph train`: fit the GCN and write a checkpoint.
+struct Train: ContextCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the two-layer GCN that predicts play counts and ranks unheard items; write a checkpoint.",
+        discussion: """
+            Data: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, ids as in the store) or a seeded
+            per-user holdout of the store's listens (--test-fraction). A seeded share of each user's train
+            listens (--validation-fraction) is held out for early stopping on validation Recall@20.
+            Settings come from the defaults, then --config FILE (JSON: {"model": {...}, "training": {...}} with
+            the keys of `--json` output's "model"/"training"), then flags: flags win.
+            With --json the last stdout line is one JSON object with the test metrics of the best epoch.
+            """
+    )
+
+    @OptionGroup var store: StoreOption
+    @Option(name: .long, help: ArgumentHelp("Explicit train split file.", valueName: "file")) var train: String?
+    @Option(name: .long, help: ArgumentHelp("Explicit test split file.", valueName: "file")) var test: String?
+    @Option(name: .long, help: ArgumentHelp("Checkpoint file to write.", valueName: "checkpoint")) var out: String
+    @Option(name: .long, help: ArgumentHelp("JSON settings file; flags override it.", valueName: "file")) var config: String?
+    @Option(name: .long, help: ArgumentHelp("Continue training from this checkpoint (same data and architecture).", valueName: "checkpoint"))
+    var resume: String?
+
+    // Model
+    @Option(name: .long, help: "Hidden width H of both layers (default 64).") var hidden: Int?
+    @Option(name: .long, help: "Weight λ of the BPR ranking loss beside the MSE (default 5).") var bprWeight: Double?
+    @Option(name: .long, help: "Activation after each layer: none or relu (default none).") var activation: Activation?
+    @Option(name: .long, help: "Use a learned H×H weight per layer: true/false (default false).") var layerWeights: Bool?
+    @Option(name: .long, help: "Average input and both layers' outputs, LightGCN-style: true/false (default true).") var combineLayers: Bool?
+    @Option(name: .long, help: "Learned item ID embeddings beside the text features: true/false (default true).") var itemEmbeddings: Bool?
+    @Option(name: .long, help: "Project item text features into the input layer: true/false (default true).") var textFeatures: Bool?
+    @Option(name: .long, help: "Keep training the biases after the bias-baseline start: true/false (default false).") var trainBiases: Bool?
+    @Option(name: .long, help: "Let the play-count error reach the embeddings: true/false (default true).") var playCountGradient: Bool?
+    @Option(name: .long, help: "Standard deviation of the initial embeddings (default 0.1).") var initScale: Double?
+    // Training
+    @Option(name: .long, help: "Maximum epochs (default 300).") var epochs: Int?
+    @Option(name: .long, help: "Adam learning rate (default 0.01).") var learningRate: Double?
+    @Option(name: .long, help: "Decoupled weight decay on embeddings and weights (default 0.5).") var weightDecay: Double?
+    @Option(name: .long, help: "Mini-batches (Adam steps) per epoch (default 4).") var batchesPerEpoch: Int?
+    @Option(name: .long, help: "Stop after this many validations without improvement (default 20).") var patience: Int?
+    @Option(name: .long, help: "Validate every N epochs (default 2).") var validateEvery: Int?
+    @Option(name: .long, help: "Share of each user's train listens used for validation (default 0.1).") var validationFraction: Double?
+    @Option(name: .long, help: "λ of the regularized bias baseline the play-count head starts from (default 5).") var biasRegularization: Double?
+    @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given (default 0.1).")
+    var testFraction = 0.1
+    @Option(name: .long, help: "Random seed: the same seed and threads give the same model.") var seed: UInt64?
+    @Option(name: .long, help: "OpenBLAS threads (1 is fastest on 2-vCPU machines).") var threads = 1
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if (train == nil) != (test == nil) { throw ValidationError("give both --train and --test, or neither") }
+        if let hidden, hidden <= 0 { throw ValidationError("--hidden must be positive") }
+        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
+        if let batchesPerEpoch, batchesPerEpoch <= 0 { throw ValidationError("--batches-per-epoch must be positive") }
+        guard (0..<1).contains(testFraction) else { throw ValidationError("--test-fraction must be in [0, 1)") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+    }
+
+    /// Defaults ← config file ← flags.
+    func settings() throws -> (GCNConfig, TrainingConfig) {
+        var model = TrainDefaults.model
+        var training = TrainDefaults.training
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else { throw ValidationError("--config \(config): not a readable JSON object") }
+            model = try merge(model, object["model"])
+            training = try merge(training, object["training"])
+        }
+        if let hidden { model.hidden = hidden }
+        if let bprWeight { model.bprWeight = bprWeight }
+        if let activation { model.activation = activation }
+        if let layerWeights { model.layerWeights = layerWeights }
+        if let combineLayers { model.combineLayers = combineLayers }
+        if let itemEmbeddings { model.itemEmbeddings = itemEmbeddings }
+        if let textFeatures { model.textFeatures = textFeatures }
+        if let trainBiases { model.trainBiases = trainBiases }
+        if let playCountGradient { model.playCountGradient = playCountGradient }
+        if let initScale { model.initScale = initScale }
+        if let epochs { training.epochs = epochs }
+        if let learningRate { training.learningRate = learningRate }
+        if let weightDecay { training.weightDecay = weightDecay }
+        if let batchesPerEpoch { training.batchesPerEpoch = batchesPerEpoch }
+        if let patience { training.patience = patience }
+        if let validateEvery { training.validateEvery = validateEvery }
+        if let validationFraction { training.validationFraction = validationFraction }
+        if let biasRegularization { training.biasRegularization = biasRegularization }
+        if let seed { training.seed = seed }
+        return (model, training)
+    }
+
+    /// Overlays the keys of a JSON object onto a Codable value.
+    private func merge<T: Codable>(_ value: T, _ overlay: Any?) throws -> T {
+        guard let overlay = overlay as? [String: Any] else { return value }
+        var base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as! [String: Any]
+        for (key, entry) in overlay {
+            guard base[key] != nil else { throw ValidationError("--config: unknown setting '\(key)'") }
+            base[key] = entry
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: base))
+        } catch {
+            throw ValidationError("--config: \(error)")
+        }
+    }
+
+    func run(context: CLIContext) throws {
+        BLAS.setThreadCount(threads)
+        let (modelConfig, trainingConfig) = try settings()
+        let graphStore = try GraphStore.openExisting(path: store.store)
+        let catalog = try graphStore.catalog()
+        let split: InteractionSplit
+        if let train, let test {
+            split = InteractionSplit.carvingValidation(
+                train: try SplitFile.load(path: train, catalog: catalog), test: try SplitFile.load(path: test, catalog: catalog),
+                fraction: trainingConfig.validationFraction, seed: trainingConfig.seed)
+        } else {
+            split = InteractionSplit.holdout(
+                try graphStore.listens(), validationFraction: trainingConfig.validationFraction, testFraction: testFraction,
+                seed: trainingConfig.seed)
+        }
+        guard split.train.count > 0 else { throw ValidationError("no train listens: import data first") }
+        let data = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: split.train, validation: split.validation)
+        let embedder = HashingEmbedder()
+        let model = GCNModel<Float>(
+            config: modelConfig, userCount: catalog.userCount, itemCount: catalog.itemCount,
+            adjacency: data.graph.gcnNormalized(), features: ItemFeatures.matrix(catalog, embedder: embedder))
+        let fingerprint = try graphStore.dataFingerprint()
+        var initial: [Float]?
+        if let resume {
+            let previous = try Checkpoint.read(from: resume)
+            guard previous.header.layout == model.layout, previous.header.model == modelConfig else {
+                throw CheckpointError(path: resume, reason: "its architecture differs from this run's settings; resume with the same model flags")
+            }
+            guard previous.header.dataFingerprint == fingerprint, previous.header.userIDs == catalog.userExternalIDs else {
+                throw CheckpointError(path: resume, reason: "it was trained on different data (fingerprint mismatch)")
+            }
+            initial = previous.parameters
+        }
+        let trainer = Trainer(model: model, data: data, config: trainingConfig)
+        let progress = ProgressDisplay(context: context, total: trainingConfig.epochs, quiet: output.quiet)
+        let result = try trainer.train(initial: initial) { progress.update($0) }
+        progress.finish()
+        let test = data.heldOut(split.test, alsoExcluded: split.validation)
+        let scorer = Scorer(model: model, parameters: result.parameters)
+        let metrics = scorer.evaluate(test)
+        let checkpoint = Checkpoint(
+            header: .init(
+                model: modelConfig, training: trainingConfig, layout: model.layout, userIDs: catalog.userExternalIDs,
+                itemIDs: catalog.itemExternalIDs, dataFingerprint: fingerprint, embedder: embedder.name,
+                bestEpoch: result.bestEpoch, epochs: result.epochs, testMetrics: metrics,
+                createdAt: ISO8601DateFormatter().string(from: Date()), payloadHash: ""),
+            parameters: result.parameters, embeddings: scorer.embeddings)
+        try checkpoint.write(to: out)
+        var summary = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics)) as! [String: Any]
+        summary["epochs"] = result.epochs
+        summary["best_epoch"] = result.bestEpoch
+        summary["seconds_per_epoch"] = result.secondsPerEpoch
+        summary["seconds_to_best_epoch"] = result.secondsToBest
+        summary["train_seconds"] = result.trainSeconds
+        summary["peak_rss_mib"] = ProcessStats.peakRSSMiB
+        summary["checkpoint"] = out
+        if output.json {
+            context.print(try jsonLine(summary))
+        } else {
+            context.print("best epoch \(result.bestEpoch) of \(result.epochs); \(String(format: "%.3f", result.secondsPerEpoch)) s/epoch; checkpoint \(out)")
+            context.print(String(format: "test: Recall@20 %.4f  NDCG@20 %.4f  Recall@10 %.4f  NDCG@10 %.4f  P@20 %.4f  MAP@20 %.4f  HR@20 %.4f",
+                                 metrics.recall20, metrics.ndcg20, metrics.recall10, metrics.ndcg10, metrics.precision20, metrics.map20, metrics.hitrate20))
+            context.print(String(format: "      coverage@20 %.4f  novelty@20 %.2f  MAE %.4f  RMSE %.4f", metrics.coverage20, metrics.novelty20, metrics.mae ?? .nan, metrics.rmse ?? .nan))
+        }
+    }
+}
+
+/// The defaults of `train`: the library's defaults, which are the ablation's winner (README, "Ablation").
+enum TrainDefaults {
+    static var model: GCNConfig { GCNConfig() }
+    static var training: TrainingConfig { TrainingConfig() }
+}
+
+/// Training progress on stderr: a bar with epoch, loss, validation Recall@20 and ETA on a terminal, plain
+/// lines otherwise, nothing with --quiet.
+final class ProgressDisplay {
+    let context: CLIContext
+    let total: Int
+    let quiet: Bool
+    let started = Date()
+    var lastRecall: Double?
+
+    init(context: CLIContext, total: Int, quiet: Bool) {
+        self.context = context
+        self.total = total
+        self.quiet = quiet
+    }
+
+    func update(_ report: EpochReport) {
+        guard !quiet else { return }
+        if let recall = report.validationRecall { lastRecall = recall }
+        let elapsed = Date().timeIntervalSince(started)
+        let eta = elapsed / Double(report.epoch) * Double(total - report.epoch)
+        let recall = lastRecall.map { String(format: "%.4f", $0) } ?? "–"
+        if context.stderrIsTerminal {
+            let width = 24
+            let filled = width * report.epoch / max(1, total)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            context.stderr(String(format: "\r%@ epoch %d/%d  loss %.4f  val R@20 %@  ETA %.0fs (early stopping may end sooner)  ", bar, report.epoch, total, report.loss, recall, eta))
+        } else if report.validationRecall != nil {
+            context.stderr(String(format: "epoch %d/%d loss %.4f val_recall@20 %@ elapsed %.1fs\n", report.epoch, total, report.loss, recall, elapsed))
+        }
+    }
+
+    func finish() {
+        if !quiet && context.stderrIsTerminal { context.stderr("\n") }
+    }
+}

@@ -1,0 +1,148 @@
+/// The evaluation protocol of ../shared/PEERS.md, shared by training (validation) and `evaluate`.
+///
+/// For every user with held-out items: score ALL items, remove the user's train items, take the top K
+/// (ties: lower item index first), and compute `RankingScores`; average per user. Over all users:
+///
+/// ```
+/// coverage@K = |distinct items in all top-K lists| / I
+/// novelty@K  = mean over all recommended slots of −log2(max(train listeners of i, 1) / U)
+/// ```
+/// Regression: MAE and RMSE of predicted log1p(play count) on the held-out edges.
+public struct EvaluationReport: Codable, Sendable, Equatable {
+    public var recall10 = 0.0
+    public var recall20 = 0.0
+    public var ndcg10 = 0.0
+    public var ndcg20 = 0.0
+    public var precision20 = 0.0
+    public var map20 = 0.0
+    public var hitrate20 = 0.0
+    public var coverage20 = 0.0
+    public var novelty20 = 0.0
+    public var mae: Double?
+    public var rmse: Double?
+    /// Users that were ranked (those with held-out items).
+    public var users = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case recall10 = "recall@10", recall20 = "recall@20", ndcg10 = "ndcg@10", ndcg20 = "ndcg@20"
+        case precision20 = "precision@20", map20 = "map@20", hitrate20 = "hitrate@20"
+        case coverage20 = "coverage@20", novelty20 = "novelty@20", mae, rmse, users
+    }
+}
+
+/// Held-out data for one evaluation.
+public struct HeldOut: Sendable {
+    /// Items to rank against, per user (empty: the user is not evaluated).
+    public let relevant: [Set<Int>]
+    /// Items to exclude from each user's ranking (their train items), per user.
+    public let excluded: [[Int32]]
+    /// Train listeners of each item, for novelty.
+    public let trainListeners: [Int]
+    /// U in novelty's −log2(listeners / U): the number of users in the dataset.
+    public let userCount: Int
+    /// Held-out (user, item, log1p plays) triples for MAE/RMSE.
+    public let regression: [(user: Int, item: Int, target: Float)]
+
+    public init(relevant: [Set<Int>], excluded: [[Int32]], trainListeners: [Int], userCount: Int, regression: [(user: Int, item: Int, target: Float)]) {
+        self.relevant = relevant
+        self.excluded = excluded
+        self.trainListeners = trainListeners
+        self.userCount = userCount
+        self.regression = regression
+    }
+}
+
+public enum Evaluation {
+    /// The top `k` items of one score row with `excluded` removed; ties go to the lower item index.
+    public static func topK(_ scores: UnsafeBufferPointer<Float>, excluding excluded: [Int32], k: Int) -> [Int] {
+        var mask = Set<Int32>(excluded)
+        mask.reserveCapacity(excluded.count)
+        var best: [(score: Float, item: Int)] = []
+        best.reserveCapacity(k + 1)
+        for item in 0..<scores.count {
+            let score = scores[item]
+            if best.count == k {
+                let last = best[k - 1]
+                if score < last.score || (score == last.score && item > last.item) { continue }
+            }
+            if mask.contains(Int32(item)) { continue }
+            var index = best.count
+            while index > 0 && (best[index - 1].score < score || (best[index - 1].score == score && best[index - 1].item > item)) {
+                index -= 1
+            }
+            best.insert((score, item), at: index)
+            if best.count > k { best.removeLast() }
+        }
+        return best.map(\.item)
+    }
+
+    /// Runs the protocol.
+    ///
+    /// - Parameters:
+    ///   - itemCount: I, the number of items scored for every user.
+    ///   - scoreUsers: fills `out` (users.count × I, row-major) with the scores of `users`; called in
+    ///     batches so memory stays bounded.
+    ///   - predict: predicted log1p(play count) for a (user, item) pair, or nil when the model does not
+    ///     predict play counts (MAE/RMSE are then omitted).
+    public static func evaluate(
+        heldOut: HeldOut, itemCount: Int, batchSize: Int = 256,
+        scoreUsers: (_ users: [Int], _ out: UnsafeMutableBufferPointer<Float>) -> Void,
+        predict: ((_ user: Int, _ item: Int) -> Float)?
+    ) -> EvaluationReport {
+        let users = heldOut.relevant.indices.filter { !heldOut.relevant[$0].isEmpty }
+        var at10: [RankingScores] = []
+        var at20: [RankingScores] = []
+        var recommended = Set<Int>()
+        var noveltySum = 0.0
+        var slots = 0
+        var buffer = [Float](repeating: 0, count: batchSize * itemCount)
+        for start in stride(from: 0, to: users.count, by: batchSize) {
+            let batch = Array(users[start..<min(users.count, start + batchSize)])
+            buffer.withUnsafeMutableBufferPointer { out in
+                scoreUsers(batch, UnsafeMutableBufferPointer(rebasing: out[0..<(batch.count * itemCount)]))
+                for (row, user) in batch.enumerated() {
+                    let scores = UnsafeBufferPointer(rebasing: out[(row * itemCount)..<((row + 1) * itemCount)])
+                    let top = topK(scores, excluding: heldOut.excluded[user], k: 20)
+                    at20.append(RankingScores(ranked: top, relevant: heldOut.relevant[user], k: 20))
+                    at10.append(RankingScores(ranked: top, relevant: heldOut.relevant[user], k: 10))
+                    for item in top {
+                        recommended.insert(item)
+                        noveltySum += -log2(Double(max(heldOut.trainListeners[item], 1)) / Double(heldOut.userCount))
+                        slots += 1
+                    }
+                }
+            }
+        }
+        var report = EvaluationReport()
+        let m10 = RankingScores.mean(at10)
+        let m20 = RankingScores.mean(at20)
+        report.recall10 = m10.recall
+        report.ndcg10 = m10.ndcg
+        report.recall20 = m20.recall
+        report.ndcg20 = m20.ndcg
+        report.precision20 = m20.precision
+        report.map20 = m20.map
+        report.hitrate20 = m20.hitRate
+        report.coverage20 = itemCount > 0 ? Double(recommended.count) / Double(itemCount) : 0
+        report.novelty20 = slots > 0 ? noveltySum / Double(slots) : 0
+        report.users = users.count
+        if let predict, !heldOut.regression.isEmpty {
+            var absolute = 0.0
+            var squared = 0.0
+            for edge in heldOut.regression {
+                let error = Double(predict(edge.user, edge.item) - edge.target)
+                absolute += abs(error)
+                squared += error * error
+            }
+            report.mae = absolute / Double(heldOut.regression.count)
+            report.rmse = (squared / Double(heldOut.regression.count)).squareRoot()
+        }
+        return report
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,299 @@
+import BLAS
+import Foundation
+import TasteGraphGraph
+import TasteGraphMetrics
+import TasteGraphStore
+import TasteGraphSupport
+
+/// Optimization settings (every one a `train` flag).
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    public var epochs = 300
+    public var learningRate = 0.01
+    public var weightDecay = 0.5
+    /// Mini-batches per epoch: each is one Adam step over a share of the train edges.
+    public var batchesPerEpoch = 4
+    /// Stop after this many validations without a better validation Recall@20.
+    public var patience = 20
+    /// Validate every this many epochs.
+    public var validateEvery = 2
+    /// Share of each user's train listens held out for validation (early stopping).
+    public var validationFraction = 0.1
+    /// λ of the bias baseline the play-count head starts from (see `Trainer.initializeBiases`).
+    public var biasRegularization = 5.0
+    public var seed: UInt64 = 0
+
+    public init() {}
+}
+
+/// One epoch's figures, for progress lines and the training log.
+public struct EpochReport: Codable, Sendable {
+    public let epoch: Int
+    public let loss: Double
+    /// Validation Recall@20, when this epoch was validated.
+    public let validationRecall: Double?
+    public let seconds: Double
+}
+
+/// What training produced.
+public struct TrainingResult: Sendable {
+    public let parameters: [Float]
+    public let bestEpoch: Int
+    public let epochs: Int
+    public let history: [EpochReport]
+    /// Mean wall time of an epoch's optimization (validation excluded).
+    public let secondsPerEpoch: Double
+    /// Wall time until the end of the best epoch, validation included.
+    public let secondsToBest: Double
+    public let trainSeconds: Double
+}
+
+/// A training error users can act on.
+public struct ModelFitError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The data a model is fit on: the graph of train edges and the held-out sets.
+public struct TrainingData: Sendable {
+    public let userCount: Int
+    public let itemCount: Int
+    public let train: ListenTable
+    public let validation: ListenTable
+    /// Each user's train items, sorted (negative sampling, exclusion from rankings).
+    public let trainItems: [[Int32]]
+    public let graph: BipartiteGraph
+
+    public init(userCount: Int, itemCount: Int, train: ListenTable, validation: ListenTable) {
+        self.userCount = userCount
+        self.itemCount = itemCount
+        self.train = train
+        self.validation = validation
+        var items = [[Int32]](repeating: [], count: userCount)
+        for e in 0..<train.count { items[Int(train.users[e])].append(train.items[e]) }
+        trainItems = items.map { $0.sorted() }
+        graph = BipartiteGraph(userCount: userCount, itemCount: itemCount, listens: train, weighting: .log1p)
+    }
+
+    /// Train listeners of each item (novelty).
+    public var trainListeners: [Int] {
+        var counts = [Int](repeating: 0, count: itemCount)
+        for item in train.items { counts[Int(item)] += 1 }
+        return counts
+    }
+
+    /// Held-out data for `listens`, excluding each user's train items and `alsoExcluded`.
+    public func heldOut(_ listens: ListenTable, alsoExcluded: ListenTable? = nil) -> HeldOut {
+        var relevant = [Set<Int>](repeating: [], count: userCount)
+        var regression: [(user: Int, item: Int, target: Float)] = []
+        for e in 0..<listens.count {
+            relevant[Int(listens.users[e])].insert(Int(listens.items[e]))
+            regression.append((Int(listens.users[e]), Int(listens.items[e]), log1pf(listens.plays[e])))
+        }
+        var excluded = trainItems
+        if let alsoExcluded {
+            for e in 0..<alsoExcluded.count { excluded[Int(alsoExcluded.users[e])].append(alsoExcluded.items[e]) }
+        }
+        return HeldOut(relevant: relevant, excluded: excluded, trainListeners: trainListeners, userCount: userCount, regression: regression)
+    }
+}
+
+/// Fits a `GCNModel<Float>` with AdamW on mini-batches of train edges, validating Recall@20 for early stopping.
+public struct Trainer {
+    public let model: GCNModel<Float>
+    public let data: TrainingData
+    public let config: TrainingConfig
+
+    public init(model: GCNModel<Float>, data: TrainingData, config: TrainingConfig) {
+        self.model = model
+        self.data = data
+        self.config = config
+    }
+
+    /// Trains from `initial` parameters (or a fresh seeded start).
+    /// - Parameter progress: called after every epoch.
+    /// - Throws: `ModelFitError` when the loss becomes NaN or infinite.
+    public func train(initial: [Float]? = nil, progress: (EpochReport) -> Void = { _ in }) throws -> TrainingResult {
+        let started = Date()
+        let targets = data.train.plays.map { log1pf($0) }
+        let mean = targets.isEmpty ? 0 : targets.reduce(0, +) / Float(targets.count)
+        var parameters = initial ?? model.initialParameters(seed: config.seed, mean: mean)
+        if initial == nil { initializeBiases(&parameters, targets: targets) }
+        guard parameters.count == model.layout.count else {
+            throw ModelFitError(message: "initial parameters have \(parameters.count) values, the model needs \(model.layout.count)")
+        }
+        var optimizer = AdamW(
+            parameterCount: parameters.count, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
+            decayMask: model.decayMask)
+        var rng = SplitMix64(seed: config.seed &+ 1)
+        var order = Array(0..<data.train.count)
+        var gradients = [Float](repeating: 0, count: parameters.count)
+        let updateMask = model.updateMask
+        let frozen = updateMask.indices.filter { updateMask[$0] == 0 }
+        let validation = data.heldOut(data.validation)
+        var history: [EpochReport] = []
+        var best = (recall: -1.0, epoch: 0, parameters: parameters, elapsed: 0.0)
+        var optimizationSeconds = 0.0
+        var sinceBest = 0
+        var epoch = 0
+        while epoch < config.epochs {
+            epoch += 1
+            let epochStart = Date()
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(below: i + 1)) }
+            var epochLoss = 0.0
+            let batchSize = (order.count + config.batchesPerEpoch - 1) / max(1, config.batchesPerEpoch)
+            for start in stride(from: 0, to: order.count, by: max(1, batchSize)) {
+                let batch = makeBatch(order[start..<min(order.count, start + batchSize)], targets: targets, rng: &rng)
+                let activations = model.forward(parameters)
+                for i in 0..<gradients.count { gradients[i] = 0 }
+                let loss = gradients.withUnsafeMutableBufferPointer { g in model.loss(parameters, activations, batch: batch, gradients: g) }
+                guard loss.isFinite else {
+                    throw ModelFitError(message: "the training loss became \(loss) at epoch \(epoch); lower --learning-rate or check the input data")
+                }
+                epochLoss += Double(loss) * Double(batch.count)
+                for i in frozen { gradients[i] = 0 }
+                optimizer.update(&parameters, gradients: gradients)
+            }
+            let seconds = Date().timeIntervalSince(epochStart)
+            optimizationSeconds += seconds
+            var recall: Double?
+            if epoch % max(1, config.validateEvery) == 0 || epoch == config.epochs {
+                let report = evaluate(parameters, on: validation, regression: false)
+                recall = report.recall20
+                if report.recall20 > best.recall {
+                    best = (report.recall20, epoch, parameters, Date().timeIntervalSince(started))
+                    sinceBest = 0
+                } else {
+                    sinceBest += 1
+                }
+            }
+            let entry = EpochReport(epoch: epoch, loss: epochLoss / Double(max(1, order.count)), validationRecall: recall, seconds: seconds)
+            history.append(entry)
+            progress(entry)
+            if sinceBest >= config.patience { break }
+        }
+        if best.recall < 0 { best = (0, epoch, parameters, Date().timeIntervalSince(started)) }
+        return TrainingResult(
+            parameters: best.parameters, bestEpoch: best.epoch, epochs: epoch, history: history,
+            secondsPerEpoch: optimizationSeconds / Double(max(1, epoch)), secondsToBest: best.elapsed,
+            trainSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// Starts μ, b_u, b_i at the regularized bias baseline (Koren 2010, §2.1), fit by alternating least
+    /// squares on all train listens (validation included: it is held out for ranking only), so the
+    /// play-count head begins where the baseline ends:
+    ///
+    /// ```
+    /// min Σ (y_ui − μ − b_u − b_i)² + λ (Σ b_u² + Σ b_i²),   λ = biasRegularization,   μ = mean y
+    /// b_u = Σ_i (y_ui − μ − b_i) / (n_u + λ),   b_i = Σ_u (y_ui − μ − b_u) / (n_i + λ),   10 rounds
+    /// ```
+    func initializeBiases(_ parameters: inout [Float], targets trainTargets: [Float]) {
+        guard !trainTargets.isEmpty, let userBias = model.layout["userBias"], let itemBias = model.layout["itemBias"],
+              let mu = model.layout["globalMean"] else { return }
+        let lambda = config.biasRegularization
+        var listens = data.train
+        for e in 0..<data.validation.count {
+            listens.append(user: data.validation.users[e], item: data.validation.items[e], plays: data.validation.plays[e])
+        }
+        let targets = listens.plays.map { log1pf($0) }
+        let mean = targets.reduce(0.0) { $0 + Double($1) } / Double(targets.count)
+        var bu = [Double](repeating: 0, count: data.userCount)
+        var bi = [Double](repeating: 0, count: data.itemCount)
+        var userCount = [Double](repeating: 0, count: data.userCount)
+        var itemCount = [Double](repeating: 0, count: data.itemCount)
+        for e in 0..<targets.count {
+            userCount[Int(listens.users[e])] += 1
+            itemCount[Int(listens.items[e])] += 1
+        }
+        for _ in 0..<10 {
+            var sum = [Double](repeating: 0, count: data.userCount)
+            for e in 0..<targets.count { sum[Int(listens.users[e])] += Double(targets[e]) - mean - bi[Int(listens.items[e])] }
+            for u in 0..<data.userCount { bu[u] = sum[u] / (userCount[u] + lambda) }
+            var itemSum = [Double](repeating: 0, count: data.itemCount)
+            for e in 0..<targets.count { itemSum[Int(listens.items[e])] += Double(targets[e]) - mean - bu[Int(listens.users[e])] }
+            for i in 0..<data.itemCount { bi[i] = itemSum[i] / (itemCount[i] + lambda) }
+        }
+        parameters[mu.offset] = Float(mean)
+        for u in 0..<data.userCount { parameters[userBias.offset + u] = Float(bu[u]) }
+        for i in 0..<data.itemCount { parameters[itemBias.offset + i] = Float(bi[i]) }
+    }
+
+    private func makeBatch(_ edges: ArraySlice<Int>, targets: [Float], rng: inout SplitMix64) -> EdgeBatch {
+        var batch = EdgeBatch()
+        batch.users.reserveCapacity(edges.count)
+        for e in edges {
+            let user = data.train.users[e]
+            batch.users.append(user)
+            batch.items.append(data.train.items[e])
+            batch.targets.append(targets[e])
+            var negative = Int32(rng.nextInt(below: data.itemCount))
+            for _ in 0..<10 where Self.contains(data.trainItems[Int(user)], negative) {
+                negative = Int32(rng.nextInt(below: data.itemCount))
+            }
+            batch.negatives.append(negative)
+        }
+        return batch
+    }
+
+    static func contains(_ sorted: [Int32], _ value: Int32) -> Bool {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low < sorted.count && sorted[low] == value
+    }
+
+    /// The evaluation protocol on `heldOut` with the given parameters.
+    public func evaluate(_ parameters: [Float], on heldOut: HeldOut, regression: Bool = true) -> EvaluationReport {
+        Scorer(model: model, parameters: parameters).evaluate(heldOut, regression: regression)
+    }
+}
+
+/// Scores users against all items with fixed parameters (evaluation and `recommend`).
+public struct Scorer: Sendable {
+    public let model: GCNModel<Float>
+    public let parameters: [Float]
+    /// Z (N, H), computed once.
+    public let embeddings: [Float]
+
+    public init(model: GCNModel<Float>, parameters: [Float]) {
+        self.model = model
+        self.parameters = parameters
+        embeddings = model.forward(parameters).final
+    }
+
+    /// Ranking scores ⟨z_u, z_i⟩ + c_i for `users` × all items.
+    /// Shapes: out (users.count, I).
+    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
+        let h = model.config.hidden
+        let items = model.itemCount
+        var zu = [Float](repeating: 0, count: users.count * h)
+        for (row, user) in users.enumerated() {
+            for j in 0..<h { zu[row * h + j] = embeddings[user * h + j] }
+        }
+        let bias = model.layout["rankBias"]!.offset
+        zu.withUnsafeBufferPointer { a in
+            embeddings.withUnsafeBufferPointer { z in
+                BLAS.gemm(.none, .transposed, m: users.count, n: items, k: h, a: a.baseAddress!, b: z.baseAddress! + model.userCount * h, c: out.baseAddress!)
+            }
+        }
+        for row in 0..<users.count {
+            for item in 0..<items { out[row * items + item] += parameters[bias + item] }
+        }
+    }
+
+    /// Predicted log1p(play count).
+    public func predict(user: Int, item: Int) -> Float {
+        embeddings.withUnsafeBufferPointer { z in
+            parameters.withUnsafeBufferPointer { p in model.predict(z.baseAddress!, p.baseAddress!, user: user, item: item) }
+        }
+    }
+
+    public func evaluate(_ heldOut: HeldOut, regression: Bool = true) -> EvaluationReport {
+        Evaluation.evaluate(
+            heldOut: heldOut, itemCount: model.itemCount,
+            scoreUsers: { users, out in scores(users: users, into: out) },
+            predict: regression ? { predict(user: $0, item: $1) } : nil)
+    }
+}
