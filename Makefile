@@ -11,7 +11,7 @@ BIN          := .build/release/tastegraph
 DEMO_STORE   := out/demo.sqlite
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build demo test bench-import bench-graph clean
+.PHONY: deps build demo test bench-import bench-graph bench-train bench-train-scale clean
 
 ## deps: install the C libraries (OpenBLAS, igraph, SQLite) from Debian when missing
 deps:
@@ -44,6 +44,16 @@ bench-import: deps
 bench-graph: deps
 	@$(RELEASE) --product tastegraph-bench-graph >&2
 	@.build/release/tastegraph-bench-graph --lastfm ../shared/datasets/lastfm-2k --work .bench/graph
+
+## bench-train: the GCN on the lastfm-2k split (test metrics, s/epoch, time to best epoch, peak RSS), JSON on stdout
+bench-train: deps
+	@$(RELEASE) --product tastegraph-bench-train >&2
+	@.build/release/tastegraph-bench-train --lastfm ../shared/datasets/lastfm-2k --work .bench/train --quiet
+
+## bench-train-scale: one epoch on a generated 1M-user, 100k-item, 50M-listen graph (s/epoch, peak RSS)
+bench-train-scale: deps
+	@$(RELEASE) --product tastegraph-bench-train >&2
+	@.build/release/tastegraph-bench-train --scale
 
 clean:
 	rm -rf .build out .bench

@@ -87,6 +87,7 @@ let package = Package(
         .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
         .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TestSupport"]),
+        .testTarget(name: "TasteGraphMetricsTests", dependencies: ["TasteGraphMetrics"]),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",

@@ -14,6 +14,66 @@ func argument(_ name: String) -> String? {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
     return arguments[i + 1]
 }
+if arguments.contains("--scale") {
+    try runScale()
+    exit(0)
+}
+
+/// One epoch on a generated graph of 1M users, 100k items and 50M listens (power-law item popularity,
+/// hashed text features for every item): seconds per epoch and peak RSS.
+func runScale() throws {
+    BLAS.setThreadCount(1)
+    let users = Int(argument("--users") ?? "") ?? 1_000_000
+    let items = Int(argument("--items") ?? "") ?? 100_000
+    let perUser = Int(argument("--per-user") ?? "") ?? 50
+    var started = Date()
+    var rng = SplitMix64(seed: 1)
+    var cumulative: [Double] = []
+    var total = 0.0
+    for i in 0..<items {
+        total += 1 / pow(Double(i + 1), 0.8)
+        cumulative.append(total)
+    }
+    var listens = ListenTable()
+    listens.users.reserveCapacity(users * perUser)
+    listens.items.reserveCapacity(users * perUser)
+    listens.plays.reserveCapacity(users * perUser)
+    var seen = Set<Int32>()
+    for u in 0..<users {
+        seen.removeAll(keepingCapacity: true)
+        while seen.count < perUser {
+            let target = rng.nextUnit() * total
+            var low = 0
+            var high = items - 1
+            while low < high {
+                let mid = (low + high) / 2
+                if cumulative[mid] > target { high = mid } else { low = mid + 1 }
+            }
+            // Spread popular items across ids so the graph is not sorted by popularity.
+            let item = Int32((low &* 7_919) % items)
+            if seen.insert(item).inserted { listens.append(user: Int32(u), item: item, plays: Float(1 + rng.nextInt(below: 20))) }
+        }
+    }
+    let generateSeconds = Date().timeIntervalSince(started)
+    started = Date()
+    let texts = (0..<items).map { "song \($0 % 977) title \($0 % 131) artist \($0 % 10_000)" }
+    let features = HashingEmbedder().embed(texts)
+    let data = TrainingData(userCount: users, itemCount: items, train: listens, validation: ListenTable())
+    let model = GCNModel<Float>(config: GCNConfig(), userCount: users, itemCount: items, adjacency: data.graph.gcnNormalized(), features: features)
+    let setupSeconds = Date().timeIntervalSince(started)
+    var training = TrainingConfig()
+    training.epochs = 1
+    training.validateEvery = 0
+    let result = try Trainer(model: model, data: data, config: training).train()
+    let json: [String: Any] = [
+        "users": users, "items": items, "listens": listens.count, "epochs": 1,
+        "generate_seconds": generateSeconds, "setup_seconds": setupSeconds,
+        "seconds_per_epoch": result.secondsPerEpoch, "peak_rss_mib": ProcessStats.peakRSSMiB,
+        "final_loss": result.history.last?.loss ?? .nan,
+    ]
+    print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+}
+
 let lastfm = argument("--lastfm") ?? "../shared/datasets/lastfm-2k"
 let work = argument("--work") ?? ".bench/train"
 guard FileManager.default.fileExists(atPath: lastfm + "/user_artists.dat") else {
@@ -40,6 +100,7 @@ if let v = argument("--wd").flatMap(Double.init) { training.weightDecay = v }
 if let v = argument("--epochs").flatMap(Int.init) { training.epochs = v }
 if let v = argument("--batches").flatMap(Int.init) { training.batchesPerEpoch = v }
 if let v = argument("--init").flatMap(Double.init) { model.initScale = v }
+if let v = argument("--seed").flatMap(UInt64.init) { training.seed = v }
 if let v = argument("--bias-reg").flatMap(Double.init) { training.biasRegularization = v }
 if arguments.contains("--no-text") { model.textFeatures = false }
 if arguments.contains("--no-item-embeddings") { model.itemEmbeddings = false }
@@ -47,6 +108,7 @@ if arguments.contains("--layer-weights") { model.layerWeights = true }
 if arguments.contains("--relu") { model.activation = .relu }
 if arguments.contains("--last-layer") { model.combineLayers = false }
 if arguments.contains("--freeze-biases") { model.trainBiases = false }
+if arguments.contains("--train-biases") { model.trainBiases = true }
 if arguments.contains("--no-play-count-gradient") { model.playCountGradient = false }
 
 let split = InteractionSplit.carvingValidation(train: train, test: test, fraction: training.validationFraction, seed: training.seed)

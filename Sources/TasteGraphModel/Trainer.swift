@@ -14,7 +14,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var batchesPerEpoch = 4
     /// Stop after this many validations without a better validation Recall@20.
     public var patience = 20
-    /// Validate every this many epochs.
+    /// Validate every this many epochs (0: never; the last epoch is then the result).
     public var validateEvery = 2
     /// Share of each user's train listens held out for validation (early stopping).
     public var validationFraction = 0.1
@@ -156,7 +156,7 @@ public struct Trainer {
             let seconds = Date().timeIntervalSince(epochStart)
             optimizationSeconds += seconds
             var recall: Double?
-            if epoch % max(1, config.validateEvery) == 0 || epoch == config.epochs {
+            if config.validateEvery > 0 && (epoch % config.validateEvery == 0 || epoch == config.epochs) {
                 let report = evaluate(parameters, on: validation, regression: false)
                 recall = report.recall20
                 if report.recall20 > best.recall {

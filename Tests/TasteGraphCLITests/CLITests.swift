@@ -144,3 +144,58 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(run(["segments", "export", "--store", store, "--out", dir.file("x"), "--hash-ids"]).status == 2)
     }
 }
+
+@Suite struct TrainRecommendCommandTests {
+    @Test func trainThenRecommendOnTheSample() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let checkpoint = dir.file("model.tgck")
+        let trained = run(["train", "--store", store, "--out", checkpoint, "--epochs", "4", "--validate-every", "2", "--hidden", "16", "--json", "--quiet"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let last = trained.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let json = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+        for key in ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "map@20", "hitrate@20", "coverage@20",
+                    "novelty@20", "mae", "rmse", "epochs", "best_epoch", "seconds_per_epoch", "train_seconds", "peak_rss_mib"] {
+            #expect(json[key] != nil, "train --json lacks \(key)")
+        }
+        #expect(json["epochs"] as? Int == 4)
+
+        let root = SharedData.packageRoot + "/GraphData/triplets.tsv"
+        let firstUser = String(try String(contentsOfFile: root, encoding: .utf8).prefix(40))
+        let recommended = run(["recommend", "--store", store, "--checkpoint", checkpoint, "--user", firstUser, "-k", "10", "--json", "--max-per-artist", "2"])
+        #expect(recommended.status == 0, "\(recommended.stderr)")
+        let answer = try JSONSerialization.jsonObject(with: Data(recommended.stdout.utf8)) as! [String: Any]
+        #expect(answer["cold_start"] as? Bool == false)
+        let items = answer["recommendations"] as! [[String: Any]]
+        #expect(items.count == 10)
+        let heard = Set(try String(contentsOfFile: root, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix(firstUser) }.map { String($0.split(separator: "\t")[1]) })
+        #expect(items.allSatisfy { !heard.contains($0["item"] as! String) })
+        #expect(items.allSatisfy { $0["predicted_plays"] is Double })
+        var perArtist: [String: Int] = [:]
+        for item in items { perArtist[item["artist"] as! String, default: 0] += 1 }
+        #expect(perArtist.values.allSatisfy { $0 <= 2 })
+
+        let unknown = run(["recommend", "--store", store, "--checkpoint", checkpoint, "--user", "nobody", "-k", "30"])
+        #expect(unknown.status == 0)
+        #expect(unknown.stdout.contains("cold start"))
+        #expect(unknown.stdout.split(separator: "\n").count == 31)
+
+        // A corrupt checkpoint is a clear error, never a crash.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        bytes[bytes.count / 2] ^= 0x55
+        try bytes.write(to: URL(fileURLWithPath: dir.file("bad.tgck")))
+        let corrupt = run(["recommend", "--store", store, "--checkpoint", dir.file("bad.tgck"), "--user", firstUser])
+        #expect(corrupt.status == 1)
+        #expect(corrupt.stderr.contains("bad.tgck"))
+    }
+
+    @Test func configFileAndFlagsAndBadSettings() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let config = dir.write("settings.json", #"{"model": {"hidden": 8}, "training": {"epochs": 2, "nope": 1}}"#)
+        let bad = run(["train", "--store", store, "--out", dir.file("m"), "--config", config, "--quiet"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("unknown setting 'nope'"))
+        #expect(run(["train", "--store", store, "--out", dir.file("m"), "--train", "x"]).status == 2)
+    }
+}

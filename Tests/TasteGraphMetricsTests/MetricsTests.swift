@@ -1,0 +1,73 @@
+import TasteGraphMetrics
+import Testing
+
+@Suite struct RankingMetricsTests {
+    /// Hand computation: ranked [7, 3, 9, 1], relevant {3, 1, 5}, K = 4.
+    /// Hits at ranks 2 and 4. Recall 2/3; precision 2/4; DCG = 1/log2(3) + 1/log2(5);
+    /// IDCG over min(3, 4) = 3 hits = 1 + 1/log2(3) + 1/log2(4); AP = (1/2 + 2/4) / 3.
+    @Test func handComputedExample() {
+        let s = RankingScores(ranked: [7, 3, 9, 1], relevant: [3, 1, 5], k: 4)
+        #expect(abs(s.recall - 2.0 / 3) < 1e-12)
+        #expect(abs(s.precision - 0.5) < 1e-12)
+        #expect(s.hitRate == 1)
+        let dcg = 1 / log2(3.0) + 1 / log2(5.0)
+        let idcg = 1 + 1 / log2(3.0) + 1 / log2(4.0)
+        #expect(abs(s.ndcg - dcg / idcg) < 1e-12)
+        #expect(abs(s.map - (0.5 + 0.5) / 3) < 1e-12)
+    }
+
+    /// Fewer relevant items than K: IDCG and MAP normalize by |relevant|, so a perfect list scores 1.
+    @Test func fewerRelevantThanK() {
+        let perfect = RankingScores(ranked: [4, 8, 1, 2, 3], relevant: [4, 8], k: 20)
+        #expect(perfect.recall == 1 && abs(perfect.ndcg - 1) < 1e-12 && abs(perfect.map - 1) < 1e-12)
+        #expect(abs(perfect.precision - 2.0 / 20) < 1e-12)
+        let miss = RankingScores(ranked: [1, 2], relevant: [9], k: 20)
+        #expect(miss.recall == 0 && miss.ndcg == 0 && miss.hitRate == 0 && miss.map == 0)
+    }
+
+    /// Only the first K ranks count.
+    @Test func cutAtK() {
+        let s = RankingScores(ranked: [1, 2, 3], relevant: [3], k: 2)
+        #expect(s.recall == 0)
+    }
+
+    /// Ties go to the lower item index; excluded (heard) items never appear.
+    @Test func topKBreaksTiesByItemIndexAndExcludes() {
+        let scores: [Float] = [0.5, 0.9, 0.9, 0.1, 0.9, 0.7]
+        let top = scores.withUnsafeBufferPointer { Evaluation.topK($0, excluding: [2], k: 3) }
+        #expect(top == [1, 4, 5])
+    }
+
+    /// Coverage and novelty over a two-user example with fixed scores.
+    @Test func coverageNoveltyAndRegression() {
+        // 2 users, 4 items. User 0 heard item 0 and holds out item 1; user 1 heard item 3, holds out 2.
+        let heldOut = HeldOut(
+            relevant: [[1], [2]], excluded: [[0], [3]], trainListeners: [1, 0, 4, 1], userCount: 8,
+            regression: [(0, 1, 1.0), (1, 2, 3.0)])
+        let scores: [[Float]] = [[9, 5, 1, 0], [0, 2, 7, 8]]
+        let report = Evaluation.evaluate(
+            heldOut: heldOut, itemCount: 4,
+            scoreUsers: { users, out in for (row, user) in users.enumerated() { for i in 0..<4 { out[row * 4 + i] = scores[user][i] } } },
+            predict: { user, _ in user == 0 ? 1.5 : 2.0 })
+        // Top-20 lists (all unexcluded items): user 0 → [1, 2, 3], user 1 → [2, 1, 0]: every item once.
+        #expect(report.recall20 == 1 && report.users == 2)
+        #expect(report.coverage20 == 1)
+        // Novelty: mean of −log2(max(listeners, 1) / 8) over the 6 slots.
+        let n: (Double) -> Double = { -log2($0 / 8) }
+        let expected = (n(1) + n(4) + n(1) + n(4) + n(1) + n(1)) / 6
+        #expect(abs(report.novelty20 - expected) < 1e-12)
+        #expect(abs(report.mae! - 0.75) < 1e-6)  // |1.5 − 1| and |2 − 3|
+        #expect(abs(report.rmse! - ((0.25 + 1) / 2).squareRoot()) < 1e-6)
+    }
+}
+
+@Suite struct ClusteringMetricsTests {
+    @Test func identicalPartitionsUpToRelabelling() {
+        #expect(ClusteringAgreement.adjustedRandIndex([0, 0, 1, 1, 2], [2, 2, 0, 0, 1]) == 1)
+        #expect(abs(ClusteringAgreement.normalizedMutualInformation([0, 0, 1, 1, 2], [2, 2, 0, 0, 1]) - 1) < 1e-12)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
