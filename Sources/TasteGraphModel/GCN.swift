@@ -228,11 +228,14 @@ public struct GCNModel<T: BLASScalar>: Sendable {
         }
         var final = outputs[Self.layerCount - 1]
         if config.combineLayers {
+            // forward: Z = (E0 + H1 + H2) / 3
             let scale = 1 / T(Self.layerCount + 1)
-            for i in 0..<final.count {
-                var sum = input[i]
-                for l in 0..<Self.layerCount { sum += outputs[l][i] }
-                final[i] = sum * scale
+            final.withUnsafeMutableBufferPointer { z in
+                input.withUnsafeBufferPointer { e0 in
+                    outputs[0].withUnsafeBufferPointer { h1 in
+                        for i in 0..<z.count { z[i] = (e0[i] + h1[i] + z[i]) * scale }
+                    }
+                }
             }
         }
         return Activations(input: input, propagated: propagated, preActivation: preActivation, output: outputs, final: final)
@@ -285,12 +288,8 @@ public struct GCNModel<T: BLASScalar>: Sendable {
                         let zu = z + u * h
                         let zi = z + (userCount + i) * h
                         let zj = z + (userCount + j) * h
-                        var dotI: T = 0
-                        var dotJ: T = 0
-                        for k in 0..<h {
-                            dotI += zu[k] * zi[k]
-                            dotJ += zu[k] * zj[k]
-                        }
+                        let dotI = Kernels.dot(zu, zi, h)
+                        let dotJ = Kernels.dot(zu, zj, h)
                         // MSE: r = ŷ − y,  ŷ = s·⟨z_u, z_i⟩ + b_u + b_i + μ
                         let r = p[scale] * dotI + p[userBias + u] + p[itemBias + i] + p[mu] - T(batch.targets[e])
                         total += r * r / b
@@ -362,17 +361,25 @@ public struct GCNModel<T: BLASScalar>: Sendable {
             }
             if l > 1 {
                 // H_{l−1} also feeds Z directly when layers are combined.
-                if config.combineLayers { for i in 0..<dPrevious.count { dPrevious[i] += dFinal[i] * share } }
+                if config.combineLayers {
+                    dPrevious.withUnsafeMutableBufferPointer { d in
+                        dFinal.withUnsafeBufferPointer { f in for i in 0..<d.count { d[i] += f[i] * share } }
+                    }
+                }
                 dOutput = dPrevious
             } else {
-                for i in 0..<dInput.count { dInput[i] += dPrevious[i] }
+                dInput.withUnsafeMutableBufferPointer { d in
+                    dPrevious.withUnsafeBufferPointer { p in for i in 0..<d.count { d[i] += p[i] } }
+                }
             }
         }
         // forward: E0 = [U_emb; I_emb + X·W_x]  ⇒  dU_emb = dE0[users], dI_emb = dE0[items], dW_x = Xᵀ·dE0[items]
         let users = layout["userEmbedding"]!
-        for i in 0..<users.count { gradients[users.offset + i] += dInput[i] }
-        if let items = layout["itemEmbedding"] {
-            for i in 0..<items.count { gradients[items.offset + i] += dInput[userCount * h + i] }
+        dInput.withUnsafeBufferPointer { d in
+            for i in 0..<users.count { gradients[users.offset + i] += d[i] }
+            if let items = layout["itemEmbedding"] {
+                for i in 0..<items.count { gradients[items.offset + i] += d[userCount * h + i] }
+            }
         }
         if let featuresTransposed, let projection = layout["textProjection"] {
             dInput.withUnsafeBufferPointer { d in

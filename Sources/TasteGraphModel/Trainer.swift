@@ -144,7 +144,7 @@ public struct Trainer {
             for start in stride(from: 0, to: order.count, by: max(1, batchSize)) {
                 let batch = makeBatch(order[start..<min(order.count, start + batchSize)], targets: targets, rng: &rng)
                 let activations = model.forward(parameters)
-                for i in 0..<gradients.count { gradients[i] = 0 }
+                gradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 let loss = gradients.withUnsafeMutableBufferPointer { g in model.loss(parameters, activations, batch: batch, gradients: g) }
                 guard loss.isFinite else {
                     throw ModelFitError(message: "the training loss became \(loss) at epoch \(epoch); lower --learning-rate or check the input data")

@@ -107,6 +107,10 @@ public struct GCNRecommender: Sendable {
 /// The seed analysis's answer for users the model cannot serve (unknown, or fewer than 3 listens):
 /// 10 of the 20 most popular items plus 20 "discovery" items, the item with the highest average plays per
 /// listener in each of 20 popularity-percentile bands.
+///
+/// "Popular" here means most listeners (ties: more plays). The stored popularity score weighs average
+/// plays per listener at 0.6, so a single devoted fan can make an obscure item "popular" by that score —
+/// right for discovery, wrong for a newcomer's first list.
 public struct ColdStartMix: Sendable {
     public let popular: [Int]
     public let discovery: [Int]
@@ -116,13 +120,11 @@ public struct ColdStartMix: Sendable {
     ///   - seed: picks which 10 of the top 20 (seeded, reproducible).
     public init(catalog: Catalog, plays: [Double], listeners: [Double], seed: UInt64) {
         let listened = (0..<catalog.itemCount).filter { listeners[$0] > 0 && catalog.itemActive[$0] }
-        let byPopularity = listened.sorted {
-            (catalog.itemPopularity[$0], -$0) > (catalog.itemPopularity[$1], -$1)
-        }
+        let byPopularity = listened.sorted { (listeners[$0], plays[$0], -$0) > (listeners[$1], plays[$1], -$1) }
         var top20 = Array(byPopularity.prefix(20))
         var rng = SplitMixShuffle(seed: seed)
         rng.shuffle(&top20)
-        popular = Array(top20.prefix(10)).sorted { (catalog.itemPopularity[$0], -$0) > (catalog.itemPopularity[$1], -$1) }
+        popular = Array(top20.prefix(10)).sorted { (listeners[$0], plays[$0], -$0) > (listeners[$1], plays[$1], -$1) }
         let popularSet = Set(popular)
         var discovery: [Int] = []
         let bands = 20
