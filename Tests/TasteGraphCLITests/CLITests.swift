@@ -189,6 +189,27 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(corrupt.stderr.contains("bad.tgck"))
     }
 
+    @Test func resumeBatchCSVAndMismatchedCheckpoints() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let first = dir.file("first.tgck")
+        let base = ["train", "--store", store, "--epochs", "2", "--validate-every", "1", "--hidden", "16", "--quiet"]
+        #expect(run(base + ["--out", first]).status == 0)
+        let resumed = run(base + ["--out", dir.file("resumed.tgck"), "--resume", first, "--json"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        // Resuming needs the same architecture.
+        let mismatch = run(["train", "--store", store, "--epochs", "1", "--hidden", "8", "--quiet", "--out", dir.file("x.tgck"), "--resume", first])
+        #expect(mismatch.status == 1)
+        #expect(mismatch.stderr.contains("architecture differs"))
+        // Batch mode: a CSV row per recommendation, for every user.
+        let csv = dir.file("all.csv")
+        let batch = run(["recommend", "--store", store, "--checkpoint", first, "--batch", "--out", csv, "-k", "3"])
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "user_id,rank,item_id,title,artist,score,predicted_plays,cold_start")
+        #expect(lines.count == 1 + 2_000 * 3)
+    }
+
     @Test func configFileAndFlagsAndBadSettings() throws {
         let dir = TemporaryDirectory()
         let store = GraphCommandTests.sampleStore(dir)
