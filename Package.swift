@@ -50,7 +50,7 @@ let package = Package(
             name: "TasteGraphModel",
             dependencies: ["TasteGraphGraph", "TasteGraphFeatures", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
         ),
-        .target(name: "TasteGraphRecommend", dependencies: ["TasteGraphModel", "TasteGraphStore", "BLAS"]),
+        .target(name: "TasteGraphRecommend", dependencies: ["TasteGraphModel", "TasteGraphStore", "TasteGraphSupport", "BLAS"]),
         .target(
             name: "TasteGraphAnalytics",
             dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TasteGraphMetrics", "Igraph"]
@@ -81,7 +81,7 @@ let package = Package(
         ),
 
         // MARK: Tests (mirror the targets)
-        .target(name: "TestSupport", path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["TasteGraphSupport"], path: "Tests/Support"),
         .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),
         .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphSupport"]),
         .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "SQLite", "TestSupport"]),

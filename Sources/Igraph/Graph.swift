@@ -34,6 +34,24 @@ public final class IgraphGraph {
     deinit { if isCreated { igraph_destroy(&graph) } }
 }
 
+/// Runs `body` with an igraph real vector holding `values`, destroyed afterwards.
+func withRealVector<T>(_ values: [Double], _ body: (inout igraph_vector_t) throws -> T) rethrows -> T {
+    var vector = igraph_vector_t()
+    igraph_vector_init(&vector, IgraphInt(values.count))
+    defer { igraph_vector_destroy(&vector) }
+    for (i, value) in values.enumerated() { vector.stor_begin[i] = value }
+    return try body(&vector)
+}
+
+/// Runs `body` with an igraph integer vector holding `values`, destroyed afterwards.
+func withIntVector<T>(_ values: [Int], _ body: (inout igraph_vector_int_t) throws -> T) rethrows -> T {
+    var vector = igraph_vector_int_t()
+    igraph_vector_int_init(&vector, IgraphInt(values.count))
+    defer { igraph_vector_int_destroy(&vector) }
+    for (i, value) in values.enumerated() { vector.stor_begin[i] = IgraphInt(value) }
+    return try body(&vector)
+}
+
 /// The quality function Leiden optimizes.
 public enum LeidenObjective: String, Sendable, CaseIterable, Codable {
     /// Newman's modularity with a resolution γ (1 = classic modularity).
@@ -71,12 +89,7 @@ extension IgraphGraph {
         iterations: Int = -1, seed: UInt64
     ) throws -> Communities {
         precondition(weights.count == edgeCount, "one weight per edge: \(weights.count) ≠ \(edgeCount)")
-        return try Igraph.serial(seed: seed) {
-            var edgeWeights = igraph_vector_t()
-            igraph_vector_init(&edgeWeights, IgraphInt(weights.count))
-            defer { igraph_vector_destroy(&edgeWeights) }
-            for (i, w) in weights.enumerated() { edgeWeights.stor_begin[i] = w }
-
+        return try Igraph.serial(seed: seed) { try withRealVector(weights) { edgeWeights in
             var nodeWeights = igraph_vector_t()
             igraph_vector_init(&nodeWeights, 0)
             defer { igraph_vector_destroy(&nodeWeights) }
@@ -104,24 +117,20 @@ extension IgraphGraph {
             }
             let result = (0..<vertexCount).map { Int(membership.stor_begin[$0]) }
             return Communities(membership: result, count: Int(clusters), quality: quality)
-        }
+        } }
     }
 
     /// Newman's modularity of a membership vector (`igraph_modularity`).
     /// - Throws: `IgraphError` when `membership` has the wrong length or negative ids.
     public func modularity(membership: [Int], weights: [Double], resolution: Double = 1) throws -> Double {
         try Igraph.serial {
-            var m = igraph_vector_int_t()
-            igraph_vector_int_init(&m, IgraphInt(membership.count))
-            defer { igraph_vector_int_destroy(&m) }
-            for (i, c) in membership.enumerated() { m.stor_begin[i] = IgraphInt(c) }
-            var w = igraph_vector_t()
-            igraph_vector_init(&w, IgraphInt(weights.count))
-            defer { igraph_vector_destroy(&w) }
-            for (i, x) in weights.enumerated() { w.stor_begin[i] = x }
-            var q: Double = 0
-            try Igraph.check(igraph_modularity(&graph, &m, &w, resolution, false, &q))
-            return q
+            try withIntVector(membership) { m in
+                try withRealVector(weights) { w in
+                    var q: Double = 0
+                    try Igraph.check(igraph_modularity(&graph, &m, &w, resolution, false, &q))
+                    return q
+                }
+            }
         }
     }
 }
@@ -134,11 +143,7 @@ extension IgraphGraph {
     /// - Complexity: about O(E) per level.
     public func louvain(weights: [Double], resolution: Double = 1, seed: UInt64) throws -> Communities {
         precondition(weights.count == edgeCount, "one weight per edge: \(weights.count) ≠ \(edgeCount)")
-        return try Igraph.serial(seed: seed) {
-            var edgeWeights = igraph_vector_t()
-            igraph_vector_init(&edgeWeights, IgraphInt(weights.count))
-            defer { igraph_vector_destroy(&edgeWeights) }
-            for (i, w) in weights.enumerated() { edgeWeights.stor_begin[i] = w }
+        return try Igraph.serial(seed: seed) { try withRealVector(weights) { edgeWeights in
             var membership = igraph_vector_int_t()
             igraph_vector_int_init(&membership, 0)
             defer { igraph_vector_int_destroy(&membership) }
@@ -151,7 +156,7 @@ extension IgraphGraph {
             let levels = Int(igraph_vector_size(&modularity))
             let quality = levels > 0 ? modularity.stor_begin[levels - 1] : 0
             return Communities(membership: result, count: count, quality: quality)
-        }
+        } }
     }
 
     /// Personalized PageRank (`igraph_personalized_pagerank_vs`, PRPACK) restarting at `resetVertices`.
@@ -165,15 +170,7 @@ extension IgraphGraph {
     /// - Complexity: igraph rebuilds its structures per call: O(V + E) per query, times the iterations.
     public func personalizedPageRank(resetVertices: [Int], weights: [Double], damping: Double = 0.85) throws -> [Double] {
         precondition(weights.count == edgeCount, "one weight per edge: \(weights.count) ≠ \(edgeCount)")
-        return try Igraph.serial {
-            var edgeWeights = igraph_vector_t()
-            igraph_vector_init(&edgeWeights, IgraphInt(weights.count))
-            defer { igraph_vector_destroy(&edgeWeights) }
-            for (i, w) in weights.enumerated() { edgeWeights.stor_begin[i] = w }
-            var reset = igraph_vector_int_t()
-            igraph_vector_int_init(&reset, IgraphInt(resetVertices.count))
-            defer { igraph_vector_int_destroy(&reset) }
-            for (i, v) in resetVertices.enumerated() { reset.stor_begin[i] = IgraphInt(v) }
+        return try Igraph.serial { try withRealVector(weights) { edgeWeights in try withIntVector(resetVertices) { reset in
             var scores = igraph_vector_t()
             igraph_vector_init(&scores, 0)
             defer { igraph_vector_destroy(&scores) }
@@ -183,6 +180,6 @@ extension IgraphGraph {
                     &graph, IGRAPH_PAGERANK_ALGO_PRPACK, &scores, &value, igraph_vss_all(), false, damping,
                     igraph_vss_vector(&reset), &edgeWeights, nil))
             return (0..<vertexCount).map { scores.stor_begin[$0] }
-        }
+        } } }
     }
 }

@@ -1,6 +1,7 @@
 import BLAS
 import TasteGraphModel
 import TasteGraphStore
+import TasteGraphSupport
 
 /// One recommended item.
 public struct Recommendation: Sendable, Codable, Equatable {
@@ -122,8 +123,8 @@ public struct ColdStartMix: Sendable {
         let listened = (0..<catalog.itemCount).filter { listeners[$0] > 0 && catalog.itemActive[$0] }
         let byPopularity = listened.sorted { (listeners[$0], plays[$0], -$0) > (listeners[$1], plays[$1], -$1) }
         var top20 = Array(byPopularity.prefix(20))
-        var rng = SplitMixShuffle(seed: seed)
-        rng.shuffle(&top20)
+        var rng = SplitMix64(seed: seed)
+        for i in stride(from: top20.count - 1, to: 0, by: -1) { top20.swapAt(i, rng.nextInt(below: i + 1)) }
         popular = Array(top20.prefix(10)).sorted { (listeners[$0], plays[$0], -$0) > (listeners[$1], plays[$1], -$1) }
         let popularSet = Set(popular)
         var discovery: [Int] = []
@@ -141,24 +142,6 @@ public struct ColdStartMix: Sendable {
     }
 
     public var items: [Int] { popular + discovery }
-}
-
-/// Fisher–Yates with SplitMix64 (kept local so this module needs no RNG dependency).
-struct SplitMixShuffle {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func shuffle(_ array: inout [Int]) {
-        for i in stride(from: array.count - 1, to: 0, by: -1) {
-            array.swapAt(i, Int(((next() >> 32) &* UInt64(i + 1)) >> 32))
-        }
-    }
 }
 
 #if canImport(Glibc)

@@ -92,7 +92,7 @@ public struct SampleGenerator {
             out.write("song_id,title,release,artist_name,year\n")
             for song in songs {
                 out.write(
-                    "\(song.id),\(csv(song.title)),\(csv(song.release)),\(csv(artists[song.artist].name)),\(song.year)\n")
+                    "\(song.id),\(CSV.field(song.title)),\(CSV.field(song.release)),\(CSV.field(artists[song.artist].name)),\(song.year)\n")
             }
         }
         try AtomicTextFile.write(to: paths.truthArtists) { out in
@@ -288,11 +288,6 @@ public struct SampleGenerator {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
-    private func csv(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }
 
 extension PlantedTruth {

@@ -76,10 +76,6 @@ public struct SegmentExporter {
         return SHA256.hex(of: salt + external)
     }
 
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 
     private func write(
         _ segmentation: StoredSegmentation, catalog: Catalog, into staging: URL, options: ExportOptions, finalDirectory: String
@@ -105,7 +101,7 @@ public struct SegmentExporter {
             try AtomicTextFile.write(to: staging.appendingPathComponent(name).path) { out in
                 out.write(header)
                 for row in slice {
-                    out.write("\(Self.csvField(row.segment)),\(Self.csvField(row.key)),\(keyType),\(String(format: "%.6f", row.score)),\(Self.csvField(segmentation.createdAt))\n")
+                    out.write("\(CSV.field(row.segment)),\(CSV.field(row.key)),\(keyType),\(String(format: "%.6f", row.score)),\(CSV.field(segmentation.createdAt))\n")
                 }
             }
             files.append((name, slice.count))
@@ -125,7 +121,7 @@ public struct SegmentExporter {
             for (name, list) in [("entered.csv", entered), ("exited.csv", exited)] {
                 try AtomicTextFile.write(to: staging.appendingPathComponent(name).path) { out in
                     out.write("segment_id,user_key\n")
-                    for (segment, key) in list { out.write("\(Self.csvField(segment)),\(Self.csvField(key))\n") }
+                    for (segment, key) in list { out.write("\(CSV.field(segment)),\(CSV.field(key))\n") }
                 }
                 files.append((name, list.count))
             }

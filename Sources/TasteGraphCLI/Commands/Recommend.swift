@@ -90,7 +90,7 @@ struct Recommend: ContextCommand {
                     let result = answer(for: external)
                     for (rank, r) in result.items.enumerated() {
                         let predicted = r.predictedPlays.map { String(format: "%.2f", $0) } ?? ""
-                        file.write("\(csv(external)),\(rank + 1),\(csv(catalog.itemExternalIDs[r.item])),\(csv(title(r.item))),\(csv(artist(r.item))),\(r.score),\(predicted),\(result.coldStart)\n")
+                        file.write("\(CSV.field(external)),\(rank + 1),\(CSV.field(catalog.itemExternalIDs[r.item])),\(CSV.field(title(r.item))),\(CSV.field(artist(r.item))),\(r.score),\(predicted),\(result.coldStart)\n")
                     }
                 }
             }
@@ -115,10 +115,5 @@ struct Recommend: ContextCommand {
             let by = artist(r.item).isEmpty || artist(r.item) == title(r.item) ? "" : " — \(artist(r.item))"
             context.print(String(format: "%3d. %@%@%@", rank + 1, title(r.item), by, predicted))
         }
-    }
-
-    private func csv(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -128,7 +128,7 @@ struct Related: ContextCommand {
             file.write("artist_id,artist,rank,related_id,related,score\n")
             for list in lists {
                 for (rank, entry) in list.related.enumerated() {
-                    file.write("\(csv(catalog.artistExternalIDs[list.artist])),\(csv(catalog.artistNames[list.artist])),\(rank + 1),\(csv(catalog.artistExternalIDs[entry.artist])),\(csv(catalog.artistNames[entry.artist])),\(entry.score)\n")
+                    file.write("\(CSV.field(catalog.artistExternalIDs[list.artist])),\(CSV.field(catalog.artistNames[list.artist])),\(rank + 1),\(CSV.field(catalog.artistExternalIDs[entry.artist])),\(CSV.field(catalog.artistNames[entry.artist])),\(entry.score)\n")
                 }
             }
         }
@@ -138,11 +138,6 @@ struct Related: ContextCommand {
         } else {
             context.print("related artists for \(Format.grouped(lists.count)) artists in \(String(format: "%.1f", seconds)) s: stored, and written to \(out!)")
         }
-    }
-
-    private func csv(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 
