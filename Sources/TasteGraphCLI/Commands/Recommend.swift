@@ -69,9 +69,10 @@ struct Recommend: ContextCommand {
             }
         }
         let checkpointUsers = Dictionary(uniqueKeysWithValues: saved.header.userIDs.enumerated().map { ($1, $0) })
+        let storeUsers = Dictionary(uniqueKeysWithValues: catalog.userExternalIDs.enumerated().map { ($1, $0) })
 
         func answer(for external: String) -> (coldStart: Bool, items: [Recommendation]) {
-            let storeUser = catalog.userExternalIDs.firstIndex(of: external)
+            let storeUser = storeUsers[external]
             let userHeard = storeUser.map { heard[$0] } ?? []
             if let index = checkpointUsers[external], userHeard.count >= 3 {
                 return (false, recommender.recommend(user: index, count: k, heard: userHeard, filter: filter, catalog: catalog))
