@@ -56,6 +56,10 @@ struct Train: ContextCommand {
     var testFraction = 0.1
     @Option(name: .long, help: "Random seed: the same seed and threads give the same model.") var seed: UInt64?
     @Option(name: .long, help: "OpenBLAS threads (1 is fastest on 2-vCPU machines).") var threads = 1
+    @Option(name: .long, help: ArgumentHelp(
+        "Write the training log here as JSON Lines, one object per epoch: epoch, loss, validation_recall@20 (null when not validated), seconds.",
+        valueName: "file"))
+    var log: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -151,7 +155,11 @@ struct Train: ContextCommand {
         }
         let trainer = Trainer(model: model, data: data, config: trainingConfig)
         let progress = ProgressDisplay(context: context, total: trainingConfig.epochs, quiet: output.quiet)
-        let result = try trainer.train(initial: initial) { progress.update($0) }
+        let logFile = try log.map(TrainingLog.init(path:))
+        let result = try trainer.train(initial: initial) { report in
+            progress.update(report)
+            logFile?.append(report)
+        }
         progress.finish()
         let test = data.heldOut(split.test, alsoExcluded: split.validation)
         let scorer = Scorer(model: model, parameters: result.parameters)
@@ -181,6 +189,26 @@ struct Train: ContextCommand {
             context.print(String(format: "      coverage@20 %.4f  novelty@20 %.2f  MAE %.4f  RMSE %.4f", metrics.coverage20, metrics.novelty20, metrics.mae ?? .nan, metrics.rmse ?? .nan))
         }
     }
+}
+
+/// `train --log`: one JSON object per epoch, flushed as training goes so a long run can be watched.
+final class TrainingLog {
+    let handle: FileHandle
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("--log \(path): cannot create the file")
+        }
+        self.handle = handle
+    }
+
+    func append(_ report: EpochReport) {
+        let recall = report.validationRecall.map { "\($0)" } ?? "null"
+        let line = "{\"epoch\": \(report.epoch), \"loss\": \(report.loss), \"validation_recall@20\": \(recall), \"seconds\": \(report.seconds)}\n"
+        handle.write(Data(line.utf8))
+    }
+
+    deinit { try? handle.close() }
 }
 
 /// The defaults of `train`: the library's defaults, which are the ablation's winner (README, "Ablation").
