@@ -50,7 +50,10 @@ let package = Package(
             name: "TasteGraphModel",
             dependencies: ["TasteGraphGraph", "TasteGraphFeatures", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
         ),
-        .target(name: "TasteGraphRecommend", dependencies: ["TasteGraphModel", "TasteGraphStore", "TasteGraphSupport", "BLAS"]),
+        .target(
+            name: "TasteGraphRecommend",
+            dependencies: ["TasteGraphModel", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphMetrics", "TasteGraphStore", "TasteGraphSupport", "BLAS"]
+        ),
         .target(
             name: "TasteGraphAnalytics",
             dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TasteGraphMetrics", "Igraph"]

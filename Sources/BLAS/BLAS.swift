@@ -68,3 +68,23 @@ public enum BLAS {
         }
     }
 }
+
+extension BLAS {
+    /// Solves A·x = b for a symmetric positive-definite A by Cholesky factorization (LAPACK `sposv`).
+    ///
+    /// Shapes: a (n, n), destroyed (its factor is written over it); b (n), replaced by x. A symmetric
+    /// matrix reads the same in row- and column-major order, so row-major buffers are fine.
+    /// - Returns: false when A is not positive definite (b is then unspecified).
+    public static func solvePositiveDefinite(_ a: UnsafeMutableBufferPointer<Float>, _ b: UnsafeMutableBufferPointer<Float>, n: Int) -> Bool {
+        precondition(a.count >= n * n && b.count >= n, "sposv: buffers smaller than n")
+        guard n > 0 else { return true }
+        var uplo = CChar(UInt8(ascii: "U"))
+        var size = Int32(n)
+        var rightHandSides: Int32 = 1
+        var leading = Int32(n)
+        var leadingB = Int32(n)
+        var info: Int32 = 0
+        sposv_(&uplo, &size, &rightHandSides, a.baseAddress, &leading, b.baseAddress, &leadingB, &info)
+        return info == 0
+    }
+}

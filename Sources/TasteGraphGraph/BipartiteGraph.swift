@@ -16,9 +16,17 @@ public struct CSR: Sendable, Equatable {
 
     public func neighbors(_ row: Int) -> ArraySlice<Int32> { targets[offsets[row]..<offsets[row + 1]] }
 
+    /// Wraps arrays that already form a CSR (offsets ascending from 0 to E).
+    public init(offsets: [Int], targets: [Int32], weights: [Float]) {
+        precondition(offsets.first == 0 && offsets.last == targets.count && targets.count == weights.count, "not a CSR")
+        self.offsets = offsets
+        self.targets = targets
+        self.weights = weights
+    }
+
     /// Builds rows from (row, target, weight) triples in any order; within a row, targets keep input order.
     /// - Complexity: O(R + E) (counting sort).
-    init(rowCount: Int, rows: [Int32], targets: [Int32], weights: [Float]) {
+    public init(rowCount: Int, rows: [Int32], targets: [Int32], weights: [Float]) {
         var offsets = [Int](repeating: 0, count: rowCount + 1)
         for r in rows { offsets[Int(r) + 1] += 1 }
         for r in 0..<rowCount { offsets[r + 1] += offsets[r] }

@@ -51,6 +51,8 @@ public struct TrainingResult: Sendable {
 public struct ModelFitError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public var description: String { message }
+
+    public init(message: String) { self.message = message }
 }
 
 /// The data a model is fit on: the graph of train edges and the held-out sets.

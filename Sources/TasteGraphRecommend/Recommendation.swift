@@ -30,81 +30,6 @@ public struct RecommendationFilter: Sendable {
     public init() {}
 }
 
-/// Top-k recommendations from a trained checkpoint: ranking score ⟨z_u, z_i⟩ + c_i over all items.
-public struct GCNRecommender: Sendable {
-    public let checkpoint: Checkpoint
-    let hidden: Int
-    let userCount: Int
-    let itemCount: Int
-    let rankBias: Int
-    let userBias: Int
-    let itemBias: Int
-    let globalMean: Int
-    let dotScale: Int
-
-    /// - Throws: `CheckpointError` when the checkpoint lacks a parameter this decoder needs.
-    public init(checkpoint: Checkpoint) throws {
-        self.checkpoint = checkpoint
-        hidden = checkpoint.header.model.hidden
-        userCount = checkpoint.header.userIDs.count
-        itemCount = checkpoint.header.itemIDs.count
-        let layout = checkpoint.header.layout
-        guard let rank = layout["rankBias"], let ub = layout["userBias"], let ib = layout["itemBias"],
-              let mu = layout["globalMean"], let s = layout["dotScale"]
-        else { throw CheckpointError(path: "checkpoint", reason: "missing decoder parameters") }
-        rankBias = rank.offset
-        userBias = ub.offset
-        itemBias = ib.offset
-        globalMean = mu.offset
-        dotScale = s.offset
-    }
-
-    /// Ranking scores of one user over all items. Shapes: (I).
-    public func scores(user: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: itemCount)
-        checkpoint.embeddings.withUnsafeBufferPointer { z in
-            out.withUnsafeMutableBufferPointer { o in
-                BLAS.gemm(.none, .transposed, m: 1, n: itemCount, k: hidden, a: z.baseAddress! + user * hidden,
-                          b: z.baseAddress! + userCount * hidden, c: o.baseAddress!)
-            }
-        }
-        for item in 0..<itemCount { out[item] += checkpoint.parameters[rankBias + item] }
-        return out
-    }
-
-    /// Predicted log1p(play count): s·⟨z_u, z_i⟩ + b_u + b_i + μ.
-    public func predictLog1p(user: Int, item: Int) -> Float {
-        let z = checkpoint.embeddings
-        var dot: Float = 0
-        for j in 0..<hidden { dot += z[user * hidden + j] * z[(userCount + item) * hidden + j] }
-        let p = checkpoint.parameters
-        return p[dotScale] * dot + p[userBias + user] + p[itemBias + item] + p[globalMean]
-    }
-
-    /// The top `k` items for `user` after the filter. `heard` are the user's items in the store.
-    public func recommend(user: Int, count k: Int, heard: Set<Int>, filter: RecommendationFilter, catalog: Catalog) -> [Recommendation] {
-        let scores = scores(user: user)
-        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        var perArtist: [Int: Int] = [:]
-        var result: [Recommendation] = []
-        for item in order {
-            guard result.count < k else { break }
-            if !filter.includeHeard && heard.contains(item) { continue }
-            guard catalog.itemActive.indices.contains(item) else { continue }
-            let artist = catalog.itemArtist[item]
-            if filter.excludedArtists.contains(artist) { continue }
-            if catalog.itemPopularity[item] < filter.minPopularity { continue }
-            if filter.maxPerArtist > 0 && artist >= 0 {
-                if perArtist[artist, default: 0] >= filter.maxPerArtist { continue }
-                perArtist[artist, default: 0] += 1
-            }
-            let plays = Double(expm1f(predictLog1p(user: user, item: item)))
-            result.append(Recommendation(item: item, score: Double(scores[item]), predictedPlays: max(0, plays)))
-        }
-        return result
-    }
-}
-
 /// The seed analysis's answer for users the model cannot serve (unknown, or fewer than 3 listens):
 /// 10 of the 20 most popular items plus 20 "discovery" items, the item with the highest average plays per
 /// listener in each of 20 popularity-percentile bands.
@@ -120,7 +45,12 @@ public struct ColdStartMix: Sendable {
     ///   - plays, listeners: per-item totals over the store's listens.
     ///   - seed: picks which 10 of the top 20 (seeded, reproducible).
     public init(catalog: Catalog, plays: [Double], listeners: [Double], seed: UInt64) {
-        let listened = (0..<catalog.itemCount).filter { listeners[$0] > 0 && catalog.itemActive[$0] }
+        self.init(itemActive: catalog.itemActive, plays: plays, listeners: listeners, seed: seed)
+    }
+
+    /// - Parameter itemActive: items that may be recommended (the catalog's active flags).
+    public init(itemActive: [Bool], plays: [Double], listeners: [Double], seed: UInt64) {
+        let listened = listeners.indices.filter { listeners[$0] > 0 && (!itemActive.indices.contains($0) || itemActive[$0]) }
         let byPopularity = listened.sorted { (listeners[$0], plays[$0], -$0) > (listeners[$1], plays[$1], -$1) }
         var top20 = Array(byPopularity.prefix(20))
         var rng = SplitMix64(seed: seed)

@@ -1,0 +1,371 @@
+import BLAS
+import Dispatch
+import Foundation
+import TasteGraphGraph
+import TasteGraphModel
+import TasteGraphSupport
+
+/// How play counts become ALS confidences.
+public enum ALSWeighting: String, Sendable, Codable, CaseIterable {
+    /// c_ui = 1 + α · log1p(plays).
+    case confidence
+    /// BM25 as in the implicit library's `bm25_weight` on the items × users matrix (K1, B).
+    case bm25
+}
+
+/// How each row's least-squares problem is solved.
+public enum ALSSolver: String, Sendable, Codable, CaseIterable {
+    /// A few conjugate-gradient steps from the previous solution (Takács et al. 2011), as implicit does.
+    case cg
+    /// The exact solution by Cholesky factorization through LAPACK.
+    case cholesky
+}
+
+/// Settings of implicit-feedback ALS.
+public struct ALSConfig: Codable, Sendable, Equatable {
+    public var factors = 64
+    public var regularization = 0.05
+    public var iterations = 20
+    public var weighting: ALSWeighting = .bm25
+    /// α of the confidence weighting.
+    public var alpha = 40.0
+    public var bm25K1 = 100.0
+    public var bm25B = 0.8
+    public var solver: ALSSolver = .cg
+    /// Conjugate-gradient steps per row and half-iteration.
+    public var cgSteps = 3
+    public var seed: UInt64 = 0
+    /// Worker threads (rows are split between them; OpenBLAS itself runs single-threaded inside).
+    public var threads = 2
+
+    public init() {}
+}
+
+/// Implicit-feedback matrix factorization (Hu, Koren & Volinsky 2008).
+///
+/// ```
+/// minimize  Σ_{u,i} c_ui (p_ui − x_uᵀ y_i)²  +  λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²)      p_ui = 1 if u played i, else 0
+/// x_u = (YᵀY + λI + Yᵀ(Cᵘ − I)Y)⁻¹ · Yᵀ Cᵘ p(u)          (and symmetrically for y_i)
+/// score(u, i) = x_uᵀ y_i
+/// ```
+/// with c_ui = 1 for unplayed pairs, so YᵀY is shared by every row and only the played items add terms.
+/// Shapes: X (U, f), Y (I, f). Factors start uniform in [0, 0.01), as in implicit.
+public struct ALSRecommender: Recommender {
+    public var kind: ModelKind { .als }
+    public let identity: ModelIdentity
+    public var predictsPlayCounts: Bool { false }
+    public let config: ALSConfig
+    /// X (U, f).
+    public let userFactors: [Float]
+    /// Y (I, f).
+    public let itemFactors: [Float]
+    /// Each user's played items with their confidences (explanations).
+    let confidences: CSR
+
+    init(identity: ModelIdentity, config: ALSConfig, userFactors: [Float], itemFactors: [Float], confidences: CSR) {
+        self.identity = identity
+        self.config = config
+        self.userFactors = userFactors
+        self.itemFactors = itemFactors
+        self.confidences = confidences
+    }
+
+    /// Confidences c_ui for every train listen, per `config.weighting`. Shapes: (E) in `graph.userItems` order.
+    static func confidences(_ graph: BipartiteGraph, _ config: ALSConfig) -> [Float] {
+        let rows = graph.userItems
+        switch config.weighting {
+        case .confidence:
+            return rows.weights.map { 1 + Float(config.alpha) * log1pf($0) }
+        case .bm25:
+            // Documents are items, terms are users: idf_u = ln N − log1p(items of u), N = I.
+            let n = Double(graph.itemCount)
+            var itemTotals = [Double](repeating: 0, count: graph.itemCount)
+            for e in 0..<rows.edgeCount { itemTotals[Int(rows.targets[e])] += Double(rows.weights[e]) }
+            let average = itemTotals.reduce(0, +) / max(1, n)
+            var out = [Float](repeating: 0, count: rows.edgeCount)
+            for user in 0..<graph.userCount {
+                let idf = log(n) - log1p(Double(rows.degree(user)))
+                for e in rows.offsets[user]..<rows.offsets[user + 1] {
+                    let plays = Double(rows.weights[e])
+                    let lengthNorm = (1 - config.bm25B) + config.bm25B * itemTotals[Int(rows.targets[e])] / max(average, .leastNonzeroMagnitude)
+                    out[e] = Float(plays * (config.bm25K1 + 1) / (config.bm25K1 * lengthNorm + plays) * idf)
+                }
+            }
+            return out
+        }
+    }
+
+    /// - Throws: `ModelFitError` when the factors stop being finite.
+    public static func fit(_ data: FitData, identity: ModelIdentity, config: ALSConfig, progress: (Int) -> Void = { _ in }) throws -> ALSRecommender {
+        precondition(config.factors > 0 && config.iterations >= 0 && config.regularization >= 0)
+        let f = config.factors
+        let graph = data.graph
+        let userConfidence = confidences(graph, config)
+        let byUser = CSR(offsets: graph.userItems.offsets, targets: graph.userItems.targets, weights: userConfidence)
+        // The same confidences, item by item.
+        var itemRows: [Int32] = []
+        itemRows.reserveCapacity(byUser.edgeCount)
+        var itemTargets: [Int32] = []
+        itemTargets.reserveCapacity(byUser.edgeCount)
+        for user in 0..<data.userCount {
+            for e in byUser.offsets[user]..<byUser.offsets[user + 1] {
+                itemRows.append(byUser.targets[e])
+                itemTargets.append(Int32(user))
+            }
+        }
+        let byItem = CSR(rowCount: data.itemCount, rows: itemRows, targets: itemTargets, weights: userConfidence)
+        var rng = SplitMix64(seed: config.seed)
+        var y = (0..<(data.itemCount * f)).map { _ in Float(rng.nextUnit()) * 0.01 }
+        var x = (0..<(data.userCount * f)).map { _ in Float(rng.nextUnit()) * 0.01 }
+        let solver = RowSolver(factors: f, regularization: Float(config.regularization), solver: config.solver,
+                               cgSteps: config.cgSteps, threads: max(1, config.threads))
+        for iteration in 0..<config.iterations {
+            solver.solve(rows: byUser, fixed: y, into: &x)
+            solver.solve(rows: byItem, fixed: x, into: &y)
+            guard x.allSatisfy(\.isFinite) && y.allSatisfy(\.isFinite) else {
+                throw ModelFitError(message: "ALS factors became non-finite at iteration \(iteration + 1); raise --regularization or check the input data")
+            }
+            progress(iteration + 1)
+        }
+        return ALSRecommender(identity: identity, config: config, userFactors: x, itemFactors: y, confidences: byUser)
+    }
+
+    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
+        let f = config.factors
+        var xu = [Float](repeating: 0, count: users.count * f)
+        for (row, user) in users.enumerated() {
+            for j in 0..<f { xu[row * f + j] = userFactors[user * f + j] }
+        }
+        xu.withUnsafeBufferPointer { a in
+            itemFactors.withUnsafeBufferPointer { b in
+                BLAS.sgemm(.none, .transposed, m: users.count, n: itemCount, k: f, a: a, b: b, c: out)
+            }
+        }
+    }
+
+    public func predictLog1p(user: Int, item: Int) -> Float { 0 }
+
+    /// Hu et al.'s explanation (§5): with Wᵘ = (YᵀCᵘY + λI)⁻¹,
+    /// ```
+    /// score(u, i) = Σ_{j played by u} c_uj · y_iᵀ Wᵘ y_j
+    /// ```
+    /// so the term of heard item j is c_uj · ⟨Wᵘ y_i, y_j⟩ (exact for the exact solution; the CG solver's
+    /// few steps make it close).
+    public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] {
+        let f = config.factors
+        var a = [Float](repeating: 0, count: f * f)
+        itemFactors.withUnsafeBufferPointer { yb in
+            a.withUnsafeMutableBufferPointer { ab in
+                BLAS.sgemm(.transposed, .none, m: f, n: f, k: itemCount, a: yb, b: yb, c: ab)
+            }
+        }
+        for d in 0..<f { a[d * f + d] += Float(config.regularization) }
+        let rows = confidences.offsets[user]..<confidences.offsets[user + 1]
+        for e in rows {
+            let j = Int(confidences.targets[e])
+            let c = confidences.weights[e] - 1
+            for r in 0..<f { for s in 0..<f { a[r * f + s] += c * itemFactors[j * f + r] * itemFactors[j * f + s] } }
+        }
+        var w = Array(itemFactors[(item * f)..<((item + 1) * f)])
+        let solved = a.withUnsafeMutableBufferPointer { ab in w.withUnsafeMutableBufferPointer { BLAS.solvePositiveDefinite(ab, $0, n: f) } }
+        guard solved else { return [] }
+        var terms: [Contribution] = []
+        for e in rows {
+            let j = Int(confidences.targets[e])
+            var dot: Float = 0
+            for r in 0..<f { dot += w[r] * itemFactors[j * f + r] }
+            terms.append(Contribution(item: j, weight: Double(confidences.weights[e] * dot)))
+        }
+        return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))
+    }
+
+    public func save(to path: String) throws {
+        try ModelArchive(
+            kind: kind.rawValue, settings: JSONEncoder().encode(config), identity: identity,
+            arrays: [
+                ("userFactors", .float(userFactors)), ("itemFactors", .float(itemFactors)),
+                ("offsets", .int(confidences.offsets.map { Int32($0) })), ("items", .int(confidences.targets)),
+                ("confidences", .float(confidences.weights)),
+            ]
+        ).write(to: path)
+    }
+
+    init(archive: ModelArchive, path: String) throws {
+        let config: ALSConfig
+        do { config = try JSONDecoder().decode(ALSConfig.self, from: archive.settings) } catch {
+            throw CheckpointError(path: path, reason: "bad ALS settings: \(error)")
+        }
+        let x = try archive.floats("userFactors", path: path)
+        let y = try archive.floats("itemFactors", path: path)
+        let offsets = try archive.ints("offsets", path: path).map(Int.init)
+        let items = try archive.ints("items", path: path)
+        let c = try archive.floats("confidences", path: path)
+        guard x.count == archive.identity.userIDs.count * config.factors, y.count == archive.identity.itemIDs.count * config.factors,
+              offsets.count == archive.identity.userIDs.count + 1, offsets.last == items.count, items.count == c.count
+        else { throw CheckpointError(path: path, reason: "ALS arrays do not match the model's users, items and factors") }
+        self.init(identity: archive.identity, config: config, userFactors: x, itemFactors: y,
+                  confidences: CSR(offsets: offsets, targets: items, weights: c))
+    }
+}
+
+/// One half-iteration of ALS: every row's factors given the other side's.
+///
+/// Conjugate gradient runs in lockstep over blocks of rows, so the dense part of A·p, (YᵀY + λI)·p,
+/// is one GEMM per block and step; only the played items' terms Σ (c − 1)(y_j·p) y_j are per row.
+struct RowSolver: Sendable {
+    let factors: Int
+    let regularization: Float
+    let solver: ALSSolver
+    let cgSteps: Int
+    let threads: Int
+    let blockSize = 256
+
+    /// Solves each row r of `rows` for X[r] given the fixed factors F (n, f). Shapes: X (R, f).
+    func solve(rows: CSR, fixed: [Float], into x: inout [Float]) {
+        let f = factors
+        let n = fixed.count / f
+        var gram = [Float](repeating: 0, count: f * f)
+        fixed.withUnsafeBufferPointer { fb in
+            gram.withUnsafeMutableBufferPointer { g in BLAS.sgemm(.transposed, .none, m: f, n: f, k: n, a: fb, b: fb, c: g) }
+        }
+        for d in 0..<f { gram[d * f + d] += regularization }
+        let blockCount = (rows.rowCount + blockSize - 1) / blockSize
+        let workers = min(threads, max(1, blockCount))
+        let previousThreads = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        defer { BLAS.setThreadCount(previousThreads) }
+        x.withUnsafeMutableBufferPointer { xb in
+            let out = UnsafeSendable(xb)
+            fixed.withUnsafeBufferPointer { fb in
+                let y = UnsafeSendable(fb)
+                gram.withUnsafeBufferPointer { gb in
+                    let g = UnsafeSendable(gb)
+                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                        var scratch = Scratch(rows: blockSize, factors: f)
+                        for block in stride(from: worker, to: blockCount, by: workers) {
+                            let first = block * blockSize
+                            let last = min(rows.rowCount, first + blockSize)
+                            switch solver {
+                            case .cg: conjugateGradient(rows: rows, range: first..<last, y: y.value, gram: g.value, x: out.value, scratch: &scratch)
+                            case .cholesky: cholesky(rows: rows, range: first..<last, y: y.value, gram: g.value, x: out.value)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    struct Scratch {
+        var r: [Float]
+        var p: [Float]
+        var ap: [Float]
+        var rsOld: [Float]
+        var active: [Bool]
+
+        init(rows: Int, factors: Int) {
+            r = [Float](repeating: 0, count: rows * factors)
+            p = r
+            ap = r
+            rsOld = [Float](repeating: 0, count: rows)
+            active = [Bool](repeating: false, count: rows)
+        }
+    }
+
+    /// Adds Σ_j (c_j − 1)(y_j·v) y_j to `out` for one row (the played items' part of A·v).
+    @inline(__always)
+    private func addPlayed(_ rows: CSR, _ row: Int, y: UnsafeBufferPointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, bTerm: Bool) {
+        let f = factors
+        rows.targets.withUnsafeBufferPointer { targets in
+            rows.weights.withUnsafeBufferPointer { weights in
+                for e in rows.offsets[row]..<rows.offsets[row + 1] {
+                    let yj = y.baseAddress! + Int(targets[e]) * f
+                    let c = weights[e]
+                    let d = Kernels.dot(yj, v, f)
+                    // r: (c − (c − 1)·(y_j·x)) y_j (b's term c·y_j minus the played part of A·x); A·p: (c − 1)(y_j·p) y_j.
+                    let scale = bTerm ? c - (c - 1) * d : (c - 1) * d
+                    for k in 0..<f { out[k] += scale * yj[k] }
+                }
+            }
+        }
+    }
+
+    private func conjugateGradient(rows: CSR, range: Range<Int>, y: UnsafeBufferPointer<Float>, gram: UnsafeBufferPointer<Float>,
+                                   x: UnsafeMutableBufferPointer<Float>, scratch: inout Scratch) {
+        let f = factors
+        let count = range.count
+        let xBlock = UnsafeMutableBufferPointer(rebasing: x[(range.lowerBound * f)..<(range.upperBound * f)])
+        scratch.r.withUnsafeMutableBufferPointer { r in
+            scratch.p.withUnsafeMutableBufferPointer { p in
+                scratch.ap.withUnsafeMutableBufferPointer { ap in
+                    // r = b − A·x = −G·x + Σ (c − (c − 1) y_j·x) y_j
+                    BLAS.sgemm(.none, .none, m: count, n: f, k: f, alpha: -1, a: UnsafeBufferPointer(xBlock), b: gram, c: r)
+                    for i in 0..<count {
+                        addPlayed(rows, range.lowerBound + i, y: y, v: xBlock.baseAddress! + i * f, out: r.baseAddress! + i * f, bTerm: true)
+                        let rs = Kernels.dot(r.baseAddress! + i * f, r.baseAddress! + i * f, f)
+                        scratch.rsOld[i] = rs
+                        scratch.active[i] = rs >= 1e-20
+                        for k in 0..<f { p[i * f + k] = r[i * f + k] }
+                    }
+                    for _ in 0..<cgSteps {
+                        BLAS.sgemm(.none, .none, m: count, n: f, k: f, a: UnsafeBufferPointer(p), b: gram, c: ap)
+                        var anyActive = false
+                        for i in 0..<count where scratch.active[i] {
+                            let pi = p.baseAddress! + i * f
+                            let api = ap.baseAddress! + i * f
+                            let ri = r.baseAddress! + i * f
+                            let xi = xBlock.baseAddress! + i * f
+                            addPlayed(rows, range.lowerBound + i, y: y, v: pi, out: api, bTerm: false)
+                            let alpha = scratch.rsOld[i] / Kernels.dot(pi, api, f)
+                            for k in 0..<f {
+                                xi[k] += alpha * pi[k]
+                                ri[k] -= alpha * api[k]
+                            }
+                            let rsNew = Kernels.dot(ri, ri, f)
+                            if rsNew < 1e-20 {
+                                scratch.active[i] = false
+                                continue
+                            }
+                            let beta = rsNew / scratch.rsOld[i]
+                            for k in 0..<f { pi[k] = ri[k] + beta * pi[k] }
+                            scratch.rsOld[i] = rsNew
+                            anyActive = true
+                        }
+                        if !anyActive { break }
+                    }
+                }
+            }
+        }
+    }
+
+    private func cholesky(rows: CSR, range: Range<Int>, y: UnsafeBufferPointer<Float>, gram: UnsafeBufferPointer<Float>, x: UnsafeMutableBufferPointer<Float>) {
+        let f = factors
+        var a = [Float](repeating: 0, count: f * f)
+        var b = [Float](repeating: 0, count: f)
+        for row in range {
+            for k in 0..<(f * f) { a[k] = gram[k] }
+            for k in 0..<f { b[k] = 0 }
+            for e in rows.offsets[row]..<rows.offsets[row + 1] {
+                let yj = y.baseAddress! + Int(rows.targets[e]) * f
+                let c = rows.weights[e]
+                for r in 0..<f {
+                    b[r] += c * yj[r]
+                    let scaled = (c - 1) * yj[r]
+                    for s in 0..<f { a[r * f + s] += scaled * yj[s] }
+                }
+            }
+            let solved = a.withUnsafeMutableBufferPointer { ab in b.withUnsafeMutableBufferPointer { BLAS.solvePositiveDefinite(ab, $0, n: f) } }
+            if solved { for k in 0..<f { x[row * f + k] = b[k] } }
+        }
+    }
+}
+
+/// Hands a buffer pointer to `concurrentPerform` workers that write disjoint rows.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,140 @@
+import Foundation
+import TasteGraphGraph
+import TasteGraphModel
+
+/// Item-based nearest neighbours on cosine similarity (Sarwar et al. 2001), as implicit's
+/// `CosineRecommender` computes it.
+///
+/// ```
+/// w_ui = log1p(plays)  (or raw plays)                    W (U, I)
+/// ŵ_·i = w_·i / ‖w_·i‖₂                                  (each item's column over users)
+/// S_ji = ⟨ŵ_·j, ŵ_·i⟩, kept for the K largest i of each row j (j itself included)
+/// score(u, i) = Σ_{j ∈ I(u)} w_uj · S_ji
+/// ```
+public struct ItemKNNRecommender: Recommender {
+    public struct Config: Codable, Sendable, Equatable {
+        /// Neighbours kept per item.
+        public var neighbors = 50
+        public var weighting: EdgeWeighting = .log1p
+        public init() {}
+    }
+
+    public var kind: ModelKind { .itemknn }
+    public let identity: ModelIdentity
+    public var predictsPlayCounts: Bool { false }
+    public let config: Config
+    /// S with K entries per row: row j lists j's neighbours i and S_ji.
+    let similarities: CSR
+    /// W: each user's items with their weights.
+    let userRows: CSR
+
+    public static func fit(_ data: FitData, identity: ModelIdentity, config: Config = Config()) -> ItemKNNRecommender {
+        precondition(config.neighbors > 0)
+        let graph = data.graph
+        let userRows = CSR(offsets: graph.userItems.offsets, targets: graph.userItems.targets,
+                           weights: graph.userItems.weights.map(config.weighting.weight))
+        let itemColumns = CSR(offsets: graph.itemUsers.offsets, targets: graph.itemUsers.targets,
+                              weights: graph.itemUsers.weights.map(config.weighting.weight))
+        var norms = [Float](repeating: 0, count: data.itemCount)
+        for item in 0..<data.itemCount {
+            var sum: Float = 0
+            for e in itemColumns.offsets[item]..<itemColumns.offsets[item + 1] { sum += itemColumns.weights[e] * itemColumns.weights[e] }
+            norms[item] = sum.squareRoot()
+        }
+        func normalized(_ item: Int, _ weight: Float) -> Float { norms[item] > 0 ? weight / norms[item] : 0 }
+        var accumulator = [Float](repeating: 0, count: data.itemCount)
+        var touched: [Int32] = []
+        var rows: [Int32] = []
+        var targets: [Int32] = []
+        var weights: [Float] = []
+        for j in 0..<data.itemCount {
+            for e in itemColumns.offsets[j]..<itemColumns.offsets[j + 1] {
+                let user = Int(itemColumns.targets[e])
+                let wj = normalized(j, itemColumns.weights[e])
+                for f in userRows.offsets[user]..<userRows.offsets[user + 1] {
+                    let i = Int(userRows.targets[f])
+                    if accumulator[i] == 0 { touched.append(Int32(i)) }
+                    accumulator[i] += wj * normalized(i, userRows.weights[f])
+                }
+            }
+            var candidates = touched.map { (item: $0, similarity: accumulator[Int($0)]) }.filter { $0.similarity > 0 }
+            if candidates.count > config.neighbors {
+                candidates.sort { $0.similarity > $1.similarity || ($0.similarity == $1.similarity && $0.item < $1.item) }
+                candidates.removeLast(candidates.count - config.neighbors)
+            }
+            for candidate in candidates {
+                rows.append(Int32(j))
+                targets.append(candidate.item)
+                weights.append(candidate.similarity)
+            }
+            for i in touched { accumulator[Int(i)] = 0 }
+            touched.removeAll(keepingCapacity: true)
+        }
+        let similarities = CSR(rowCount: data.itemCount, rows: rows, targets: targets, weights: weights)
+        return ItemKNNRecommender(identity: identity, config: config, similarities: similarities, userRows: userRows)
+    }
+
+    init(identity: ModelIdentity, config: Config, similarities: CSR, userRows: CSR) {
+        self.identity = identity
+        self.config = config
+        self.similarities = similarities
+        self.userRows = userRows
+    }
+
+    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
+        let items = itemCount
+        for (row, user) in users.enumerated() {
+            let base = row * items
+            for item in 0..<items { out[base + item] = 0 }
+            for e in userRows.offsets[user]..<userRows.offsets[user + 1] {
+                let j = Int(userRows.targets[e])
+                let w = userRows.weights[e]
+                for s in similarities.offsets[j]..<similarities.offsets[j + 1] {
+                    out[base + Int(similarities.targets[s])] += w * similarities.weights[s]
+                }
+            }
+        }
+    }
+
+    public func predictLog1p(user: Int, item: Int) -> Float { 0 }
+
+    /// The natural explanation: the terms w_uj · S_ji of the score, one per heard neighbour j.
+    public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] {
+        var terms: [Contribution] = []
+        for e in userRows.offsets[user]..<userRows.offsets[user + 1] {
+            let j = Int(userRows.targets[e])
+            for s in similarities.offsets[j]..<similarities.offsets[j + 1] where Int(similarities.targets[s]) == item {
+                terms.append(Contribution(item: j, weight: Double(userRows.weights[e] * similarities.weights[s])))
+            }
+        }
+        return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))
+    }
+
+    public func save(to path: String) throws {
+        try ModelArchive(
+            kind: kind.rawValue, settings: JSONEncoder().encode(config), identity: identity,
+            arrays: [
+                ("similarityOffsets", .int(similarities.offsets.map { Int32($0) })), ("neighbors", .int(similarities.targets)),
+                ("similarities", .float(similarities.weights)),
+                ("userOffsets", .int(userRows.offsets.map { Int32($0) })), ("userItems", .int(userRows.targets)),
+                ("userWeights", .float(userRows.weights)),
+            ]
+        ).write(to: path)
+    }
+
+    init(archive: ModelArchive, path: String) throws {
+        let config = (try? JSONDecoder().decode(Config.self, from: archive.settings)) ?? Config()
+        func csr(_ offsets: String, _ targets: String, _ weights: String, rows: Int) throws -> CSR {
+            let o = try archive.ints(offsets, path: path).map(Int.init)
+            let t = try archive.ints(targets, path: path)
+            let w = try archive.floats(weights, path: path)
+            guard o.count == rows + 1, o.first == 0, o.last == t.count, t.count == w.count else {
+                throw CheckpointError(path: path, reason: "item-KNN arrays do not match the model's users and items")
+            }
+            return CSR(offsets: o, targets: t, weights: w)
+        }
+        self.init(identity: archive.identity, config: config,
+                  similarities: try csr("similarityOffsets", "neighbors", "similarities", rows: archive.identity.itemIDs.count),
+                  userRows: try csr("userOffsets", "userItems", "userWeights", rows: archive.identity.userIDs.count))
+    }
+}

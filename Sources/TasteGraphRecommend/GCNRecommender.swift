@@ -1,0 +1,176 @@
+import BLAS
+import Foundation
+import TasteGraphMetrics
+import TasteGraphFeatures
+import TasteGraphGraph
+import TasteGraphModel
+import TasteGraphStore
+
+/// The GCN as a `Recommender`, from a trained checkpoint: ranking score ⟨z_u, z_i⟩ + c_i over all items,
+/// play counts s·⟨z_u, z_i⟩ + b_u + b_i + μ.
+public struct GCNRecommender: Recommender {
+    public let checkpoint: Checkpoint
+    public var kind: ModelKind { .gcn }
+    public let identity: ModelIdentity
+    public var predictsPlayCounts: Bool { true }
+    let hidden: Int
+    let rankBias: Int
+    let userBias: Int
+    let itemBias: Int
+    let globalMean: Int
+    let dotScale: Int
+    /// Set by `attachingGraph`: each item's message to its listeners and the normalized adjacency.
+    var explanation: Explanation?
+
+    /// What the exact score decomposition needs (see `explain`).
+    struct Explanation: Sendable {
+        /// m_j (I, H): the sum over layers of what item j sends a listener, divided like Z.
+        let messages: [Float]
+        /// Â (N, N) rows for users.
+        let adjacency: SparseMatrix<Float>
+    }
+
+    /// - Throws: `CheckpointError` when the checkpoint lacks a parameter this decoder needs.
+    public init(checkpoint: Checkpoint) throws {
+        self.checkpoint = checkpoint
+        identity = ModelIdentity(userIDs: checkpoint.header.userIDs, itemIDs: checkpoint.header.itemIDs, dataFingerprint: checkpoint.header.dataFingerprint)
+        hidden = checkpoint.header.model.hidden
+        let layout = checkpoint.header.layout
+        guard let rank = layout["rankBias"], let ub = layout["userBias"], let ib = layout["itemBias"],
+              let mu = layout["globalMean"], let s = layout["dotScale"]
+        else { throw CheckpointError(path: "checkpoint", reason: "missing decoder parameters") }
+        rankBias = rank.offset
+        userBias = ub.offset
+        itemBias = ib.offset
+        globalMean = mu.offset
+        dotScale = s.offset
+    }
+
+    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
+        let items = itemCount
+        var zu = [Float](repeating: 0, count: users.count * hidden)
+        checkpoint.embeddings.withUnsafeBufferPointer { z in
+            for (row, user) in users.enumerated() {
+                for j in 0..<hidden { zu[row * hidden + j] = z[user * hidden + j] }
+            }
+            zu.withUnsafeBufferPointer { a in
+                BLAS.gemm(.none, .transposed, m: users.count, n: items, k: hidden, a: a.baseAddress!,
+                          b: z.baseAddress! + userCount * hidden, c: out.baseAddress!)
+            }
+        }
+        checkpoint.parameters.withUnsafeBufferPointer { p in
+            for row in 0..<users.count {
+                for item in 0..<items { out[row * items + item] += p[rankBias + item] }
+            }
+        }
+    }
+
+    public func predictLog1p(user: Int, item: Int) -> Float {
+        let z = checkpoint.embeddings
+        var dot: Float = 0
+        for j in 0..<hidden { dot += z[user * hidden + j] * z[(userCount + item) * hidden + j] }
+        let p = checkpoint.parameters
+        return p[dotScale] * dot + p[userBias + user] + p[itemBias + item] + p[globalMean]
+    }
+
+    /// Rebuilds the layer activations on `train` (the listens the model was trained on, or the store's),
+    /// so `explain` can decompose scores exactly.
+    public func attachingGraph(catalog: Catalog, train: ListenTable, features: SparseMatrix<Float>) -> GCNRecommender {
+        let graph = BipartiteGraph(userCount: userCount, itemCount: itemCount, listens: train, weighting: .log1p)
+        let config = checkpoint.header.model
+        let model = GCNModel<Float>(config: config, userCount: userCount, itemCount: itemCount,
+                                    adjacency: graph.gcnNormalized(), features: features)
+        let activations = model.forward(checkpoint.parameters)
+        let layers = Float(config.combineLayers ? 3 : 1)
+        var messages = [Float](repeating: 0, count: itemCount * hidden)
+        for item in 0..<itemCount {
+            let node = (userCount + item) * hidden
+            for j in 0..<hidden {
+                let first = activations.output[0][node + j]
+                messages[item * hidden + j] = ((config.combineLayers ? activations.input[node + j] : 0) + first) / layers
+            }
+        }
+        var copy = self
+        copy.explanation = Explanation(messages: messages, adjacency: model.adjacency)
+        return copy
+    }
+
+    /// Heard item j's share of ⟨z_u, z_i⟩.
+    ///
+    /// With Z = (E0 + H1 + H2)/3 and H_l = Â·H_{l−1} (the default, linear model),
+    /// ```
+    /// z_u = (E0_u + Â_uu (E0_u + H1_u))/3  +  Σ_j Â_uj · m_j,    m_j = (E0_j + H1_j)/3
+    /// ⟨z_u, z_i⟩ = own taste  +  Σ_j Â_uj ⟨m_j, z_i⟩
+    /// ```
+    /// so the terms Â_uj⟨m_j, z_i⟩ are exact contributions; with ReLU or layer weights they are the
+    /// first-order approximation. Without `attachingGraph`, ⟨z_j, z_i⟩ stands in.
+    public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] {
+        let z = checkpoint.embeddings
+        let target = (userCount + item) * hidden
+        var terms: [Contribution] = []
+        if let explanation {
+            let a = explanation.adjacency
+            for e in a.offsets[user]..<a.offsets[user + 1] {
+                let node = Int(a.indices[e])
+                guard node >= userCount else { continue }
+                let j = node - userCount
+                var dot: Float = 0
+                for h in 0..<hidden { dot += explanation.messages[j * hidden + h] * z[target + h] }
+                terms.append(Contribution(item: j, weight: Double(a.values[e] * dot)))
+            }
+        } else {
+            for j in heard {
+                var dot: Float = 0
+                for h in 0..<hidden { dot += z[(userCount + j) * hidden + h] * z[target + h] }
+                terms.append(Contribution(item: j, weight: Double(dot)))
+            }
+        }
+        return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))
+    }
+
+    public func save(to path: String) throws { try checkpoint.write(to: path) }
+}
+
+/// A trained GCN and how its training went.
+public struct GCNFit: Sendable {
+    public let recommender: GCNRecommender
+    public let result: TrainingResult
+    /// Test metrics of the best epoch, when a test set was given.
+    public let testMetrics: EvaluationReport?
+}
+
+extension GCNRecommender {
+    /// Trains the GCN on `split.train`, early-stopping on `split.validation`, and packs the best epoch
+    /// into a checkpoint (`train` and `evaluate` share this path).
+    ///
+    /// - Parameters:
+    ///   - features: item features X (I, F), from `ItemFeatures.matrix`.
+    ///   - initial: parameters to resume from (same layout), or nil for a fresh start.
+    /// - Throws: `ModelFitError` when a play count is not finite or the loss diverges.
+    public static func fit(
+        split: InteractionSplit, identity: ModelIdentity, features: SparseMatrix<Float>, embedderName: String,
+        model modelConfig: GCNConfig, training trainingConfig: TrainingConfig, initial: [Float]? = nil,
+        progress: (EpochReport) -> Void = { _ in }
+    ) throws -> GCNFit {
+        let userCount = identity.userIDs.count
+        let itemCount = identity.itemIDs.count
+        _ = try FitData(userCount: userCount, itemCount: itemCount, train: split.train)
+        let data = TrainingData(userCount: userCount, itemCount: itemCount, train: split.train, validation: split.validation)
+        let model = GCNModel<Float>(config: modelConfig, userCount: userCount, itemCount: itemCount,
+                                    adjacency: data.graph.gcnNormalized(), features: features)
+        if let initial, initial.count != model.layout.count {
+            throw ModelFitError(message: "the resumed parameters do not fit this architecture")
+        }
+        let result = try Trainer(model: model, data: data, config: trainingConfig).train(initial: initial, progress: progress)
+        let scorer = Scorer(model: model, parameters: result.parameters)
+        let testMetrics = split.test.count > 0 ? scorer.evaluate(data.heldOut(split.test, alsoExcluded: split.validation)) : nil
+        let checkpoint = Checkpoint(
+            header: .init(
+                model: modelConfig, training: trainingConfig, layout: model.layout, userIDs: identity.userIDs,
+                itemIDs: identity.itemIDs, dataFingerprint: identity.dataFingerprint, embedder: embedderName,
+                bestEpoch: result.bestEpoch, epochs: result.epochs, testMetrics: testMetrics,
+                createdAt: ISO8601DateFormatter().string(from: Date()), payloadHash: ""),
+            parameters: result.parameters, embeddings: scorer.embeddings)
+        return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint), result: result, testMetrics: testMetrics)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import TasteGraphGraph
+import TasteGraphMetrics
+import TasteGraphModel
+import TasteGraphStore
+
+/// The models `evaluate` compares and `recommend` serves.
+public enum ModelKind: String, Sendable, Codable, CaseIterable {
+    case gcn, popularity, coldstart, itemknn, als
+}
+
+/// One heard item's share of a recommendation's score (`recommend --explain`).
+public struct Contribution: Sendable, Codable, Equatable {
+    public let item: Int
+    public let weight: Double
+
+    public init(item: Int, weight: Double) {
+        self.item = item
+        self.weight = weight
+    }
+}
+
+/// What every recommender does once fitted: score all items for users, optionally predict play counts,
+/// explain a recommendation, and save itself.
+///
+/// Users and items are dense indices in the model's `identity` order (the store's order when fitted
+/// from a store).
+public protocol Recommender: Sendable {
+    var kind: ModelKind { get }
+    var identity: ModelIdentity { get }
+    /// Whether `predictLog1p` returns play-count predictions (only those models get MAE/RMSE).
+    var predictsPlayCounts: Bool { get }
+    /// Ranking scores of `users` over all items; higher ranks first. Shapes: out (users.count, I), row-major.
+    func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>)
+    /// Predicted log1p(play count) of (user, item); 0 for models that do not predict play counts.
+    func predictLog1p(user: Int, item: Int) -> Float
+    /// The heard items that contributed most to `item`'s score for `user`, largest first (at most `count`).
+    func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution]
+    /// Writes the fitted model; `RecommenderFile.load` reads it back.
+    func save(to path: String) throws
+}
+
+extension Recommender {
+    public var userCount: Int { identity.userIDs.count }
+    public var itemCount: Int { identity.itemIDs.count }
+
+    /// Ranking scores of one user over all items. Shapes: (I).
+    public func scores(user: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: itemCount)
+        out.withUnsafeMutableBufferPointer { scores(users: [user], into: $0) }
+        return out
+    }
+
+    /// The top `k` items for `user` after the filter, best first (ties: lower item index).
+    /// `heard` are the user's items in the store.
+    public func recommend(user: Int, count k: Int, heard: Set<Int>, filter: RecommendationFilter, catalog: Catalog) -> [Recommendation] {
+        let scores = scores(user: user)
+        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        var perArtist: [Int: Int] = [:]
+        var result: [Recommendation] = []
+        for item in order {
+            guard result.count < k else { break }
+            guard scores[item].isFinite else { continue }
+            if !filter.includeHeard && heard.contains(item) { continue }
+            guard catalog.itemActive.indices.contains(item), catalog.itemActive[item] else { continue }
+            let artist = catalog.itemArtist[item]
+            if filter.excludedArtists.contains(artist) { continue }
+            if catalog.itemPopularity[item] < filter.minPopularity { continue }
+            if filter.maxPerArtist > 0 && artist >= 0 {
+                if perArtist[artist, default: 0] >= filter.maxPerArtist { continue }
+                perArtist[artist, default: 0] += 1
+            }
+            let plays = predictsPlayCounts ? max(0, Double(expm1f(predictLog1p(user: user, item: item)))) : nil
+            result.append(Recommendation(item: item, score: Double(scores[item]), predictedPlays: plays))
+        }
+        return result
+    }
+
+    /// The PEERS protocol on `heldOut` (see `Evaluation`); MAE/RMSE only for play-count models.
+    public func evaluate(_ heldOut: HeldOut) -> EvaluationReport {
+        Evaluation.evaluate(
+            heldOut: heldOut, itemCount: itemCount,
+            scoreUsers: { users, out in scores(users: users, into: out) },
+            predict: predictsPlayCounts ? { predictLog1p(user: $0, item: $1) } : nil)
+    }
+}
+
+/// Train listens ready for fitting, checked: every play count finite and non-negative.
+public struct FitData: Sendable {
+    public let userCount: Int
+    public let itemCount: Int
+    public let train: ListenTable
+    /// Raw play counts as edge weights, both directions.
+    public let graph: BipartiteGraph
+
+    /// - Throws: `ModelFitError` when a play count is NaN, infinite or negative.
+    public init(userCount: Int, itemCount: Int, train: ListenTable) throws {
+        for e in 0..<train.count where !(train.plays[e].isFinite && train.plays[e] >= 0) {
+            throw ModelFitError(message: "train listen \(e + 1) (user \(train.users[e]), item \(train.items[e])) has play count \(train.plays[e]); play counts must be finite and ≥ 0")
+        }
+        self.userCount = userCount
+        self.itemCount = itemCount
+        self.train = train
+        graph = BipartiteGraph(userCount: userCount, itemCount: itemCount, listens: train, weighting: .raw)
+    }
+
+    /// Train listeners and plays per item.
+    public var itemTotals: (listeners: [Double], plays: [Double]) {
+        var listeners = [Double](repeating: 0, count: itemCount)
+        var plays = [Double](repeating: 0, count: itemCount)
+        for e in 0..<train.count {
+            listeners[Int(train.items[e])] += 1
+            plays[Int(train.items[e])] += Double(train.plays[e])
+        }
+        return (listeners, plays)
+    }
+}
+
+/// Reads any saved model: a GCN `Checkpoint` or a baseline `ModelArchive`.
+public enum RecommenderFile {
+    public static func load(_ path: String) throws -> any Recommender {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError(path: path, reason: "cannot read the file")
+        }
+        if data.count >= 4 && Array(data.prefix(4)) == Checkpoint.magic {
+            return try GCNRecommender(checkpoint: Checkpoint.read(from: path))
+        }
+        let archive = try ModelArchive.read(data, path: path)
+        switch ModelKind(rawValue: archive.kind) {
+        case .popularity: return try PopularityRecommender(archive: archive, path: path)
+        case .coldstart: return try ColdStartRecommender(archive: archive, path: path)
+        case .itemknn: return try ItemKNNRecommender(archive: archive, path: path)
+        case .als: return try ALSRecommender(archive: archive, path: path)
+        case .gcn, nil: throw CheckpointError(path: path, reason: "unknown model kind '\(archive.kind)'")
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
