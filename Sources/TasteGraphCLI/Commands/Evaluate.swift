@@ -1,0 +1,182 @@
+import ArgumentParser
+import BLAS
+import Foundation
+import TasteGraphFeatures
+import TasteGraphGraph
+import TasteGraphMetrics
+import TasteGraphModel
+import TasteGraphRecommend
+import TasteGraphStore
+import TasteGraphSupport
+
+/// `tastegraph evaluate`: every model on one split, one table.
+struct Evaluate: ContextCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare the GCN with popularity, the cold-start mix, item-KNN and implicit ALS on one split.",
+        discussion: """
+            Split: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, external ids) or a seeded per-user
+            holdout of the store's listens (--test-fraction, --seed). Every model is fitted on the train listens
+            only (the GCN holds out --validation-fraction of them for early stopping) and scored by the protocol
+            of ../shared/PEERS.md: all items ranked for every test user, the user's train items removed, top K.
+            MAE/RMSE are reported for models that predict play counts: the GCN, and popularity, whose play
+            counts come from the bias baseline μ + b_u + b_i.
+            Models: gcn, popularity, coldstart, itemknn, als (weighting from --als-weighting), als-bm25, als-conf.
+            The GCN row uses --checkpoint when given (it must come from this store), else trains with the defaults.
+            --json prints {"protocol": {...}, "models": {name: {metrics..., "fit_seconds": s}}}.
+            """
+    )
+
+    @OptionGroup var store: StoreOption
+    @Option(name: .long, help: ArgumentHelp("Explicit train split file.", valueName: "file")) var train: String?
+    @Option(name: .long, help: ArgumentHelp("Explicit test split file.", valueName: "file")) var test: String?
+    @Option(name: .long, help: ArgumentHelp("Comma-separated models (default: all five).", valueName: "list"))
+    var models = "gcn,popularity,coldstart,itemknn,als"
+    @Option(name: .long, help: ArgumentHelp("A GCN checkpoint for the gcn row instead of training one.", valueName: "checkpoint"))
+    var checkpoint: String?
+    @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given.") var testFraction = 0.1
+    @Option(name: .long, help: "Share of the train listens the GCN holds out for early stopping.") var validationFraction = 0.1
+    @Option(name: .long, help: "GCN: maximum epochs (default 300; early stopping usually ends sooner).") var epochs: Int?
+    @Option(name: .long, help: "Seed of the holdout split, the GCN, ALS's initial factors and the cold-start mix.") var seed: UInt64 = 0
+    @Option(name: .long, help: "Worker threads for ALS (the GCN trains with one OpenBLAS thread, fastest on 2 vCPUs).") var threads = 2
+    @Option(name: .long, help: ArgumentHelp("Also save every fitted model into this directory (NAME.tgm; the GCN as gcn.tgck).", valueName: "dir"))
+    var saveDir: String?
+    @OptionGroup var baselines: BaselineOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if (train == nil) != (test == nil) { throw ValidationError("give both --train and --test, or neither") }
+        guard (0..<1).contains(testFraction) else { throw ValidationError("--test-fraction must be in [0, 1)") }
+        guard (0..<1).contains(validationFraction) else { throw ValidationError("--validation-fraction must be in [0, 1)") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
+        _ = try ModelChoice.parse(models)
+    }
+
+    func run(context: CLIContext) throws {
+        let choices = try ModelChoice.parse(models)
+        let graphStore = try GraphStore.openExisting(path: store.store)
+        let catalog = try graphStore.catalog()
+        let identity = ModelIdentity(userIDs: catalog.userExternalIDs, itemIDs: catalog.itemExternalIDs, dataFingerprint: try graphStore.dataFingerprint())
+        var protocolInfo: [String: Any] = ["store": store.store, "data_fingerprint": identity.dataFingerprint, "seed": seed, "k": [10, 20]]
+        let trainListens: ListenTable
+        let testListens: ListenTable
+        if let train, let test {
+            trainListens = try SplitFile.load(path: train, catalog: catalog)
+            testListens = try SplitFile.load(path: test, catalog: catalog)
+            protocolInfo["split"] = ["kind": "explicit", "train": train, "test": test]
+        } else {
+            let split = InteractionSplit.holdout(try graphStore.listens(), validationFraction: 0, testFraction: testFraction, seed: seed)
+            trainListens = split.train
+            testListens = split.test
+            protocolInfo["split"] = ["kind": "holdout", "test_fraction": testFraction, "seed": seed]
+        }
+        guard trainListens.count > 0, testListens.count > 0 else {
+            throw ValidationError("the split has \(trainListens.count) train and \(testListens.count) test listens; both must be non-empty")
+        }
+        let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: trainListens)
+        let heldOut = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: trainListens, validation: ListenTable())
+            .heldOut(testListens)
+        protocolInfo["train_listens"] = trainListens.count
+        protocolInfo["test_listens"] = testListens.count
+        protocolInfo["items_ranked"] = catalog.itemCount
+        protocolInfo["filters"] = ["exclude_train_items": true, "ties": "lower item index first"]
+        protocolInfo["metrics"] = "recall, precision, hit rate, NDCG (binary), MAP: per-user means; coverage and novelty over all lists; MAE/RMSE on log1p(plays) of test edges"
+
+        let settings = baselines.settings(seed: seed, threads: threads)
+        var rows: [(name: String, report: EvaluationReport, seconds: Double, extra: [String: Any])] = []
+        var modelSettings: [String: Any] = [:]
+        for choice in choices {
+            if !output.quiet { context.stderr("\(choice.name): fitting…\n") }
+            let started = Date()
+            let recommender: any Recommender
+            var extra: [String: Any] = [:]
+            switch choice.kind {
+            case .gcn:
+                if let checkpoint {
+                    let loaded = try GCNRecommender(checkpoint: Checkpoint.read(from: checkpoint))
+                    guard loaded.identity.itemIDs == identity.itemIDs, loaded.identity.userIDs == identity.userIDs else {
+                        throw CheckpointError(path: checkpoint, reason: "its users and items differ from this store's; train on this store")
+                    }
+                    recommender = loaded
+                    extra["source"] = "checkpoint \(checkpoint)"
+                    modelSettings[choice.name] = ["checkpoint": checkpoint, "model": try jsonObject(loaded.checkpoint.header.model)]
+                } else {
+                    BLAS.setThreadCount(1)
+                    var training = TrainingConfig()
+                    training.seed = seed
+                    training.validationFraction = validationFraction
+                    if let epochs { training.epochs = epochs }
+                    let split = InteractionSplit.carvingValidation(train: trainListens, test: ListenTable(), fraction: validationFraction, seed: seed)
+                    let embedder = HashingEmbedder()
+                    let progress = ProgressDisplay(context: context, total: training.epochs, quiet: output.quiet)
+                    let fit = try GCNRecommender.fit(
+                        split: split, identity: identity, features: ItemFeatures.matrix(catalog, embedder: embedder),
+                        embedderName: embedder.name, model: GCNConfig(), training: training) { progress.update($0) }
+                    progress.finish()
+                    recommender = fit.recommender
+                    extra["source"] = "trained"
+                    extra["epochs"] = fit.result.epochs
+                    extra["best_epoch"] = fit.result.bestEpoch
+                    extra["seconds_per_epoch"] = fit.result.secondsPerEpoch
+                    modelSettings[choice.name] = ["model": try jsonObject(GCNConfig()), "training": try jsonObject(training), "features": embedder.name]
+                }
+            default:
+                var modelSpecific = settings
+                if let weighting = choice.alsWeighting { modelSpecific.als.weighting = weighting }
+                recommender = try Baselines.fit(choice.kind, data: data, identity: identity, itemActive: catalog.itemActive, settings: modelSpecific)
+                switch choice.kind {
+                case .als: modelSettings[choice.name] = try jsonObject(modelSpecific.als)
+                case .itemknn: modelSettings[choice.name] = try jsonObject(modelSpecific.itemKNN)
+                case .coldstart: modelSettings[choice.name] = try jsonObject(modelSpecific.coldStart)
+                default: modelSettings[choice.name] = try jsonObject(modelSpecific.popularity)
+                }
+            }
+            let seconds = Date().timeIntervalSince(started)
+            if let saveDir {
+                try FileManager.default.createDirectory(atPath: saveDir, withIntermediateDirectories: true)
+                try recommender.save(to: saveDir + "/" + choice.name + (choice.kind == .gcn ? ".tgck" : ".tgm"))
+            }
+            let report = recommender.evaluate(heldOut)
+            rows.append((choice.name, report, seconds, extra))
+            if !output.quiet {
+                context.stderr(String(format: "%@: Recall@20 %.4f  NDCG@20 %.4f  (fit %.2f s)\n", choice.name, report.recall20, report.ndcg20, seconds))
+            }
+        }
+        protocolInfo["users_evaluated"] = rows.first?.report.users ?? 0
+        protocolInfo["settings"] = modelSettings
+
+        if output.json {
+            var modelsObject: [String: Any] = [:]
+            for row in rows {
+                var entry = try jsonObject(row.report)
+                entry["mae"] = row.report.mae ?? NSNull()
+                entry["rmse"] = row.report.rmse ?? NSNull()
+                entry["fit_seconds"] = row.seconds
+                for (key, value) in row.extra { entry[key] = value }
+                modelsObject[row.name] = entry
+            }
+            context.print(try jsonLine(["protocol": protocolInfo, "models": modelsObject]))
+            return
+        }
+        context.print("\(heldOut.relevant.filter { !$0.isEmpty }.count) test users, \(catalog.itemCount) items ranked, train items excluded")
+        let header = ["model", "R@10", "R@20", "NDCG@10", "NDCG@20", "P@20", "MAP@20", "HR@20", "cov@20", "nov@20", "MAE", "RMSE", "fit s"]
+        var table = [header]
+        for row in rows {
+            let r = row.report
+            table.append([row.name] + [r.recall10, r.recall20, r.ndcg10, r.ndcg20, r.precision20, r.map20, r.hitrate20, r.coverage20].map { String(format: "%.4f", $0) }
+                + [String(format: "%.2f", r.novelty20), r.mae.map { String(format: "%.4f", $0) } ?? "—", r.rmse.map { String(format: "%.4f", $0) } ?? "—",
+                   String(format: "%.2f", row.seconds)])
+        }
+        let widths = header.indices.map { column in table.map { $0[column].count }.max()! }
+        for line in table {
+            context.print(line.enumerated().map { column, cell in
+                column == 0 ? cell.padding(toLength: widths[0], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  "))
+        }
+    }
+
+    private func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as! [String: Any]
+    }
+}
