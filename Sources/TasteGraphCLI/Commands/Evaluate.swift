@@ -40,7 +40,8 @@ struct Evaluate: ContextCommand {
     @Option(name: .long, help: "Worker threads for ALS (the GCN trains with one OpenBLAS thread, fastest on 2 vCPUs).") var threads = 2
     @Option(name: .long, help: ArgumentHelp("Also save every fitted model into this directory (NAME.tgm; the GCN as gcn.tgck).", valueName: "dir"))
     var saveDir: String?
-    @OptionGroup var baselines: BaselineOptions
+    @OptionGroup var features: FeatureOptions
+    @OptionGroup(title: "Baselines") var baselines: BaselineOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -107,18 +108,17 @@ struct Evaluate: ContextCommand {
                     training.validationFraction = validationFraction
                     if let epochs { training.epochs = epochs }
                     let split = InteractionSplit.carvingValidation(train: trainListens, test: ListenTable(), fraction: validationFraction, seed: seed)
-                    let embedder = HashingEmbedder()
+                    let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
                     let progress = ProgressDisplay(context: context, total: training.epochs, quiet: output.quiet)
                     let fit = try GCNRecommender.fit(
-                        split: split, identity: identity, features: ItemFeatures.matrix(catalog, embedder: embedder),
-                        embedderName: embedder.name, model: GCNConfig(), training: training) { progress.update($0) }
+                        split: split, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name, model: GCNConfig(), training: training) { progress.update($0) }
                     progress.finish()
                     recommender = fit.recommender
                     extra["source"] = "trained"
                     extra["epochs"] = fit.result.epochs
                     extra["best_epoch"] = fit.result.bestEpoch
                     extra["seconds_per_epoch"] = fit.result.secondsPerEpoch
-                    modelSettings[choice.name] = ["model": try jsonObject(GCNConfig()), "training": try jsonObject(training), "features": embedder.name]
+                    modelSettings[choice.name] = ["model": try jsonObject(GCNConfig()), "training": try jsonObject(training), "features": itemFeatures.name]
                 }
             default:
                 var modelSpecific = settings

@@ -5,16 +5,19 @@ import TasteGraphFeatures
 import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphModel
+import TasteGraphRecommend
 import TasteGraphStore
 import TasteGraphSupport
 
 extension Activation: ExpressibleByArgument {}
 
-/// `tastegraph train`: fit the GCN and write a checkpoint.
+/// `tastegraph train`: fit the GCN (or a baseline) and write it to a file `recommend` reads.
 struct Train: ContextCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the two-layer GCN that predicts play counts and ranks unheard items; write a checkpoint.",
+        abstract: "Train the two-layer GCN that predicts play counts and ranks unheard items (or a baseline); write the model.",
         discussion: """
+            --model picks what to fit: gcn (default; writes a checkpoint), popularity, coldstart, itemknn or als
+            (write a model archive; the ALS and item-KNN flags below apply). `recommend --checkpoint` reads either.
             Data: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, ids as in the store) or a seeded
             per-user holdout of the store's listens (--test-fraction). A seeded share of each user's train
             listens (--validation-fraction) is held out for early stopping on validation Recall@20.
@@ -32,7 +35,10 @@ struct Train: ContextCommand {
     @Option(name: .long, help: ArgumentHelp("Continue training from this checkpoint (same data and architecture).", valueName: "checkpoint"))
     var resume: String?
 
-    // Model
+    @Option(name: .long, help: "Model to fit: gcn, popularity, coldstart, itemknn or als (default gcn).") var model: ModelKind = .gcn
+    @OptionGroup var features: FeatureOptions
+    @OptionGroup(title: "Baselines (--model other than gcn)") var baselines: BaselineOptions
+    // GCN
     @Option(name: .long, help: "Hidden width H of both layers (default 64).") var hidden: Int?
     @Option(name: .long, help: "Weight λ of the BPR ranking loss beside the MSE (default 5).") var bprWeight: Double?
     @Option(name: .long, help: "Activation after each layer: none or relu (default none).") var activation: Activation?
@@ -55,7 +61,8 @@ struct Train: ContextCommand {
     @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given (default 0.1).")
     var testFraction = 0.1
     @Option(name: .long, help: "Random seed: the same seed and threads give the same model.") var seed: UInt64?
-    @Option(name: .long, help: "OpenBLAS threads (1 is fastest on 2-vCPU machines).") var threads = 1
+    @Option(name: .long, help: "GCN: OpenBLAS threads (default 1, fastest on 2-vCPU machines); ALS: worker threads (default 2).")
+    var threads: Int?
     @Option(name: .long, help: ArgumentHelp(
         "Write the training log here as JSON Lines, one object per epoch: epoch, loss, validation_recall@20 (null when not validated), seconds.",
         valueName: "file"))
@@ -69,7 +76,8 @@ struct Train: ContextCommand {
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if let batchesPerEpoch, batchesPerEpoch <= 0 { throw ValidationError("--batches-per-epoch must be positive") }
         guard (0..<1).contains(testFraction) else { throw ValidationError("--test-fraction must be in [0, 1)") }
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        if model != .gcn && resume != nil { throw ValidationError("--resume applies to the GCN only") }
     }
 
     /// Defaults ← config file ← flags.
@@ -121,58 +129,56 @@ struct Train: ContextCommand {
     }
 
     func run(context: CLIContext) throws {
-        BLAS.setThreadCount(threads)
         let (modelConfig, trainingConfig) = try settings()
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
+        let fraction = model == .gcn ? trainingConfig.validationFraction : 0
         let split: InteractionSplit
         if let train, let test {
             split = InteractionSplit.carvingValidation(
                 train: try SplitFile.load(path: train, catalog: catalog), test: try SplitFile.load(path: test, catalog: catalog),
-                fraction: trainingConfig.validationFraction, seed: trainingConfig.seed)
+                fraction: fraction, seed: trainingConfig.seed)
         } else {
-            split = InteractionSplit.holdout(
-                try graphStore.listens(), validationFraction: trainingConfig.validationFraction, testFraction: testFraction,
-                seed: trainingConfig.seed)
+            split = InteractionSplit.holdout(try graphStore.listens(), validationFraction: fraction, testFraction: testFraction, seed: trainingConfig.seed)
         }
         guard split.train.count > 0 else { throw ValidationError("no train listens: import data first") }
-        let data = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: split.train, validation: split.validation)
-        let embedder = HashingEmbedder()
-        let model = GCNModel<Float>(
-            config: modelConfig, userCount: catalog.userCount, itemCount: catalog.itemCount,
-            adjacency: data.graph.gcnNormalized(), features: ItemFeatures.matrix(catalog, embedder: embedder))
-        let fingerprint = try graphStore.dataFingerprint()
+        let identity = ModelIdentity(userIDs: catalog.userExternalIDs, itemIDs: catalog.itemExternalIDs, dataFingerprint: try graphStore.dataFingerprint())
+        if model != .gcn {
+            try fitBaseline(split: split, catalog: catalog, identity: identity, seed: trainingConfig.seed, context: context)
+            return
+        }
+        BLAS.setThreadCount(threads ?? 1)
+        let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
         var initial: [Float]?
         if let resume {
             let previous = try Checkpoint.read(from: resume)
-            guard previous.header.layout == model.layout, previous.header.model == modelConfig else {
+            guard previous.header.model == modelConfig else {
                 throw CheckpointError(path: resume, reason: "its architecture differs from this run's settings; resume with the same model flags")
             }
-            guard previous.header.dataFingerprint == fingerprint, previous.header.userIDs == catalog.userExternalIDs else {
+            guard previous.header.dataFingerprint == identity.dataFingerprint, previous.header.userIDs == catalog.userExternalIDs else {
                 throw CheckpointError(path: resume, reason: "it was trained on different data (fingerprint mismatch)")
+            }
+            guard previous.header.embedder == itemFeatures.name else {
+                throw CheckpointError(path: resume, reason: "it was trained with features '\(previous.header.embedder)', not '\(itemFeatures.name)'")
             }
             initial = previous.parameters
         }
-        let trainer = Trainer(model: model, data: data, config: trainingConfig)
         let progress = ProgressDisplay(context: context, total: trainingConfig.epochs, quiet: output.quiet)
         let logFile = try log.map(TrainingLog.init(path:))
-        let result = try trainer.train(initial: initial) { report in
+        let fit = try GCNRecommender.fit(
+            split: split, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
+            model: modelConfig, training: trainingConfig, initial: initial
+        ) { report in
             progress.update(report)
             logFile?.append(report)
         }
         progress.finish()
-        let test = data.heldOut(split.test, alsoExcluded: split.validation)
-        let scorer = Scorer(model: model, parameters: result.parameters)
-        let metrics = scorer.evaluate(test)
-        let checkpoint = Checkpoint(
-            header: .init(
-                model: modelConfig, training: trainingConfig, layout: model.layout, userIDs: catalog.userExternalIDs,
-                itemIDs: catalog.itemExternalIDs, dataFingerprint: fingerprint, embedder: embedder.name,
-                bestEpoch: result.bestEpoch, epochs: result.epochs, testMetrics: metrics,
-                createdAt: ISO8601DateFormatter().string(from: Date()), payloadHash: ""),
-            parameters: result.parameters, embeddings: scorer.embeddings)
-        try checkpoint.write(to: out)
+        try fit.recommender.save(to: out)
+        let result = fit.result
+        let metrics = fit.testMetrics ?? EvaluationReport()
         var summary = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics)) as! [String: Any]
+        summary["model"] = "gcn"
+        summary["features"] = itemFeatures.name
         summary["epochs"] = result.epochs
         summary["best_epoch"] = result.bestEpoch
         summary["seconds_per_epoch"] = result.secondsPerEpoch
@@ -184,10 +190,42 @@ struct Train: ContextCommand {
             context.print(try jsonLine(summary))
         } else {
             context.print("best epoch \(result.bestEpoch) of \(result.epochs); \(String(format: "%.3f", result.secondsPerEpoch)) s/epoch; checkpoint \(out)")
-            context.print(String(format: "test: Recall@20 %.4f  NDCG@20 %.4f  Recall@10 %.4f  NDCG@10 %.4f  P@20 %.4f  MAP@20 %.4f  HR@20 %.4f",
-                                 metrics.recall20, metrics.ndcg20, metrics.recall10, metrics.ndcg10, metrics.precision20, metrics.map20, metrics.hitrate20))
-            context.print(String(format: "      coverage@20 %.4f  novelty@20 %.2f  MAE %.4f  RMSE %.4f", metrics.coverage20, metrics.novelty20, metrics.mae ?? .nan, metrics.rmse ?? .nan))
+            printMetrics(metrics, context: context)
         }
+    }
+
+    /// `--model` other than gcn: fit on all train listens, score the test listens, write a model archive.
+    private func fitBaseline(split: InteractionSplit, catalog: Catalog, identity: ModelIdentity, seed: UInt64, context: CLIContext) throws {
+        let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: split.train)
+        let started = Date()
+        let settings = baselines.settings(seed: seed, threads: threads ?? 2)
+        let recommender = try Baselines.fit(model, data: data, identity: identity, itemActive: catalog.itemActive, settings: settings)
+        let seconds = Date().timeIntervalSince(started)
+        try recommender.save(to: out)
+        let heldOut = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: split.train, validation: ListenTable())
+            .heldOut(split.test)
+        let metrics = split.test.count > 0 ? recommender.evaluate(heldOut) : EvaluationReport()
+        var summary = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics)) as! [String: Any]
+        summary["model"] = model.rawValue
+        summary["fit_seconds"] = seconds
+        summary["model_file"] = out
+        summary["mae"] = metrics.mae ?? NSNull()
+        summary["rmse"] = metrics.rmse ?? NSNull()
+        if output.json {
+            context.print(try jsonLine(summary))
+        } else {
+            context.print("\(model.rawValue) fitted in \(String(format: "%.2f", seconds)) s; model \(out)")
+            printMetrics(metrics, context: context)
+        }
+    }
+
+    private func printMetrics(_ metrics: EvaluationReport, context: CLIContext) {
+        guard metrics.users > 0 else { context.print("no test listens: nothing scored"); return }
+        context.print(String(format: "test: Recall@20 %.4f  NDCG@20 %.4f  Recall@10 %.4f  NDCG@10 %.4f  P@20 %.4f  MAP@20 %.4f  HR@20 %.4f",
+                             metrics.recall20, metrics.ndcg20, metrics.recall10, metrics.ndcg10, metrics.precision20, metrics.map20, metrics.hitrate20))
+        let mae = metrics.mae.map { String(format: "%.4f", $0) } ?? "—"
+        let rmse = metrics.rmse.map { String(format: "%.4f", $0) } ?? "—"
+        context.print(String(format: "      coverage@20 %.4f  novelty@20 %.2f  MAE %@  RMSE %@", metrics.coverage20, metrics.novelty20, mae, rmse))
     }
 }
 
