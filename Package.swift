@@ -91,6 +91,10 @@ let package = Package(
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
         .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TestSupport"]),
         .testTarget(name: "TasteGraphMetricsTests", dependencies: ["TasteGraphMetrics"]),
+        .testTarget(
+            name: "TasteGraphRecommendTests",
+            dependencies: ["TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TestSupport"]
+        ),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",

@@ -220,3 +220,75 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(run(["train", "--store", store, "--out", dir.file("m"), "--train", "x"]).status == 2)
     }
 }
+
+@Suite struct EvaluateCommandTests {
+    @Test func evaluateJSONHasTheProtocolAndEveryModelsMetrics() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let result = run(["evaluate", "--store", store, "--models", "gcn,popularity,coldstart,itemknn,als", "--epochs", "4",
+                          "--seed", "5", "--json", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let protocolInfo = json["protocol"] as! [String: Any]
+        #expect(protocolInfo["seed"] as? Int == 5)
+        #expect((protocolInfo["split"] as? [String: Any])?["kind"] as? String == "holdout")
+        #expect(protocolInfo["k"] as? [Int] == [10, 20])
+        #expect(protocolInfo["filters"] is [String: Any])
+        let models = json["models"] as! [String: [String: Any]]
+        #expect(Set(models.keys) == ["gcn", "popularity", "coldstart", "itemknn", "als"])
+        for (name, metrics) in models {
+            for key in ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "map@20", "hitrate@20", "coverage@20",
+                        "novelty@20", "mae", "rmse", "fit_seconds"] {
+                #expect(metrics[key] != nil, "\(name) lacks \(key)")
+            }
+        }
+        // Play counts are predicted by the GCN and the bias baseline only.
+        #expect(models["gcn"]!["mae"] is Double && models["popularity"]!["rmse"] is Double)
+        #expect(models["als"]!["mae"] is NSNull && models["itemknn"]!["rmse"] is NSNull)
+        // The same seed gives the same baseline figures (the split and the fits are seeded).
+        let again = run(["evaluate", "--store", store, "--models", "itemknn,als", "--seed", "5", "--json", "--quiet"])
+        let second = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as! [String: Any]
+        let secondModels = second["models"] as! [String: [String: Any]]
+        #expect(secondModels["als"]!["ndcg@20"] as? Double == models["als"]!["ndcg@20"] as? Double)
+        #expect(secondModels["itemknn"]!["recall@20"] as? Double == models["itemknn"]!["recall@20"] as? Double)
+    }
+
+    @Test func badModelListsAndSplitsAreUsageErrors() {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let unknown = run(["evaluate", "--store", store, "--models", "gcn,svd"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown model 'svd'"))
+        #expect(run(["evaluate", "--store", store, "--train", "x"]).status == 2)
+        #expect(run(["evaluate", "--store", store, "--models", ""]).status == 2)
+    }
+
+    @Test func baselineModelsTrainAndExplainTheirRecommendations() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let root = SharedData.packageRoot + "/GraphData/triplets.tsv"
+        let firstUser = String(try String(contentsOfFile: root, encoding: .utf8).prefix(40))
+        let heard = Set(try String(contentsOfFile: root, encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix(firstUser) }.map { String($0.split(separator: "\t")[1]) })
+        for (model, file) in [("itemknn", "knn.tgm"), ("als", "als.tgm"), ("gcn", "gcn.tgck")] {
+            let trained = run(["train", "--store", store, "--model", model, "--out", dir.file(file), "--epochs", "4", "--hidden", "16", "--json", "--quiet"])
+            #expect(trained.status == 0, "\(model): \(trained.stderr)")
+            let answer = run(["recommend", "--store", store, "--checkpoint", dir.file(file), "--user", firstUser, "-k", "5", "--explain", "--json"])
+            #expect(answer.status == 0, "\(model): \(answer.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as! [String: Any]
+            let items = json["recommendations"] as! [[String: Any]]
+            #expect(items.count == 5)
+            for item in items {
+                let because = item["because"] as! [[String: Any]]
+                #expect(!because.isEmpty && because.count <= 3, "\(model)")
+                #expect(because.allSatisfy { heard.contains($0["item"] as! String) }, "\(model): reasons are heard items")
+            }
+            let text = run(["recommend", "--store", store, "--checkpoint", dir.file(file), "--user", firstUser, "-k", "2", "--explain"])
+            #expect(text.stdout.contains("because you played"), "\(model)")
+        }
+        // Popularity has no per-listener reason, and says so.
+        #expect(run(["train", "--store", store, "--model", "popularity", "--out", dir.file("pop.tgm"), "--quiet"]).status == 0)
+        let popular = run(["recommend", "--store", store, "--checkpoint", dir.file("pop.tgm"), "--user", firstUser, "-k", "1", "--explain"])
+        #expect(popular.stdout.contains("no per-listener reason"))
+        #expect(run(["train", "--store", store, "--model", "als", "--resume", dir.file("gcn.tgck"), "--out", dir.file("x")]).status == 2)
+    }
+}

@@ -32,6 +32,20 @@ public struct Catalog: Sendable {
     }
 }
 
+extension Catalog {
+    /// A catalog without metadata: users "u0"…, items "i0"…, every item active, by its own artist, with
+    /// popularity 0 (tests and planted graphs).
+    public init(userCount: Int, itemCount: Int) {
+        self.init(
+            dataset: nil, userExternalIDs: (0..<userCount).map { "u\($0)" }, userActive: Array(repeating: true, count: userCount),
+            itemExternalIDs: (0..<itemCount).map { "i\($0)" }, itemTitles: Array(repeating: nil, count: itemCount),
+            itemReleases: Array(repeating: nil, count: itemCount), itemPopularity: Array(repeating: 0, count: itemCount),
+            itemArtist: Array(0..<itemCount), itemActive: Array(repeating: true, count: itemCount),
+            artistExternalIDs: (0..<itemCount).map { "a\($0)" }, artistNames: (0..<itemCount).map { "Artist \($0)" },
+            tagNames: [], artistTags: Array(repeating: [], count: itemCount))
+    }
+}
+
 /// Listens as parallel arrays (struct of arrays): one entry per (user, item) pair.
 public struct ListenTable: Sendable, Equatable {
     public var users: [Int32] = []

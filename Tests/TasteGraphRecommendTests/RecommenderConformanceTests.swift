@@ -1,0 +1,143 @@
+import Foundation
+import TasteGraphGraph
+import TasteGraphModel
+import TasteGraphRecommend
+import TasteGraphStore
+import TestSupport
+import Testing
+
+/// Every model fitted once on the planted groups, shared by the conformance tests.
+enum Fitted {
+    static let planted = PlantedTasteGroups()
+    static let models: [ModelKind: any Recommender] = Dictionary(uniqueKeysWithValues: ModelKind.allCases.map { ($0, try! planted.fit($0)) })
+    static let personalized: [ModelKind] = [.gcn, .itemknn, .als]
+}
+
+/// The contract every recommender keeps, run against all of them (ModelKind.allCases).
+@Suite struct RecommenderConformanceTests {
+    let planted = Fitted.planted
+
+    /// Held-out Recall@20 of the users of one group (train items excluded).
+    func recall(_ model: any Recommender, group: Int) -> Double {
+        let users = (0..<planted.userCount).filter { PlantedTasteGroups.group(ofUser: $0) == group }
+        let total = users.map { user -> Double in
+            let top = model.recommend(user: user, count: 20, heard: planted.heard(user), filter: RecommendationFilter(), catalog: planted.catalog)
+            let held = planted.heldOut(user)
+            return Double(top.filter { held.contains($0.item) }.count) / Double(held.count)
+        }.reduce(0, +)
+        return total / Double(users.count)
+    }
+
+    @Test(arguments: Fitted.personalized)
+    func personalizedModelsRecoverTheHeldOutItemsOfBothGroups(kind: ModelKind) {
+        let model = Fitted.models[kind]!
+        #expect(recall(model, group: 0) >= 0.9, "\(kind) large group")
+        #expect(recall(model, group: 1) >= 0.9, "\(kind) small group")
+        // And the top 10 stays within the user's own group.
+        for user in [0, 47, 48, 63] {
+            let top = model.recommend(user: user, count: 10, heard: planted.heard(user), filter: RecommendationFilter(), catalog: planted.catalog)
+            let own = top.filter { PlantedTasteGroups.group(ofItem: $0.item) == PlantedTasteGroups.group(ofUser: user) }.count
+            #expect(own >= 9, "\(kind) user \(user): \(own) of 10 from the own group")
+        }
+    }
+
+    /// Popularity ignores the user: it recovers the large group's items and misses the small group's.
+    /// The cold-start mix is the same list for everyone.
+    @Test func nonPersonalizedModelsServeEveryoneTheSameList() {
+        let popularity = Fitted.models[.popularity]!
+        #expect(recall(popularity, group: 0) >= 0.9)
+        #expect(recall(popularity, group: 1) <= 0.2)
+        for kind in [ModelKind.popularity, .coldstart] {
+            let model = Fitted.models[kind]!
+            #expect(model.scores(user: 0) == model.scores(user: 60), "\(kind)")
+        }
+        let mix = Fitted.models[.coldstart]!.scores(user: 0)
+        #expect(mix.filter { $0 > 1 }.count == 30, "the mix holds 10 popular + 20 discovery items")
+    }
+
+    @Test(arguments: ModelKind.allCases)
+    func rankingContract(kind: ModelKind) {
+        let model = Fitted.models[kind]!
+        for user in [0, 50] {
+            let heard = planted.heard(user)
+            for k in [1, 5, 20] {
+                let top = model.recommend(user: user, count: k, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
+                #expect(top.count == k, "\(kind): count respected")
+                #expect(zip(top, top.dropFirst()).allSatisfy { $0.score >= $1.score }, "\(kind): scores sorted")
+                #expect(top.allSatisfy { !heard.contains($0.item) }, "\(kind): heard items excluded")
+            }
+            // With includeHeard the list is simply the top of the raw scores (ties: lower index).
+            var filter = RecommendationFilter()
+            filter.includeHeard = true
+            let all = model.recommend(user: user, count: 15, heard: heard, filter: filter, catalog: planted.catalog).map(\.item)
+            let scores = model.scores(user: user)
+            let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            #expect(all == Array(order.prefix(15)), "\(kind): includeHeard keeps heard items")
+            // Asking for more than there is returns everything there is.
+            let everything = model.recommend(user: user, count: 500, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
+            #expect(everything.count == planted.itemCount - heard.count)
+        }
+    }
+
+    @Test(arguments: ModelKind.allCases)
+    func batchScoresEqualSingleScores(kind: ModelKind) {
+        let model = Fitted.models[kind]!
+        let users = [3, 0, 63, 48, 3]
+        var batch = [Float](repeating: .nan, count: users.count * planted.itemCount)
+        batch.withUnsafeMutableBufferPointer { model.scores(users: users, into: $0) }
+        for (row, user) in users.enumerated() {
+            #expect(Array(batch[(row * planted.itemCount)..<((row + 1) * planted.itemCount)]) == model.scores(user: user), "\(kind) user \(user)")
+        }
+    }
+
+    @Test(arguments: ModelKind.allCases)
+    func saveLoadGivesIdenticalOutput(kind: ModelKind) throws {
+        let model = Fitted.models[kind]!
+        let dir = TemporaryDirectory()
+        let path = dir.file("model." + (kind == .gcn ? "tgck" : "tgm"))
+        try model.save(to: path)
+        let loaded = try RecommenderFile.load(path)
+        #expect(loaded.kind == kind)
+        #expect(loaded.identity == model.identity)
+        for user in [0, 50] {
+            #expect(loaded.scores(user: user) == model.scores(user: user), "\(kind)")
+            let heard = planted.heard(user)
+            let a = model.recommend(user: user, count: 10, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
+            let b = loaded.recommend(user: user, count: 10, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
+            #expect(a.map(\.item) == b.map(\.item) && a.map(\.score) == b.map(\.score))
+            #expect(loaded.predictLog1p(user: user, item: 5) == model.predictLog1p(user: user, item: 5))
+        }
+        // A damaged file is a clear error, not a crash or a silently different model.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 3] ^= 0x5A
+        try bytes.write(to: URL(fileURLWithPath: dir.file("bad")))
+        #expect(throws: CheckpointError.self) { try RecommenderFile.load(dir.file("bad")) }
+    }
+
+    @Test(arguments: ModelKind.allCases)
+    func nanInTrainingIsAClearError(kind: ModelKind) {
+        var listens = planted.train
+        listens.plays[17] = .nan
+        let error = #expect(throws: ModelFitError.self) { try planted.fit(kind, listens: listens) }
+        #expect(error?.message.contains("play count nan") == true, "\(String(describing: error))")
+    }
+
+    @Test(arguments: ModelKind.allCases)
+    func explanationsNameHeardItemsLargestFirst(kind: ModelKind) {
+        let model = Fitted.models[kind]!
+        let user = 5
+        let heard = planted.heard(user)
+        let top = model.recommend(user: user, count: 3, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
+        for r in top {
+            let reasons = model.explain(user: user, item: r.item, heard: heard.sorted(), count: 4)
+            if Fitted.personalized.contains(kind) {
+                #expect(!reasons.isEmpty && reasons.count <= 4, "\(kind)")
+                #expect(reasons.allSatisfy { heard.contains($0.item) }, "\(kind): reasons are heard items")
+                #expect(zip(reasons, reasons.dropFirst()).allSatisfy { $0.weight >= $1.weight })
+                #expect(reasons.allSatisfy { PlantedTasteGroups.group(ofItem: $0.item) == 0 })
+            } else {
+                #expect(reasons.isEmpty, "\(kind) has no per-listener reason")
+            }
+        }
+    }
+}
