@@ -11,7 +11,7 @@ BIN          := .build/release/tastegraph
 DEMO_STORE   := out/demo.sqlite
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build demo test bench-import bench-graph bench-train bench-train-scale clean
+.PHONY: deps build demo test bench-import bench-graph bench-train bench-train-scale bench-eval clean
 
 ## deps: install the C libraries (OpenBLAS, igraph, SQLite) from Debian when missing
 deps:
@@ -55,5 +55,15 @@ bench-train-scale: deps
 	@$(RELEASE) --product tastegraph-bench-train >&2
 	@.build/release/tastegraph-bench-train --scale
 
+## bench-eval: every model on the lastfm-2k split vs PEERS.md, and our ALS fit timed beside implicit's, JSON on stdout
+BENCH_EVAL_VENV := .venv-bench-eval
+bench-eval: deps
+	@$(RELEASE) >&2
+	@[ -x $(BENCH_EVAL_VENV)/bin/python ] || { python3 -m venv $(BENCH_EVAL_VENV) && $(BENCH_EVAL_VENV)/bin/pip install -q numpy==2.4.6 scipy==1.16.3 implicit==0.7.3; } >&2
+	@$(BENCH_EVAL_VENV)/bin/python Benchmarks/bench_eval.py --binary $(BIN)
+
 clean:
 	rm -rf .build out .bench
+
+# Notebooks (issue 7): `make notebooks` and `make notebooks-check` live beside the notebooks.
+-include Notebooks/notebooks.mk
