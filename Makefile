@@ -31,9 +31,11 @@ demo: build
 	$(BIN) import taste-profile GraphData/triplets.tsv --metadata GraphData/song_data.csv --store $(DEMO_STORE)
 	$(BIN) stats --store $(DEMO_STORE)
 
-## test: every test (Swift Testing); tests needing ../shared/datasets skip with a message when it is absent
+## test: every test (Swift Testing), then every notebook executed headless (`make notebooks`); tests needing
+## ../shared/datasets skip with a message when it is absent
 test: deps
 	$(SWIFT) test
+	$(MAKE) notebooks
 
 ## bench-import: import throughput and peak memory (lastfm-2k, generated 1M and 10M listens), JSON on stdout
 bench-import: deps

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Builds the notebooks' inputs with the tastegraph binary, then runs every notebook headless.
+
+For each dataset (the GraphData sample always; lastfm-2k when ../shared/datasets/lastfm-2k exists) it
+writes into out/notebooks/<dataset>/:
+
+    store.sqlite          import, then `prepare` with the filters (report: prepare.json), then `prepare`
+                          without filters again, so the models see all data (the split stays canonical)
+    stats.json            `stats --json`
+    model.tgck            `train --out`, with train.jsonl (`--log`, one line per epoch) and train.json
+    eval.json             `evaluate --json` over the models of --models
+    segments.json         `segments detect --json`, and segments-export/ (`segments export`)
+    related.json          `related --json` for the top artist of each of the largest segments
+    01-explore.ipynb …    the executed notebooks (the committed ones in Notebooks/ are never written)
+
+Run it with the notebooks' virtual environment (it needs nbclient): `make notebooks` does. Exit status 0
+when every command and every notebook cell succeeded, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent
+REPO_DIR = NOTEBOOKS_DIR.parent
+NOTEBOOKS = ["01-explore.ipynb", "02-models.ipynb", "03-segments.ipynb"]
+DEFAULT_MODELS = "gcn,popularity,coldstart,itemknn,als-bm25,als-conf"
+
+
+@dataclass
+class Dataset:
+    """One dataset's inputs and the settings the pipeline uses for it."""
+
+    name: str
+    import_args: list[str]
+    filters: dict[str, str]
+    train_split: Path | None = None
+    test_split: Path | None = None
+    min_audience: int = 100
+    truth: Path | None = None
+
+    def split_args(self, test: bool = True) -> list[str]:
+        args = []
+        if self.train_split:
+            args += ["--train", str(self.train_split)]
+        if test and self.test_split:
+            args += ["--test", str(self.test_split)]
+        return args
+
+
+def datasets(lastfm_dir: Path) -> list[Dataset]:
+    graph_data = REPO_DIR / "GraphData"
+    found = [Dataset(
+        name="graphdata",
+        import_args=["import", "taste-profile", str(graph_data / "triplets.tsv"),
+                     "--metadata", str(graph_data / "song_data.csv")],
+        # Illustrative thresholds for the seed analysis's filters on the sample: the report shows what
+        # each removes; 01-explore recomputes them and sweeps other thresholds.
+        filters={"--min-user-plays": "10", "--min-user-items": "5", "--min-item-average-plays": "1.5"},
+        min_audience=10,  # the sample's segments hold 200–300 listeners; 10 keeps every one
+        truth=graph_data,
+    )]
+    if (lastfm_dir / "user_artists.dat").exists():
+        split = lastfm_dir / "split"
+        found.append(Dataset(
+            name="lastfm-2k",
+            import_args=["import", "lastfm", str(lastfm_dir)],
+            filters={"--min-user-plays": "1000", "--min-user-items": "20", "--min-item-average-plays": "50"},
+            train_split=split / "train.tsv" if (split / "train.tsv").exists() else None,
+            test_split=split / "test.tsv" if (split / "test.tsv").exists() else None,
+            min_audience=100,
+        ))
+    return found
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Runner:
+    """Runs tastegraph commands, logging each with its time; stdout can go to a file."""
+
+    def __init__(self, binary: Path, log):
+        self.binary = binary
+        self.log = log
+
+    def __call__(self, args: list[str], stdout: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        shown = " ".join(str(a) for a in [self.binary.name] + args)
+        start = time.monotonic()
+        result = subprocess.run([str(self.binary)] + [str(a) for a in args], capture_output=True, text=True)
+        seconds = time.monotonic() - start
+        self.log(f"  {shown}{' > ' + stdout.name if stdout else ''}  ({seconds:.1f} s, exit {result.returncode})")
+        if stdout is not None and result.returncode == 0:
+            stdout.write_text(result.stdout, encoding="utf-8")
+        if check and result.returncode != 0:
+            raise StepFailed(f"{shown} failed with exit {result.returncode}:\n{result.stderr.strip()}")
+        return result
+
+
+def fresh_store(path: Path) -> None:
+    for suffix in ["", "-wal", "-shm"]:
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def artist_ids_by_name(store: Path) -> dict[str, str]:
+    """Artist name → external id (what `related --artist` accepts); the most-listened artist wins a tie."""
+    con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        rows = con.execute("""
+            SELECT a.name, a.external_id, COALESCE(reach.listeners, 0) AS listeners
+            FROM artists a LEFT JOIN (
+                SELECT i.artist_id, COUNT(DISTINCT l.user_id) AS listeners
+                FROM listens l JOIN items i ON i.id = l.item_id GROUP BY i.artist_id) reach ON reach.artist_id = a.id
+            ORDER BY listeners ASC""").fetchall()
+    finally:
+        con.close()
+    return {name: external for name, external, _ in rows}
+
+
+def build_artifacts(data: Dataset, out: Path, run: Runner, args, log) -> dict[str, float]:
+    """Writes every input of the notebooks for one dataset; returns seconds per step."""
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / "store.sqlite"
+    times: dict[str, float] = {}
+
+    def timed(step: str):
+        class Timer:
+            def __enter__(self):
+                self.start = time.monotonic()
+
+            def __exit__(self, *exc):
+                times[step] = round(time.monotonic() - self.start, 2)
+        return Timer()
+
+    with timed("import"):
+        fresh_store(store)
+        run(data.import_args + ["--store", store, "--quiet"])
+        run(["stats", "--store", store, "--json"], stdout=out / "stats.json")
+    with timed("prepare"):
+        filters = [x for pair in data.filters.items() for x in pair]
+        run(["prepare", "--store", store, "--json"] + filters, stdout=out / "prepare.json")
+        # Back to all data: the filters are reported (and recomputed in 01-explore), not applied, so the
+        # models below are trained and scored on the canonical split.
+        run(["prepare", "--store", store, "--quiet"])
+    with timed("train"):
+        train = ["train", "--store", store, "--out", out / "model.tgck", "--log", out / "train.jsonl",
+                 "--json", "--quiet", "--seed", "0"] + data.split_args()
+        if args.epochs:
+            train += ["--epochs", str(args.epochs)]
+        run(train, stdout=out / "train.json")
+    with timed("evaluate"):
+        (out / "eval.json").unlink(missing_ok=True)
+        evaluate = ["evaluate", "--store", store, "--models", args.models, "--json", "--seed", "0"]
+        if args.epochs:
+            evaluate += ["--epochs", str(args.epochs)]
+        if data.train_split and data.test_split:
+            # The checkpoint was trained on the same train file, so evaluate scores it as it is.
+            evaluate += data.split_args() + ["--checkpoint", out / "model.tgck"]
+        # Without a split file, evaluate makes its own seeded holdout and fits every model on it,
+        # the GCN included (a checkpoint trained on train's holdout could have seen its test listens).
+        run(evaluate, stdout=out / "eval.json")
+    with timed("segments"):
+        run(["segments", "detect", "--store", store, "--json", "--quiet", "--seed", "0"] + data.split_args(test=False),
+            stdout=out / "segments.json")
+        run(["segments", "export", "--store", store, "--out", out / "segments-export",
+             "--min-audience", str(data.min_audience), "--json", "--quiet"], stdout=out / "segments-export.json")
+    with timed("related"):
+        segmentation = json.loads((out / "segments.json").read_text(encoding="utf-8"))
+        ids = artist_ids_by_name(store)
+        queries = []
+        largest = sorted(segmentation["segments"], key=lambda s: -s["size"])[: args.related_segments]
+        for segment in largest:
+            if not segment["top_artists"] or segment["top_artists"][0] not in ids:
+                continue
+            seed = segment["top_artists"][0]
+            result = run(["related", "--store", store, "--artist", ids[seed], "-k", "10", "--json", "--quiet",
+                          "--seed", "0"] + data.split_args(test=False))
+            queries.append({"segment_id": segment["id"], "segment_label": segment["label"], "seed_artist": seed,
+                            "seed_artist_id": ids[seed], "result": json.loads(result.stdout)})
+        (out / "related.json").write_text(json.dumps({"k": 10, "method": "walk", "queries": queries}, indent=1,
+                                                     ensure_ascii=False), encoding="utf-8")
+    return times
+
+
+def execute_notebooks(data: Dataset, out: Path, names: list[str], args, log) -> tuple[bool, dict[str, float]]:
+    """Runs each notebook in a fresh kernel of this interpreter; writes the executed copy into `out`."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    env = {
+        "TG_ARTIFACTS": str(out),
+        "TG_DATASET": data.name,
+        # Inline backend: figures are rendered by Agg and embedded in the executed notebook as PNG; no
+        # display is needed. (Plain "Agg" would render nothing into the notebook.)
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PYTHONHASHSEED": "0",
+    }
+    env["TG_TRUTH"] = str(data.truth) if data.truth else ""
+    if args.peers:
+        env["TG_PEERS"] = str(args.peers)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel inherits this process's environment
+    ok, times = True, {}
+    try:
+        for name in names:
+            notebook = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+            client = NotebookClient(
+                notebook, timeout=args.cell_timeout, kernel_name="python3", allow_errors=False,
+                resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+            )
+            # The kernel is this interpreter (the notebooks' virtual environment), whatever kernelspecs
+            # the machine has installed elsewhere.
+            client.km = client.create_kernel_manager()
+            client.km.kernel_spec.argv[0] = sys.executable
+            start = time.monotonic()
+            try:
+                client.execute()
+                log(f"  {name}: ok ({time.monotonic() - start:.1f} s)")
+            except CellExecutionError as error:
+                ok = False
+                plain = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # the traceback's terminal colours
+                log(f"  {name}: FAILED ({time.monotonic() - start:.1f} s)\n{plain}")
+            except Exception as error:  # a kernel that died or timed out
+                ok = False
+                log(f"  {name}: FAILED ({type(error).__name__}: {error})")
+            times[name] = round(time.monotonic() - start, 2)
+            nbformat.write(notebook, out / name)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return ok, times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", type=Path, default=REPO_DIR / ".build" / "release" / "tastegraph",
+                        help="tastegraph binary (default: .build/release/tastegraph)")
+    parser.add_argument("--out", type=Path, default=REPO_DIR / "out" / "notebooks",
+                        help="output root; each dataset gets a folder (default: out/notebooks)")
+    parser.add_argument("--lastfm", type=Path, default=REPO_DIR.parent / "shared" / "datasets" / "lastfm-2k",
+                        help="lastfm-2k directory, used when it exists (default: ../shared/datasets/lastfm-2k)")
+    parser.add_argument("--peers", type=Path, default=None,
+                        help="PEERS.md for 02-models (default: the notebooks' own default, ../shared/PEERS.md)")
+    parser.add_argument("--datasets", default=None,
+                        help="comma-separated subset of graphdata,lastfm-2k (default: every one available)")
+    parser.add_argument("--notebooks", default=",".join(NOTEBOOKS), help="comma-separated notebooks to run")
+    parser.add_argument("--models", default=DEFAULT_MODELS, help=f"evaluate --models (default: {DEFAULT_MODELS})")
+    parser.add_argument("--epochs", type=int, default=None, help="cap train --epochs (default: train's own)")
+    parser.add_argument("--related-segments", type=int, default=6,
+                        help="'fans also like' queries: the top artist of this many largest segments (default: 6)")
+    parser.add_argument("--cell-timeout", type=int, default=600, help="seconds one cell may run (default: 600)")
+    parser.add_argument("--skip-artifacts", action="store_true",
+                        help="reuse the artifacts already in --out; only execute the notebooks")
+    args = parser.parse_args()
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    binary = args.binary.resolve()
+    if not args.skip_artifacts and not os.access(binary, os.X_OK):
+        log(f"error: no tastegraph binary at {binary}: build it (`make build`) or pass --binary")
+        return 1
+    selected = datasets(args.lastfm.resolve())
+    if args.datasets:
+        wanted = set(args.datasets.split(","))
+        unknown = wanted - {d.name for d in selected}
+        if unknown:
+            log(f"error: dataset(s) not available: {', '.join(sorted(unknown))}")
+            return 1
+        selected = [d for d in selected if d.name in wanted]
+    elif len(selected) == 1:
+        log(f"note: {args.lastfm} not found; running the GraphData sample only")
+    names = args.notebooks.split(",")
+    missing = [n for n in names if not (NOTEBOOKS_DIR / n).exists()]
+    if missing:
+        log(f"error: no notebook {', '.join(missing)} in {NOTEBOOKS_DIR}")
+        return 1
+
+    run = Runner(binary, log)
+    ok, summary = True, {}
+    for data in selected:
+        out = (args.out / data.name).resolve()
+        log(f"== {data.name} → {out}")
+        start = time.monotonic()
+        timings: dict = {}
+        try:
+            if not args.skip_artifacts:
+                timings["artifacts"] = build_artifacts(data, out, run, args, log)
+            notebooks_ok, timings["notebooks"] = execute_notebooks(data, out, names, args, log)
+            ok = ok and notebooks_ok
+        except StepFailed as error:
+            ok = False
+            log(f"  FAILED: {error}")
+        timings["total_seconds"] = round(time.monotonic() - start, 2)
+        summary[data.name] = timings
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "timings.json").write_text(json.dumps(timings, indent=1), encoding="utf-8")
+        log(f"   {data.name}: {timings['total_seconds']:.1f} s")
+    log(json.dumps(summary))
+    log("notebooks: all ran without error" if ok else "notebooks: FAILED (see above)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""Readers shared by the TasteGraph notebooks.
+
+Everything here reads files that `tastegraph` writes; nothing computes a model. The notebooks find their
+inputs through environment variables, so the same notebook runs on the GraphData sample and on lastfm-2k:
+
+    TG_ARTIFACTS  folder with store.sqlite, eval.json, train.jsonl, train.json, model.tgck, segments.json,
+                  segments-export/, related.json, prepare.json (default: ../out/notebooks/graphdata)
+    TG_PEERS      PEERS.md with the reference tools' figures (default: the
+                  repository's ../shared/PEERS.md); absent file → only our figures are shown
+    TG_DATASET    a name for titles (default: the artifacts folder's name)
+    TG_TRUTH      optional folder with the planted truth of a generated sample (truth_artists.tsv,
+                  truth_users.tsv); default: ../GraphData when the dataset is the sample
+
+Every path may also be set one by one (TG_STORE, TG_EVAL, TG_TRAIN_LOG, TG_TRAIN_JSON, TG_CHECKPOINT,
+TG_SEGMENTS, TG_SEGMENTS_EXPORT, TG_RELATED, TG_PREPARE).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sqlite3
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent
+REPO_DIR = NOTEBOOKS_DIR.parent
+
+# The metric keys of `tastegraph evaluate --json` (and of `train --json`), in display order.
+RANKING_METRICS = [
+    "recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "map@20", "hitrate@20",
+    "coverage@20", "novelty@20",
+]
+REGRESSION_METRICS = ["mae", "rmse"]
+ALL_METRICS = RANKING_METRICS + REGRESSION_METRICS
+
+
+# --------------------------------------------------------------------------------------------------
+# Where the inputs are
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """The files of one pipeline run (`Notebooks/run_notebooks.py`), each overridable by its own variable."""
+
+    root: Path
+    dataset: str
+    store: Path
+    eval_json: Path
+    train_log: Path
+    train_json: Path
+    checkpoint: Path
+    segments_json: Path
+    segments_export: Path
+    related_json: Path
+    prepare_json: Path
+    peers: Path
+    truth: Path | None
+
+    def describe(self) -> pd.DataFrame:
+        """One row per input: its path and whether it exists (the first cell of each notebook shows it)."""
+        rows = []
+        for name in ["store", "eval_json", "train_log", "train_json", "checkpoint", "segments_json",
+                     "segments_export", "related_json", "prepare_json", "peers", "truth"]:
+            path = getattr(self, name)
+            rows.append({"input": name, "path": str(path) if path else "—",
+                         "present": bool(path) and Path(path).exists()})
+        return pd.DataFrame(rows).set_index("input")
+
+
+def artifacts() -> Artifacts:
+    root = Path(os.environ.get("TG_ARTIFACTS", REPO_DIR / "out" / "notebooks" / "graphdata")).resolve()
+
+    def pick(variable: str, default: Path) -> Path:
+        value = os.environ.get(variable)
+        return Path(value).resolve() if value else default
+
+    dataset = os.environ.get("TG_DATASET", root.name)
+    truth_value = os.environ.get("TG_TRUTH")
+    if truth_value is not None:
+        truth = Path(truth_value).resolve() if truth_value else None
+    elif dataset == "graphdata":
+        truth = REPO_DIR / "GraphData"
+    else:
+        truth = None
+    if truth is not None and not (truth / "truth_users.tsv").exists():
+        truth = None
+    return Artifacts(
+        root=root,
+        dataset=dataset,
+        store=pick("TG_STORE", root / "store.sqlite"),
+        eval_json=pick("TG_EVAL", root / "eval.json"),
+        train_log=pick("TG_TRAIN_LOG", root / "train.jsonl"),
+        train_json=pick("TG_TRAIN_JSON", root / "train.json"),
+        checkpoint=pick("TG_CHECKPOINT", root / "model.tgck"),
+        segments_json=pick("TG_SEGMENTS", root / "segments.json"),
+        segments_export=pick("TG_SEGMENTS_EXPORT", root / "segments-export"),
+        related_json=pick("TG_RELATED", root / "related.json"),
+        prepare_json=pick("TG_PREPARE", root / "prepare.json"),
+        peers=pick("TG_PEERS", (REPO_DIR.parent / "shared" / "PEERS.md")),
+        truth=truth,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The SQLite store (schema: README.md, "The store")
+
+
+def connect(store: Path) -> sqlite3.Connection:
+    """Opens the store read-only, so a notebook can never change it."""
+    if not Path(store).exists():
+        raise FileNotFoundError(f"no store at {store}: run `make notebooks` or set TG_ARTIFACTS / TG_STORE")
+    return sqlite3.connect(f"file:{Path(store).resolve()}?mode=ro", uri=True)
+
+
+def query(con: sqlite3.Connection, sql: str, params: tuple = ()) -> pd.DataFrame:
+    return pd.read_sql_query(sql, con, params=params)
+
+
+def listens(con: sqlite3.Connection, active_only: bool = False) -> pd.DataFrame:
+    """All listens (user_id, item_id, play_count) with their artist; `active_only` applies `prepare`'s marks."""
+    where = "WHERE u.active = 1 AND i.active = 1" if active_only else ""
+    return query(con, f"""
+        SELECT l.user_id, l.item_id, l.play_count, i.artist_id
+        FROM listens l JOIN users u ON u.id = l.user_id JOIN items i ON i.id = l.item_id
+        {where}""")
+
+
+def artist_names(con: sqlite3.Connection) -> pd.Series:
+    return query(con, "SELECT id, name FROM artists").set_index("id")["name"]
+
+
+def artist_top_tags(con: sqlite3.Connection, per_artist: int = 3) -> pd.DataFrame:
+    """Each artist's most-assigned tags (Last.fm); empty when the dataset has no tags."""
+    tags = query(con, """
+        SELECT ta.artist_id, t.name AS tag, COUNT(*) AS assignments
+        FROM tag_assignments ta JOIN tags t ON t.id = ta.tag_id
+        WHERE ta.artist_id IS NOT NULL
+        GROUP BY ta.artist_id, t.name""")
+    if tags.empty:
+        return tags
+    tags = tags.sort_values(["artist_id", "assignments", "tag"], ascending=[True, False, True])
+    return tags.groupby("artist_id").head(per_artist)
+
+
+def preparations(con: sqlite3.Connection) -> pd.DataFrame:
+    """Every `prepare` run recorded in the store, oldest first, with its parameters and report parsed."""
+    runs = query(con, "SELECT id, parameters, report, created_at FROM preparations ORDER BY id")
+    runs["parameters"] = runs["parameters"].map(json.loads)
+    runs["report"] = runs["report"].map(json.loads)
+    return runs
+
+
+# --------------------------------------------------------------------------------------------------
+# The filters of `tastegraph prepare`, recomputed (Sources/TasteGraphStore/Preparation/Preparation.swift)
+
+
+def simulate_filters(all_listens: pd.DataFrame, n_users: int, n_items: int, min_user_plays: int | None,
+                     min_user_items: int | None, min_item_average_plays: float | None) -> pd.DataFrame:
+    """What each filter of `prepare` removes, computed from the listens alone.
+
+    Same rules as the CLI: users need ≥ N plays and ≥ M distinct items (users without listens go too);
+    then, on the kept users' listens, items need an average of more than X plays per listener. Returns one
+    row per filter with users, items, listens and plays removed, in the CLI's order.
+    """
+    steps = []
+    listens_now = all_listens
+    users_kept, items_kept = n_users, n_items
+    if min_user_plays is not None or min_user_items is not None:
+        per_user = all_listens.groupby("user_id")["play_count"].agg(["sum", "count"])
+        keep = per_user.index[(per_user["sum"] >= (min_user_plays or 0)) & (per_user["count"] >= (min_user_items or 0))]
+        kept = listens_now[listens_now["user_id"].isin(keep)]
+        steps.append({
+            "filter": f"users: ≥ {min_user_plays or 0} plays and ≥ {min_user_items or 0} items",
+            "users_removed": users_kept - len(keep), "items_removed": 0,
+            "listens_removed": len(listens_now) - len(kept),
+            "plays_removed": int(listens_now["play_count"].sum() - kept["play_count"].sum()),
+        })
+        users_kept, listens_now = len(keep), kept
+    if min_item_average_plays is not None:
+        per_item = listens_now.groupby("item_id")["play_count"].agg(["sum", "count"])
+        keep = per_item.index[per_item["sum"] / per_item["count"] > min_item_average_plays]
+        kept = listens_now[listens_now["item_id"].isin(keep)]
+        steps.append({
+            "filter": f"items: > {min_item_average_plays:g} plays per listener",
+            "users_removed": 0, "items_removed": items_kept - len(keep),
+            "listens_removed": len(listens_now) - len(kept),
+            "plays_removed": int(listens_now["play_count"].sum() - kept["play_count"].sum()),
+        })
+        items_kept, listens_now = len(keep), kept
+    return pd.DataFrame(steps)
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON outputs of the CLI
+
+
+def read_json(path: Path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def read_last_json_line(path: Path):
+    """`train --json` prints its result object on the last stdout line."""
+    lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return json.loads(lines[-1])
+
+
+def read_train_log(path: Path) -> pd.DataFrame:
+    """`train --log` JSON Lines: epoch, loss, validation_recall@20 (null when not validated), seconds."""
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    log = pd.DataFrame(rows)
+    if "validation_recall@20" in log:
+        log["validation_recall@20"] = pd.to_numeric(log["validation_recall@20"], errors="coerce")
+    return log
+
+
+def metrics_table(models: dict) -> pd.DataFrame:
+    """Models × metrics from `evaluate --json`'s "models" object, generic over whichever models are there.
+
+    Known metrics come first in a fixed order; any other numeric key follows; null becomes NaN.
+    """
+    frame = pd.DataFrame.from_dict(models, orient="index")
+    frame = frame.apply(pd.to_numeric, errors="coerce")
+    known = [m for m in ALL_METRICS + ["users", "fit_seconds"] if m in frame.columns]
+    extra = sorted(c for c in frame.columns if c not in known)
+    frame = frame[known + extra].dropna(axis=1, how="all")
+    frame.index.name = "model"
+    return frame
+
+
+def load_evaluation(art: Artifacts) -> tuple[pd.DataFrame, dict, str]:
+    """(metrics table, protocol, where it came from).
+
+    Prefers `evaluate --json` (eval.json). Without it, falls back to the GCN's test metrics from
+    `train --json`, so the notebook still runs, and says so.
+    """
+    if art.eval_json.exists():
+        report = read_json(art.eval_json)
+        return metrics_table(report.get("models", {})), report.get("protocol", {}), f"tastegraph evaluate ({art.eval_json.name})"
+    if art.train_json.exists():
+        result = read_last_json_line(art.train_json)
+        gcn = {k: result.get(k) for k in ALL_METRICS + ["users"] if k in result}
+        gcn["fit_seconds"] = result.get("train_seconds")
+        return metrics_table({"gcn": gcn}), {}, f"tastegraph train --json only ({art.train_json.name}); no eval.json"
+    raise FileNotFoundError(f"neither {art.eval_json} nor {art.train_json} exists: run `make notebooks`")
+
+
+# --------------------------------------------------------------------------------------------------
+# PEERS.md: the reference tools' figures
+
+
+_PEERS_COLUMNS = {
+    "recall@20": "recall@20", "ndcg@20": "ndcg@20", "p@20": "precision@20", "map@20": "map@20",
+    "recall@10": "recall@10", "ndcg@10": "ndcg@10", "coverage@20": "coverage@20", "novelty@20": "novelty@20",
+    "mae": "mae", "rmse": "rmse", "fit s": "fit_seconds", "s/epoch": "seconds_per_epoch",
+}
+
+
+def markdown_tables(text: str) -> list[tuple[str, pd.DataFrame]]:
+    """Every pipe table of a markdown text, with the heading it sits under."""
+    tables, heading, block = [], "", []
+
+    def flush():
+        if len(block) >= 2 and set(block[1].replace("|", "").strip()) <= set("-: "):
+            header = [c.strip() for c in block[0].strip().strip("|").split("|")]
+            rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block[2:]]
+            rows = [r + [""] * (len(header) - len(r)) for r in rows]
+            tables.append((heading, pd.DataFrame([r[: len(header)] for r in rows], columns=header)))
+        block.clear()
+
+    for line in text.splitlines():
+        if line.lstrip().startswith("|"):
+            block.append(line)
+            continue
+        flush()
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+    flush()
+    return tables
+
+
+def _number(cell: str) -> float:
+    cleaned = cell.replace("*", "").replace(",", "").strip()
+    try:
+        return float(cleaned)
+    except ValueError:
+        return math.nan
+
+
+def read_peers(path: Path) -> pd.DataFrame:
+    """The recommender table of PEERS.md (the one with a model column and Recall@20), as models × metrics
+    with the evaluate JSON's metric names. Empty when the file is absent or has no such table."""
+    if not Path(path).exists():
+        return pd.DataFrame()
+    for _, table in markdown_tables(Path(path).read_text(encoding="utf-8")):
+        lowered = {c: c.lower() for c in table.columns}
+        if "model" not in lowered.values() or "recall@20" not in lowered.values():
+            continue
+        table = table.rename(columns=lowered)
+        frame = pd.DataFrame(index=[re.sub(r"\*+", "", m).strip() for m in table["model"]])
+        for column, key in _PEERS_COLUMNS.items():
+            if column in table:
+                frame[key] = [_number(v) for v in table[column]]
+        frame.index.name = "model"
+        return frame
+    return pd.DataFrame()
+
+
+def short_peer_name(name: str) -> str:
+    """'implicit ALS, bm25 weighting (64 factors, …)' → 'implicit ALS, bm25 weighting' for axis labels."""
+    return re.sub(r"\s*\(.*?\)\s*", " ", name).strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# The checkpoint (Sources/TasteGraphModel/Checkpoint.swift)
+
+
+@dataclass
+class Checkpoint:
+    header: dict
+    parameters: np.ndarray
+    embeddings: np.ndarray  # (users + items, hidden): the final node embeddings Z, users first
+
+    @property
+    def user_ids(self) -> list[str]:
+        return self.header["userIDs"]
+
+    @property
+    def item_ids(self) -> list[str]:
+        return self.header["itemIDs"]
+
+    @property
+    def user_embeddings(self) -> np.ndarray:
+        return self.embeddings[: len(self.user_ids)]
+
+    @property
+    def item_embeddings(self) -> np.ndarray:
+        return self.embeddings[len(self.user_ids):]
+
+    def parameter(self, name: str) -> np.ndarray:
+        for entry in self.header["layout"]["entries"]:
+            if entry["name"] == name:
+                start = entry["offset"]
+                return self.parameters[start: start + entry["rows"] * entry["columns"]].reshape(entry["rows"], entry["columns"])
+        raise KeyError(name)
+
+
+def read_checkpoint(path: Path) -> Checkpoint:
+    """Parses a `.tgck` file: "TGCK", u32 version, u64 header length, JSON header, P × f32, N × H × f32."""
+    data = Path(path).read_bytes()
+    if data[:4] != b"TGCK":
+        raise ValueError(f"{path}: not a TasteGraph checkpoint (magic {data[:4]!r})")
+    (version,) = struct.unpack_from("<I", data, 4)
+    if version != 1:
+        raise ValueError(f"{path}: checkpoint version {version}; this reader knows version 1")
+    (header_length,) = struct.unpack_from("<Q", data, 8)
+    header = json.loads(data[16: 16 + header_length])
+    payload = np.frombuffer(data, dtype="<f4", offset=16 + header_length)
+    entries = header["layout"]["entries"]
+    n_parameters = max(e["offset"] + e["rows"] * e["columns"] for e in entries) if entries else 0
+    hidden = header["model"]["hidden"]
+    n_nodes = len(header["userIDs"]) + len(header["itemIDs"])
+    if payload.size != n_parameters + n_nodes * hidden:
+        raise ValueError(f"{path}: payload has {payload.size} floats; the header promises "
+                         f"{n_parameters} + {n_nodes} × {hidden}")
+    return Checkpoint(header, payload[:n_parameters].astype(np.float32),
+                      payload[n_parameters:].reshape(n_nodes, hidden).astype(np.float32))
+
+
+def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Projects rows onto their first two principal components (SVD of the centred matrix).
+    Returns (coordinates (n, 2), share of variance explained by each of the two)."""
+    centred = matrix - matrix.mean(axis=0, keepdims=True)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    variance = singular ** 2
+    return centred @ vt[:2].T, variance[:2] / variance.sum()
+
+
+# --------------------------------------------------------------------------------------------------
+# Small display helpers
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0: all equal, → 1: one holds everything)."""
+    v = np.sort(np.asarray(values, dtype=float))
+    if v.size == 0 or v.sum() == 0:
+        return 0.0
+    ranks = np.arange(1, v.size + 1)
+    return float((2 * (ranks * v).sum()) / (v.size * v.sum()) - (v.size + 1) / v.size)
+
+
+def log_bins(values: np.ndarray, per_decade: int = 10) -> np.ndarray:
+    """Logarithmic histogram bin edges covering positive values."""
+    values = np.asarray(values, dtype=float)
+    values = values[values > 0]
+    low, high = math.floor(math.log10(values.min())), math.ceil(math.log10(values.max()) + 1e-9)
+    return np.logspace(low, high, max(2, (high - low) * per_decade + 1))
