@@ -14,14 +14,18 @@ struct Evaluate: ContextCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare the GCN with popularity, the cold-start mix, item-KNN and implicit ALS on one split.",
         discussion: """
-            Split: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, external ids) or a seeded per-user
-            holdout of the store's listens (--test-fraction, --seed). Every model is fitted on the train listens
-            only (the GCN holds out --validation-fraction of them for early stopping) and scored by the protocol
+            Split: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, external ids) or a seeded per-user \
+            holdout of the store's listens (--test-fraction, --seed). Every model is fitted on the train listens \
+            only (the GCN holds out --validation-fraction of them for early stopping) and scored by the protocol \
             of ../shared/PEERS.md: all items ranked for every test user, the user's train items removed, top K.
-            MAE/RMSE are reported for models that predict play counts: the GCN, and popularity, whose play
+
+            MAE/RMSE are reported for models that predict play counts: the GCN, and popularity, whose play \
             counts come from the bias baseline μ + b_u + b_i.
+
             Models: gcn, popularity, coldstart, itemknn, als (weighting from --als-weighting), als-bm25, als-conf.
+
             The GCN row uses --checkpoint when given (it must come from this store), else trains with the defaults.
+
             --json prints {"protocol": {...}, "models": {name: {metrics..., "fit_seconds": s}}}.
             """
     )

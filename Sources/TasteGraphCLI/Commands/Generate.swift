@@ -6,8 +6,8 @@ struct Generate: ContextCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a Taste Profile–style sample with planted genres (triplets.tsv, song_data.csv, truth files).",
         discussion: """
-            The same --seed and sizes always give byte-identical files. The defaults make GraphData/:
-            2,000 users, 3,000 songs by 300 artists in 8 genres. truth_artists.tsv and truth_users.tsv hold the
+            The same --seed and sizes always give byte-identical files. The defaults make GraphData/: \
+            2,000 users, 3,000 songs by 300 artists in 8 genres. truth_artists.tsv and truth_users.tsv hold the \
             planted genre of each artist and the home genres of each user.
             """
     )

@@ -8,9 +8,9 @@ struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import listening data into a store (one store per dataset).",
         discussion: """
-            Imports are transactional: when a file has bad rows the store is left exactly as it was, unless
-            --max-errors allows skipping them (each skipped row is reported). A (user, item) pair listed twice
-            in one file is rejected, never summed. Importing a file again replaces the counts it wrote, so
+            Imports are transactional: when a file has bad rows the store is left exactly as it was, unless \
+            --max-errors allows skipping them (each skipped row is reported). A (user, item) pair listed twice \
+            in one file is rejected, never summed. Importing a file again replaces the counts it wrote, so \
             re-imports never double play counts.
             """,
         subcommands: [Lastfm.self, TasteProfile.self]
@@ -59,7 +59,7 @@ extension Import {
         static let configuration = CommandConfiguration(
             abstract: "Import the hetrec2011 Last.fm 2k dataset from its directory, as shipped.",
             discussion: """
-                Reads artists.dat and user_artists.dat (required), and tags.dat (ISO-8859-1),
+                Reads artists.dat and user_artists.dat (required), and tags.dat (ISO-8859-1), \
                 user_friends.dat and user_taggedartists.dat when present. Items are artists.
                 """
         )
@@ -84,8 +84,8 @@ extension Import {
             commandName: "taste-profile",
             abstract: "Import Echo Nest Taste Profile triplets (user<TAB>song<TAB>play_count), with optional song metadata.",
             discussion: """
-                --metadata takes MSD unique_tracks.txt (track<SEP>song<SEP>artist<SEP>title) or song_data.csv
-                (song_id,title,release,artist_name,year); the format is detected from the first line. Songs
+                --metadata takes MSD unique_tracks.txt (track<SEP>song<SEP>artist<SEP>title) or song_data.csv \
+                (song_id,title,release,artist_name,year); the format is detected from the first line. Songs \
                 without metadata are kept and counted in a warning.
                 """
         )

@@ -6,9 +6,10 @@ struct Prepare: ContextCommand {
     static let configuration = CommandConfiguration(
         abstract: "Filter users and items and recompute each item's popularity score.",
         discussion: """
-            Filters run in order on what the previous one kept: users (≥ --min-user-plays total plays and
+            Filters run in order on what the previous one kept: users (≥ --min-user-plays total plays and \
             ≥ --min-user-items distinct items), then items (average plays per listener > --min-item-average-plays).
-            Nothing is deleted: filtered rows are marked inactive, and each run starts from the full data.
+
+            Nothing is deleted: filtered rows are marked inactive, and each run starts from the full data. \
             popularity = 0.6 × minmax(average plays per listener) + 0.4 × minmax(total plays) over the catalog.
             """
     )

@@ -11,16 +11,19 @@ struct Recommend: ContextCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recommend the top-k unheard items for a user from a trained model (GCN checkpoint or baseline archive).",
         discussion: """
-            --checkpoint takes any file `tastegraph train` wrote: a GCN checkpoint or a baseline's model archive
+            --checkpoint takes any file `tastegraph train` wrote: a GCN checkpoint or a baseline's model archive \
             (train --model popularity|coldstart|itemknn|als).
-            --explain adds, per item, the user's heard items that contributed most to its score: for the GCN the
-            largest terms Â_uj·⟨m_j, z_i⟩ of the score through the user's neighbours j (rebuilt on the store's
-            listens); for item-KNN the terms w_uj·sim(j, i); for ALS the Hu–Koren–Volinsky decomposition
+
+            --explain adds, per item, the user's heard items that contributed most to its score: for the GCN the \
+            largest terms Â_uj·⟨m_j, z_i⟩ of the score through the user's neighbours j (rebuilt on the store's \
+            listens); for item-KNN the terms w_uj·sim(j, i); for ALS the Hu–Koren–Volinsky decomposition \
             Σ_j c_uj·⟨W_u y_i, y_j⟩. Popularity and the cold-start mix have no per-user reason and give none.
-            Items the user has heard are excluded (--include-heard keeps them); business rules follow
-            (--exclude-artist, --min-popularity, --max-per-artist). Users unknown to the checkpoint or with fewer
-            than 3 listens get the seed's cold-start mix: 10 of the 20 most popular items and 20 discovery items
+
+            Items the user has heard are excluded (--include-heard keeps them); business rules follow \
+            (--exclude-artist, --min-popularity, --max-per-artist). Users unknown to the checkpoint or with fewer \
+            than 3 listens get the seed's cold-start mix: 10 of the 20 most popular items and 20 discovery items \
             (the item with the most plays per listener in each popularity-percentile band); the output says so.
+
             --batch writes recommendations for every user to a CSV.
             """
     )

@@ -13,10 +13,10 @@ struct Related: ContextCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the artists (or items) that fans of an artist also like, by random walks on the listening graph.",
         discussion: """
-            Pixie-style walks: from the artist's items through their listeners back to items, each hop weighted by
-            play counts, restarting at the seed with --restart; visits are summed per artist and divided by
-            listeners^--popularity-exponent so very popular artists do not top every list. Several --artist
-            flags combine with the multi-hit booster. --method ppr ranks by igraph's personalized PageRank
+            Pixie-style walks: from the artist's items through their listeners back to items, each hop weighted by \
+            play counts, restarting at the seed with --restart; visits are summed per artist and divided by \
+            listeners^--popularity-exponent so very popular artists do not top every list. Several --artist \
+            flags combine with the multi-hit booster. --method ppr ranks by igraph's personalized PageRank \
             instead. --batch computes the top-k of every artist into the store and a CSV.
             """
     )

@@ -23,9 +23,9 @@ extension Segments {
             commandName: "detect",
             abstract: "Detect listener segments and store them with the parameters that produced them (the default).",
             discussion: """
-                Graph: each user keeps its --neighbors most similar users by cosine of log1p play vectors (an
-                undirected edge when either keeps the other). Communities: igraph's Leiden (modularity or CPM at
-                --resolution) or Louvain, seeded. Segments below --min-size are merged into the segment they are
+                Graph: each user keeps its --neighbors most similar users by cosine of log1p play vectors (an \
+                undirected edge when either keeps the other). Communities: igraph's Leiden (modularity or CPM at \
+                --resolution) or Louvain, seeded. Segments below --min-size are merged into the segment they are \
                 most tied to, or reported as unassigned; no user is dropped silently.
                 """
         )
@@ -95,8 +95,8 @@ extension Segments {
         static let configuration = CommandConfiguration(
             abstract: "Write a segmentation as marketing audiences: members.csv, manifest.json, optional GraphML and entered/exited files.",
             discussion: """
-                Files are written into a temporary directory that replaces --out only when complete: an interrupted or
-                failed export leaves the previous one as it was. members.csv is RFC 4180 UTF-8 with the header
+                Files are written into a temporary directory that replaces --out only when complete: an interrupted or \
+                failed export leaves the previous one as it was. members.csv is RFC 4180 UTF-8 with the header \
                 segment_id,user_key,user_key_type,score,assigned_at, ordered by segment then user key.
                 """
         )

@@ -16,13 +16,16 @@ struct Train: ContextCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the two-layer GCN that predicts play counts and ranks unheard items (or a baseline); write the model.",
         discussion: """
-            --model picks what to fit: gcn (default; writes a checkpoint), popularity, coldstart, itemknn or als
+            --model picks what to fit: gcn (default; writes a checkpoint), popularity, coldstart, itemknn or als \
             (write a model archive; the ALS and item-KNN flags below apply). `recommend --checkpoint` reads either.
-            Data: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, ids as in the store) or a seeded
-            per-user holdout of the store's listens (--test-fraction). A seeded share of each user's train
+
+            Data: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, ids as in the store) or a seeded \
+            per-user holdout of the store's listens (--test-fraction). A seeded share of each user's train \
             listens (--validation-fraction) is held out for early stopping on validation Recall@20.
-            Settings come from the defaults, then --config FILE (JSON: {"model": {...}, "training": {...}} with
+
+            Settings come from the defaults, then --config FILE (JSON: {"model": {...}, "training": {...}} with \
             the keys of `--json` output's "model"/"training"), then flags: flags win.
+
             With --json the last stdout line is one JSON object with the test metrics of the best epoch.
             """
     )
