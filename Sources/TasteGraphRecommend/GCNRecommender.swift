@@ -28,6 +28,8 @@ public struct GCNRecommender: Recommender {
         let messages: [Float]
         /// Â (N, N) rows for users.
         let adjacency: SparseMatrix<Float>
+        /// o_u (U, H): the part of z_u that comes from u itself (see `explain`).
+        let own: [Float]
     }
 
     /// - Throws: `CheckpointError` when the checkpoint lacks a parameter this decoder needs.
@@ -90,8 +92,18 @@ public struct GCNRecommender: Recommender {
                 messages[item * hidden + j] = ((config.combineLayers ? activations.input[node + j] : 0) + first) / layers
             }
         }
+        let adjacency = model.adjacency
+        var own = [Float](repeating: 0, count: userCount * hidden)
+        for user in 0..<userCount {
+            var selfWeight: Float = 0
+            for e in adjacency.offsets[user]..<adjacency.offsets[user + 1] where Int(adjacency.indices[e]) == user { selfWeight = adjacency.values[e] }
+            for j in 0..<hidden {
+                let e0 = config.combineLayers ? activations.input[user * hidden + j] : 0
+                own[user * hidden + j] = (e0 + selfWeight * (e0 + activations.output[0][user * hidden + j])) / layers
+            }
+        }
         var copy = self
-        copy.explanation = Explanation(messages: messages, adjacency: model.adjacency)
+        copy.explanation = Explanation(messages: messages, adjacency: adjacency, own: own)
         return copy
     }
 
@@ -100,7 +112,7 @@ public struct GCNRecommender: Recommender {
     /// With Z = (E0 + H1 + H2)/3 and H_l = Â·H_{l−1} (the default, linear model),
     /// ```
     /// z_u = (E0_u + Â_uu (E0_u + H1_u))/3  +  Σ_j Â_uj · m_j,    m_j = (E0_j + H1_j)/3
-    /// ⟨z_u, z_i⟩ = own taste  +  Σ_j Â_uj ⟨m_j, z_i⟩
+    /// ⟨z_u, z_i⟩ = ⟨o_u, z_i⟩  +  Σ_j Â_uj ⟨m_j, z_i⟩,      o_u = (E0_u + Â_uu (E0_u + H1_u))/3 (own taste)
     /// ```
     /// so the terms Â_uj⟨m_j, z_i⟩ are exact contributions; with ReLU or layer weights they are the
     /// first-order approximation. Without `attachingGraph`, ⟨z_j, z_i⟩ stands in.
@@ -126,6 +138,15 @@ public struct GCNRecommender: Recommender {
             }
         }
         return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))
+    }
+
+    /// ⟨o_u, z_i⟩, the share of the score no heard item explains; nil before `attachingGraph`.
+    public func ownTaste(user: Int, item: Int) -> Double? {
+        guard let explanation else { return nil }
+        let z = checkpoint.embeddings
+        var dot: Float = 0
+        for h in 0..<hidden { dot += explanation.own[user * hidden + h] * z[(userCount + item) * hidden + h] }
+        return Double(dot)
     }
 
     public func save(to path: String) throws { try checkpoint.write(to: path) }

@@ -58,6 +58,16 @@ struct PlantedTasteGroups: Sendable {
         Set((0..<test.count).filter { Int(test.users[$0]) == user }.map { Int(test.items[$0]) })
     }
 
+    /// The GCN's item features here: none (one all-zero column).
+    var noFeatures: SparseMatrix<Float> {
+        SparseMatrix(rows: itemCount, columns: 1, offsets: Array(repeating: 0, count: itemCount + 1), indices: [], values: [])
+    }
+
+    /// The listens the GCN trains on: `train` less its seeded validation share.
+    var gcnTrain: ListenTable {
+        InteractionSplit.carvingValidation(train: train, test: ListenTable(), fraction: 0.1, seed: 3).train
+    }
+
     /// Fits `kind` on `listens` with settings small enough for a test.
     func fit(_ kind: ModelKind, listens: ListenTable? = nil) throws -> any Recommender {
         let listens = listens ?? train
@@ -69,10 +79,8 @@ struct PlantedTasteGroups: Sendable {
             training.epochs = 80
             training.patience = 10
             training.seed = 3
-            let split = InteractionSplit.carvingValidation(train: listens, test: ListenTable(), fraction: 0.1, seed: 3)
-            // No text features: one all-zero column.
-            let features = SparseMatrix<Float>(rows: itemCount, columns: 1, offsets: Array(repeating: 0, count: itemCount + 1), indices: [], values: [])
-            return try GCNRecommender.fit(split: split, identity: identity, features: features, embedderName: "none",
+            let split = InteractionSplit.carvingValidation(train: listens, test: ListenTable(), fraction: 0.1, seed: 3)  // as gcnTrain
+            return try GCNRecommender.fit(split: split, identity: identity, features: noFeatures, embedderName: "none",
                                           model: model, training: training).recommender
         default:
             var settings = BaselineSettings()

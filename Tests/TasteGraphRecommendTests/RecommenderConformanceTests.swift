@@ -140,4 +140,22 @@ enum Fitted {
             }
         }
     }
+
+    /// The GCN's explanation terms plus the user's own share add up to the score ⟨z_u, z_i⟩ (default, linear model).
+    @Test func gcnExplanationTermsAddUpToTheScore() throws {
+        let gcn = try #require(Fitted.models[.gcn] as? GCNRecommender)
+        let attached = gcn.attachingGraph(catalog: planted.catalog, train: planted.gcnTrain, features: planted.noFeatures)
+        let z = gcn.checkpoint.embeddings
+        let h = z.count / (planted.userCount + planted.itemCount)
+        let train = planted.gcnTrain
+        for (user, item) in [(0, 3), (0, 40), (50, 3), (50, 40)] {
+            let terms = attached.explain(user: user, item: item, heard: [], count: .max)
+            let neighbours = Set((0..<train.count).filter { Int(train.users[$0]) == user }.map { Int(train.items[$0]) })
+            #expect(Set(terms.map(\.item)) == neighbours, "one term per item the user played in training")
+            let total = try #require(attached.ownTaste(user: user, item: item)) + terms.map(\.weight).reduce(0, +)
+            var dot: Float = 0
+            for k in 0..<h { dot += z[user * h + k] * z[(planted.userCount + item) * h + k] }
+            #expect(abs(total - Double(dot)) < 1e-4 * max(1, abs(Double(dot))), "user \(user) item \(item): \(total) vs \(dot)")
+        }
+    }
 }
