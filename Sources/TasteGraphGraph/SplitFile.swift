@@ -17,7 +17,8 @@ public enum SplitFile {
             let line = String(decoding: bytes, as: UTF8.self)
             if line.isEmpty { return }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            if number == 1 && fields.first.map({ Int($0) == nil }) == true { return }  // header
+            // A header names its columns: its weight field is not a number (ids may be any text).
+            if number == 1 && fields.count == 3 && Float(fields[2]) == nil { return }
             guard fields.count == 3 else {
                 throw InputError(file: path, line: number, reason: "wrong column count: expected 3 tab-separated fields (user, item, weight), found \(fields.count)")
             }

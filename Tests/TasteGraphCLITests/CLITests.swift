@@ -253,6 +253,27 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(secondModels["itemknn"]!["recall@20"] as? Double == models["itemknn"]!["recall@20"] as? Double)
     }
 
+    @Test func explicitSplitFilesKeepEveryRowWithOrWithoutAHeader() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let lines = try String(contentsOfFile: SharedData.packageRoot + "/GraphData/triplets.tsv", encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        // Text ids and no header: the first row is data, not a header.
+        let train = dir.write("train.tsv", lines[0..<40_000].joined(separator: "\n") + "\n")
+        let test = dir.write("test.tsv", "userID\tartistID\tweight\n" + lines[40_000...].joined(separator: "\n") + "\n")
+        let result = run(["evaluate", "--store", store, "--train", train, "--test", test, "--models", "popularity", "--json", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let protocolInfo = json["protocol"] as! [String: Any]
+        #expect(protocolInfo["train_listens"] as? Int == 40_000)
+        #expect(protocolInfo["test_listens"] as? Int == lines.count - 40_000)
+        // An id the store does not know names the file and line.
+        let unknown = dir.write("unknown.tsv", lines[0] + "\nnobody\tS1\t3\n")
+        let bad = run(["evaluate", "--store", store, "--train", unknown, "--test", test, "--models", "popularity"])
+        #expect(bad.status == 3)
+        #expect(bad.stderr.contains("unknown.tsv:2: unknown user id nobody"))
+    }
+
     @Test func badModelListsAndSplitsAreUsageErrors() {
         let dir = TemporaryDirectory()
         let store = GraphCommandTests.sampleStore(dir)
