@@ -19,8 +19,9 @@ public struct Vocabulary: Sendable {
 
     /// Parses the text of a `vocab.txt` (LF or CRLF line ends; a final newline is optional).
     public init(text: String) throws {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Split on the byte \n (not on Characters: Swift reads "\r\n" as one Character), then drop a \r.
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line, as: UTF8.self)
         }
         if lines.last == "" { lines.removeLast() }
         try self.init(tokens: lines)
