@@ -10,12 +10,15 @@ public struct SentenceEncoder: Sendable {
     public let encoder: BertEncoder
     /// The token budget of one packed batch (the row count of every projection's sgemm).
     public var batchTokens: Int
+    /// Threads that encode batches side by side (see `embed(tokenized:progress:)`).
+    public var workers: Int
 
-    public init(tokenizer: BertTokenizer, encoder: BertEncoder, batchTokens: Int = 2048) {
+    public init(tokenizer: BertTokenizer, encoder: BertEncoder, batchTokens: Int = 2048, workers: Int = 1) {
         precondition(tokenizer.maxLength <= encoder.config.maxPositions, "maxLength exceeds the model's positions")
         self.tokenizer = tokenizer
         self.encoder = encoder
         self.batchTokens = max(batchTokens, tokenizer.maxLength)
+        self.workers = max(workers, 1)
     }
 
     /// Loads config.json, vocab.txt and model.safetensors from a model folder.
@@ -54,11 +57,46 @@ public struct SentenceEncoder: Sendable {
     }
 
     /// Sentence embeddings of tokenized texts, in order. Shapes: S id sequences → (S, C).
-    /// - Parameter progress: called after each batch with the number of sequences done so far.
+    ///
+    /// With `workers` > 1 the packed batches are shared out to that many threads, each with its own
+    /// workspace, so tokens, attention, GELU and LayerNorm all run in parallel — not only the sgemm calls.
+    /// The caller should then keep OpenBLAS at 1 thread (`BLAS.setThreadCount(1)`), or the two kinds of
+    /// threads compete for the cores. The result does not depend on `workers`.
+    /// - Parameter progress: called after each batch with the number of sequences done so far (from the
+    ///   worker that finished it, one call at a time).
     public func embed(tokenized sequences: [[Int32]], progress: ((Int) -> Void)? = nil) -> [Float] {
         let c = dimension
+        let batches = packedBatches(sequences)
         var output = [Float](repeating: 0, count: sequences.count * c)
-        let workspace = EncoderWorkspace(config: encoder.config)
+        output.withUnsafeMutableBufferPointer { buffer in
+            let destination = SendableBuffer(buffer)
+            let queue = BatchQueue(count: batches.count)
+            // Called only under the queue's lock, so one call at a time whatever the caller's closure holds.
+            nonisolated(unsafe) let report = progress
+            let work = { @Sendable () -> Void in
+                let workspace = EncoderWorkspace(config: encoder.config)
+                while let index = queue.next() {
+                    let (range, batch) = batches[index]
+                    let rows = encoder.sentenceEmbeddings(batch, workspace: workspace)
+                    rows.withUnsafeBufferPointer { source in
+                        (destination.base + range.lowerBound * c).update(from: source.baseAddress!, count: rows.count)
+                    }
+                    if let report { queue.finished(range.count, report: report) }
+                }
+            }
+            if workers <= 1 || batches.count <= 1 {
+                work()
+            } else {
+                DispatchQueue.concurrentPerform(iterations: min(workers, batches.count)) { _ in work() }
+            }
+        }
+        return output
+    }
+
+    /// Consecutive sequences packed into batches of at most `batchTokens` tokens (a longer sequence gets
+    /// a batch of its own). Returns each batch with the range of sequences it holds.
+    func packedBatches(_ sequences: [[Int32]]) -> [(range: Range<Int>, batch: PackedBatch)] {
+        var batches: [(range: Range<Int>, batch: PackedBatch)] = []
         var start = 0
         while start < sequences.count {
             var batch = PackedBatch()
@@ -67,11 +105,40 @@ public struct SentenceEncoder: Sendable {
                 batch.append(sequences[end])
                 end += 1
             }
-            let rows = encoder.sentenceEmbeddings(batch, workspace: workspace)
-            output.replaceSubrange((start * c)..<(end * c), with: rows)
+            batches.append((start..<end, batch))
             start = end
-            progress?(end)
         }
-        return output
+        return batches
+    }
+}
+
+/// The output rows, written by several workers into disjoint ranges.
+private struct SendableBuffer: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+    init(_ buffer: UnsafeMutableBufferPointer<Float>) { base = buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 16)! }
+}
+
+/// Hands out batch indices to workers and counts finished sequences, under one lock.
+private final class BatchQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextIndex = 0
+    private var done = 0
+    let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func next() -> Int? {
+        lock.withLock {
+            guard nextIndex < count else { return nil }
+            defer { nextIndex += 1 }
+            return nextIndex
+        }
+    }
+
+    func finished(_ sequences: Int, report: (Int) -> Void) {
+        lock.withLock {
+            done += sequences
+            report(done)
+        }
     }
 }
