@@ -86,7 +86,7 @@ let package = Package(
         ),
 
         // MARK: Tests (mirror the targets)
-        .target(name: "TestSupport", dependencies: ["TasteGraphSupport"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["TasteGraphSupport", "TasteGraphText"], path: "Tests/Support"),
         .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),
         .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphSupport"]),
         .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "SQLite", "TestSupport"]),

@@ -6,26 +6,7 @@ import Testing
 
 /// The fast kernels and the packed-batch encoder against their plain-loop twins, on a tiny random BERT.
 @Suite struct EncoderTests {
-    /// A BERT small enough for the reference loops: C = 40 (not a multiple of 16, so every SIMD tail
-    /// runs), 4 heads of D = 10, M = 56, 2 layers, V = 30, P = 12.
-    static let config = BertConfig(vocabularySize: 30, hiddenSize: 40, layerCount: 2, headCount: 4, intermediateSize: 56, maxPositions: 12)
-
-    static func randomWeights(seed: UInt64) -> BertWeights {
-        var rng = SeededFloats(seed: seed)
-        let c = config.hiddenSize, m = config.intermediateSize
-        func small(_ n: Int, _ scale: Float = 0.3) -> [Float] { rng.array(n).map { $0 * scale } }
-        func near1(_ n: Int) -> [Float] { rng.array(n).map { 1 + 0.1 * $0 } }
-        let layers = (0..<config.layerCount).map { _ in
-            BertLayerWeights(
-                qkvWeight: small(3 * c * c), qkvBias: small(3 * c, 0.1), outWeight: small(c * c), outBias: small(c, 0.1),
-                attentionNormScale: near1(c), attentionNormShift: small(c, 0.1),
-                upWeight: small(m * c), upBias: small(m, 0.1), downWeight: small(c * m), downBias: small(c, 0.1),
-                outputNormScale: near1(c), outputNormShift: small(c, 0.1))
-        }
-        return BertWeights(
-            config: config, wordEmbeddings: small(config.vocabularySize * c, 1), positionEmbeddings: small(config.maxPositions * c, 0.5),
-            tokenTypeEmbeddings: small(2 * c, 0.1), embeddingNormScale: near1(c), embeddingNormShift: small(c, 0.1), layers: layers)
-    }
+    static let config = TinyBert.config
 
     static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         precondition(a.count == b.count, "sizes \(a.count) ≠ \(b.count)")
@@ -81,7 +62,7 @@ import Testing
     /// A packed batch (no padding, no mask) gives each sequence the hidden states the padded, masked
     /// reference gives it alone — so sequences never see each other and padding never leaks in.
     @Test func packedBatchMatchesPaddedMaskedReference() {
-        let weights = Self.randomWeights(seed: 42)
+        let weights = TinyBert.weights(seed: 42)
         let sequences: [[Int32]] = [[2, 5, 9, 3], [2, 3], [2, 17, 4, 4, 8, 29, 1, 11, 3], [2, 7, 3]]
         let encoder = BertEncoder(weights: weights)
         let packed = encoder.hiddenStates(PackedBatch(sequences))
@@ -100,17 +81,18 @@ import Testing
         }
     }
 
-    /// The token budget only changes how texts are grouped, never the embeddings.
-    @Test func batchBudgetDoesNotChangeEmbeddings() throws {
-        let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + (4..<30).map { "w\($0)" }
-        let tokenizer = try BertTokenizer(vocabulary: try Vocabulary(tokens: tokens), maxLength: 8)
+    /// The token budget and the worker count only change how texts are grouped and run, never the embeddings.
+    @Test func batchBudgetAndWorkersDoNotChangeEmbeddings() throws {
         let texts = ["w4 w5", "", "w6 w7 w8 w9 w10 w11 w12 w13 w14", "w29", "w20 nothing w21", "w4 w5"]
-        let whole = SentenceEncoder(tokenizer: tokenizer, encoder: BertEncoder(weights: Self.randomWeights(seed: 1)), batchTokens: 1000)
+        let whole = try TinyBert.sentenceEncoder(seed: 1)
         var small = whole
         small.batchTokens = 8
+        var parallel = small
+        parallel.workers = 3
         var progress: [Int] = []
-        let a = whole.embed(texts), b = small.embed(texts) { progress.append($0) }
+        let a = whole.embed(texts), b = small.embed(texts) { progress.append($0) }, d = parallel.embed(texts)
         #expect(Self.maxDifference(a, b) < 1e-6)
+        #expect(b == d)  // workers share out batches; each batch is computed the same way
         #expect(progress.count > 1 && progress.last == texts.count)
         #expect(a[0..<40] == a[200..<240])  // the same text, the same row
         for s in 0..<texts.count {

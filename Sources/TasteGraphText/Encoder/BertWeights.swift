@@ -15,6 +15,25 @@ public struct BertLayerWeights: Sendable {
     public var upWeight: [Float], upBias: [Float]
     public var downWeight: [Float], downBias: [Float]
     public var outputNormScale: [Float], outputNormShift: [Float]
+
+    public init(
+        qkvWeight: [Float], qkvBias: [Float], outWeight: [Float], outBias: [Float],
+        attentionNormScale: [Float], attentionNormShift: [Float], upWeight: [Float], upBias: [Float],
+        downWeight: [Float], downBias: [Float], outputNormScale: [Float], outputNormShift: [Float]
+    ) {
+        self.qkvWeight = qkvWeight
+        self.qkvBias = qkvBias
+        self.outWeight = outWeight
+        self.outBias = outBias
+        self.attentionNormScale = attentionNormScale
+        self.attentionNormShift = attentionNormShift
+        self.upWeight = upWeight
+        self.upBias = upBias
+        self.downWeight = downWeight
+        self.downBias = downBias
+        self.outputNormScale = outputNormScale
+        self.outputNormShift = outputNormShift
+    }
 }
 
 /// Every weight of a BERT encoder.
