@@ -1,3 +1,4 @@
+import Foundation
 import TasteGraphText
 
 /// A BERT small enough for plain-loop reference checks, with seeded random weights: C = 40 (not a
@@ -27,5 +28,55 @@ public enum TinyBert {
         let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + (4..<30).map { "w\($0)" }
         let tokenizer = try BertTokenizer(vocabulary: try Vocabulary(tokens: tokens), maxLength: maxLength)
         return SentenceEncoder(tokenizer: tokenizer, encoder: BertEncoder(weights: weights(seed: seed)), batchTokens: batchTokens)
+    }
+}
+
+extension TinyBert {
+    /// Writes the tiny BERT as a model folder in the Hugging Face layout (config.json, vocab.txt,
+    /// model.safetensors with `BertModel` tensor names), for tests of the command line's --model-dir.
+    public static func writeModelFolder(_ path: String, seed: UInt64) throws {
+        let w = weights(seed: seed)
+        let c = config.hiddenSize, m = config.intermediateSize
+        var tensors: [(String, [Int], [Float])] = [
+            ("embeddings.word_embeddings.weight", [config.vocabularySize, c], w.wordEmbeddings),
+            ("embeddings.position_embeddings.weight", [config.maxPositions, c], w.positionEmbeddings),
+            ("embeddings.token_type_embeddings.weight", [config.typeVocabularySize, c], w.tokenTypeEmbeddings),
+            ("embeddings.LayerNorm.weight", [c], w.embeddingNormScale),
+            ("embeddings.LayerNorm.bias", [c], w.embeddingNormShift),
+        ]
+        for (index, layer) in w.layers.enumerated() {
+            let p = "encoder.layer.\(index)."
+            for (part, offset) in [("query", 0), ("key", 1), ("value", 2)] {
+                tensors.append((p + "attention.self.\(part).weight", [c, c], Array(layer.qkvWeight[(offset * c * c)..<((offset + 1) * c * c)])))
+                tensors.append((p + "attention.self.\(part).bias", [c], Array(layer.qkvBias[(offset * c)..<((offset + 1) * c)])))
+            }
+            tensors += [
+                (p + "attention.output.dense.weight", [c, c], layer.outWeight), (p + "attention.output.dense.bias", [c], layer.outBias),
+                (p + "attention.output.LayerNorm.weight", [c], layer.attentionNormScale),
+                (p + "attention.output.LayerNorm.bias", [c], layer.attentionNormShift),
+                (p + "intermediate.dense.weight", [m, c], layer.upWeight), (p + "intermediate.dense.bias", [m], layer.upBias),
+                (p + "output.dense.weight", [c, m], layer.downWeight), (p + "output.dense.bias", [c], layer.downBias),
+                (p + "output.LayerNorm.weight", [c], layer.outputNormScale), (p + "output.LayerNorm.bias", [c], layer.outputNormShift),
+            ]
+        }
+        var header: [String] = []
+        var data: [UInt8] = []
+        for (name, shape, values) in tensors {
+            let begin = data.count
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data += $0 } }
+            header.append("\"\(name)\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[\(begin),\(data.count)]}")
+        }
+        let json = Array(("{" + header.joined(separator: ",") + "}").utf8)
+        let file = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) } + json + data
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try Data(file).write(to: URL(fileURLWithPath: path + "/model.safetensors"))
+        let vocabulary = (["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + (4..<30).map { "w\($0)" }).joined(separator: "\n") + "\n"
+        try Data(vocabulary.utf8).write(to: URL(fileURLWithPath: path + "/vocab.txt"))
+        let configJSON = """
+            {"model_type": "bert", "hidden_act": "gelu", "vocab_size": \(config.vocabularySize), "hidden_size": \(c),
+             "num_hidden_layers": \(config.layerCount), "num_attention_heads": \(config.headCount), "intermediate_size": \(m),
+             "max_position_embeddings": \(config.maxPositions), "type_vocab_size": 2, "layer_norm_eps": 1e-12}
+            """
+        try Data(configJSON.utf8).write(to: URL(fileURLWithPath: path + "/config.json"))
     }
 }
