@@ -88,22 +88,29 @@ struct Embed: ContextCommand {
         let vectors = embedder.encoder.embed(tokenized: ids) { progress.update($0) }
         progress.finish(seconds: Date().timeIntervalSince(started))
         let c = embedder.dimension
-        var out = ""
-        for (index, text) in lines.enumerated() {
-            let row = vectors[(index * c)..<((index + 1) * c)]
-            if output.json {
-                out += "{\"embedding\":[" + row.map { "\($0)" }.joined(separator: ",") + "],\"input_ids\":["
-                    + ids[index].map(String.init).joined(separator: ",") + "],\"text\":" + JSONText.quoted(text) + "}\n"
-            } else {
-                let preview = row.prefix(4).map { String(format: "%+.4f", $0) }.joined(separator: " ")
-                out += "\(ids[index].count) tokens  [\(preview) …]  \(text)\n"
+        let json = output.json
+        let texts = lines
+        // Formatting millions of numbers takes a while too: the workers format 512 lines each at a time,
+        // and each round is written out before the next, so the output never sits whole in memory.
+        let round = 512 * threads
+        for start in stride(from: 0, to: texts.count, by: round) {
+            let end = min(texts.count, start + round)
+            let parts = ParallelChunks.map(end - start, workers: threads) { range -> [String] in
+                var out = ""
+                for index in (start + range.lowerBound)..<(start + range.upperBound) {
+                    let row = vectors[(index * c)..<((index + 1) * c)]
+                    if json {
+                        out += "{\"embedding\":[" + row.map { "\($0)" }.joined(separator: ",") + "],\"input_ids\":["
+                            + ids[index].map(String.init).joined(separator: ",") + "],\"text\":" + JSONText.quoted(texts[index]) + "}\n"
+                    } else {
+                        let preview = row.prefix(4).map { String(format: "%+.4f", $0) }.joined(separator: " ")
+                        out += "\(ids[index].count) tokens  [\(preview) …]  \(texts[index])\n"
+                    }
+                }
+                return [out]
             }
-            if out.utf8.count > 1 << 20 {
-                context.stdout(out)
-                out = ""
-            }
+            for part in parts { context.stdout(part) }
         }
-        context.stdout(out)
     }
 
     /// --store FILE: fill the cache for every item text.

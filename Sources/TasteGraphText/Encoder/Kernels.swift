@@ -185,7 +185,6 @@ func attentionForward(
     let d = c / heads
     let stride = 3 * c
     let scale = 1 / Float(d).squareRoot()
-    context.update(repeating: 0, count: l * c)
     for head in 0..<heads {
         let q = qkv + head * d, k = qkv + c + head * d, v = qkv + 2 * c + head * d
         for i in 0..<l {
@@ -202,9 +201,22 @@ func attentionForward(
                 scores[j] = e
                 total += e
             }
+            // ctx_i = Σ_j P_ij · v_j, 16 columns at a time with the sum kept in registers.
             let out = context + i * c + head * d
             let inverse = 1 / total
-            for j in 0..<l { axpy(scores[j] * inverse, v + j * stride, out, d) }
+            var column = 0
+            while column + 16 <= d {
+                var sum = Vector()
+                for j in 0..<l { sum += Vector(repeating: scores[j]) * loadVector(v + j * stride + column) }
+                storeVector(sum * Vector(repeating: inverse), out + column)
+                column += 16
+            }
+            while column < d {
+                var sum: Float = 0
+                for j in 0..<l { sum += scores[j] * v[j * stride + column] }
+                out[column] = sum * inverse
+                column += 1
+            }
         }
     }
 }

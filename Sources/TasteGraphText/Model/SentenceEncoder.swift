@@ -48,8 +48,10 @@ public struct SentenceEncoder: Sendable {
     /// C, the embedding width.
     public var dimension: Int { encoder.config.hiddenSize }
 
-    /// Input ids of every text ([CLS] … [SEP], truncated).
-    public func tokenize(_ texts: [String]) -> [[Int32]] { texts.map(tokenizer.encode) }
+    /// Input ids of every text ([CLS] … [SEP], truncated), on `workers` threads.
+    public func tokenize(_ texts: [String]) -> [[Int32]] {
+        ParallelChunks.map(texts.count, workers: workers) { range in range.map { tokenizer.encode(texts[$0]) } }
+    }
 
     /// Sentence embeddings of `texts`, in order. Shapes: texts (S) → (S, C), rows of unit length.
     public func embed(_ texts: [String], progress: ((Int) -> Void)? = nil) -> [Float] {
@@ -141,4 +143,27 @@ private final class BatchQueue: @unchecked Sendable {
             report(done)
         }
     }
+}
+
+/// Splits 0..<count into one contiguous chunk per worker, maps each chunk on its own thread, and
+/// concatenates the results in order.
+public enum ParallelChunks {
+    public static func map<T>(_ count: Int, workers: Int, _ transform: @Sendable (Range<Int>) -> [T]) -> [T] {
+        let chunks = max(1, min(workers, count / 64))
+        if chunks == 1 { return transform(0..<count) }
+        let results = ChunkResults<T>(count: chunks)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            results.set(chunk, transform((count * chunk / chunks)..<(count * (chunk + 1) / chunks)))
+        }
+        return results.joined()
+    }
+}
+
+/// One slot per chunk, each written by one worker.
+private final class ChunkResults<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [[T]]
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ index: Int, _ value: [T]) { lock.withLock { slots[index] = value } }
+    func joined() -> [T] { lock.withLock { Array(slots.joined()) } }
 }
