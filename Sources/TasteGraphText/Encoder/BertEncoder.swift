@@ -28,7 +28,7 @@ public struct PackedBatch: Sendable, Equatable {
 /// nothing. They grow to the largest batch seen. Not shared between threads.
 ///
 /// Shapes (for T tokens): hidden (T, C), qkv (T, 3C), context (T, C), projected (T, C),
-/// intermediate (T, M), scores (L_max).
+/// intermediate (T, M), scores (L_max, L_max).
 public final class EncoderWorkspace {
     private(set) var capacity = 0
     private(set) var scoreCapacity = 0
@@ -68,14 +68,14 @@ public final class EncoderWorkspace {
             context = .allocate(capacity: tokens * c)
             projected = .allocate(capacity: tokens * c)
             intermediate = .allocate(capacity: tokens * intermediateSize)
-            scores = .allocate(capacity: max(scoreCapacity, longest))
+            scores = .allocate(capacity: max(scoreCapacity, longest * longest))
             capacity = tokens
-            scoreCapacity = max(scoreCapacity, longest)
+            scoreCapacity = max(scoreCapacity, longest * longest)
         }
-        if longest > scoreCapacity {
+        if longest * longest > scoreCapacity {
             scores.deallocate()
-            scores = .allocate(capacity: longest)
-            scoreCapacity = longest
+            scores = .allocate(capacity: longest * longest)
+            scoreCapacity = longest * longest
         }
     }
 }
