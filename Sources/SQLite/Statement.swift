@@ -41,6 +41,11 @@ public final class Statement {
         sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), tg_sqlite_transient())
     }
 
+    /// Binds bytes as a blob; SQLite copies them.
+    public func bindBlob(_ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+        sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), tg_sqlite_transient())
+    }
+
     public func bind(_ index: Int32, _ value: SQLValue) {
         switch value {
         case .integer(let v): bind(index, v)
@@ -112,6 +117,13 @@ public struct Row {
     public func text(_ column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(statement.handle, column) else { return nil }
         return String(cString: pointer)
+    }
+
+    /// The bytes of a blob column, valid only until the row changes (copy what you keep).
+    public func blob(_ column: Int32) -> UnsafeRawBufferPointer {
+        let count = Int(sqlite3_column_bytes(statement.handle, column))
+        guard let base = sqlite3_column_blob(statement.handle, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base, count: count)
     }
 
     public func value(_ column: Int32) -> SQLValue {

@@ -22,7 +22,13 @@ public enum ItemFeatures {
 
     /// [embedding(text) | popularity] for every item.
     public static func matrix(_ catalog: Catalog, embedder: TextEmbedder) -> SparseMatrix<Float> {
-        let text = embedder.embed(texts(catalog))
+        matrix(catalog, text: embedder.embed(texts(catalog)))
+    }
+
+    /// [text | popularity] for every item, from text rows computed elsewhere (the embedding cache).
+    /// Shapes: text (I, F − 1) → X (I, F).
+    public static func matrix(_ catalog: Catalog, text: SparseMatrix<Float>) -> SparseMatrix<Float> {
+        precondition(text.rows == catalog.itemCount, "\(text.rows) text rows for \(catalog.itemCount) items")
         var offsets = [0]
         var indices: [Int32] = []
         var values: [Float] = []
@@ -32,11 +38,29 @@ public enum ItemFeatures {
                 values.append(text.values[e])
             }
             if catalog.itemPopularity[row] != 0 {
-                indices.append(Int32(embedder.dimension))
+                indices.append(Int32(text.columns))
                 values.append(Float(catalog.itemPopularity[row]))
             }
             offsets.append(indices.count)
         }
-        return SparseMatrix(rows: text.rows, columns: embedder.dimension + 1, offsets: offsets, indices: indices, values: values)
+        return SparseMatrix(rows: text.rows, columns: text.columns + 1, offsets: offsets, indices: indices, values: values)
+    }
+
+    /// Dense row-major values as a sparse matrix (zeros left out). Shapes: (rows · columns) → (rows, columns).
+    public static func denseRows(_ values: [Float], rows: Int, columns: Int) -> SparseMatrix<Float> {
+        precondition(values.count == rows * columns, "\(values.count) values for \(rows)×\(columns)")
+        var offsets = [0]
+        var indices: [Int32] = []
+        var kept: [Float] = []
+        indices.reserveCapacity(values.count)
+        kept.reserveCapacity(values.count)
+        for row in 0..<rows {
+            for column in 0..<columns where values[row * columns + column] != 0 {
+                indices.append(Int32(column))
+                kept.append(values[row * columns + column])
+            }
+            offsets.append(indices.count)
+        }
+        return SparseMatrix(rows: rows, columns: columns, offsets: offsets, indices: indices, values: kept)
     }
 }

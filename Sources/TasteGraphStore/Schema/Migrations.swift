@@ -152,6 +152,19 @@ enum Migrations {
                     PRIMARY KEY (segmentation_id, user_id)
                 ) WITHOUT ROWID;
                 """),
+        Migration(
+            version: 3, summary: "text-embedding cache",
+            sql: """
+                -- Sentence embeddings of item texts (`tastegraph embed`), keyed by the model that made them and the
+                -- SHA-256 (hex) of the text's UTF-8 bytes, so any store, split or run can reuse them.
+                CREATE TABLE text_embeddings (
+                    model TEXT NOT NULL,
+                    text_hash TEXT NOT NULL,
+                    dimension INTEGER NOT NULL,
+                    vector BLOB NOT NULL,                -- dimension float32 values, little-endian
+                    PRIMARY KEY (model, text_hash)
+                ) WITHOUT ROWID;
+                """),
     ]
 
     /// The schema version this build writes.

