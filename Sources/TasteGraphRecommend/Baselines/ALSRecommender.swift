@@ -61,6 +61,8 @@ public struct ALSRecommender: Recommender {
     public let itemFactors: [Float]
     /// Each user's played items with their confidences (explanations).
     let confidences: CSR
+    /// YᵀY + λI (f, f), shared by every user's explanation.
+    let itemGram: [Float]
 
     init(identity: ModelIdentity, config: ALSConfig, userFactors: [Float], itemFactors: [Float], confidences: CSR) {
         self.identity = identity
@@ -68,6 +70,7 @@ public struct ALSRecommender: Recommender {
         self.userFactors = userFactors
         self.itemFactors = itemFactors
         self.confidences = confidences
+        itemGram = RowSolver.regularizedGram(itemFactors, factors: config.factors, regularization: Float(config.regularization))
     }
 
     /// Confidences c_ui for every train listen, per `config.weighting`. Shapes: (E) in `graph.userItems` order.
@@ -153,24 +156,19 @@ public struct ALSRecommender: Recommender {
     /// few steps make it close).
     public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] {
         let f = config.factors
-        var a = [Float](repeating: 0, count: f * f)
-        itemFactors.withUnsafeBufferPointer { yb in
+        var a = itemGram
+        let solved = itemFactors.withUnsafeBufferPointer { y in
             a.withUnsafeMutableBufferPointer { ab in
-                BLAS.sgemm(.transposed, .none, m: f, n: f, k: itemCount, a: yb, b: yb, c: ab)
+                RowSolver.addRowSystem(confidences, user, y: y.baseAddress!, factors: f, a: ab.baseAddress!, b: nil)
             }
+            var w = Array(y[(item * f)..<((item + 1) * f)])
+            guard a.withUnsafeMutableBufferPointer({ ab in w.withUnsafeMutableBufferPointer { BLAS.solvePositiveDefinite(ab, $0, n: f) } })
+            else { return [Float]?.none }
+            return w
         }
-        for d in 0..<f { a[d * f + d] += Float(config.regularization) }
-        let rows = confidences.offsets[user]..<confidences.offsets[user + 1]
-        for e in rows {
-            let j = Int(confidences.targets[e])
-            let c = confidences.weights[e] - 1
-            for r in 0..<f { for s in 0..<f { a[r * f + s] += c * itemFactors[j * f + r] * itemFactors[j * f + s] } }
-        }
-        var w = Array(itemFactors[(item * f)..<((item + 1) * f)])
-        let solved = a.withUnsafeMutableBufferPointer { ab in w.withUnsafeMutableBufferPointer { BLAS.solvePositiveDefinite(ab, $0, n: f) } }
-        guard solved else { return [] }
+        guard let w = solved else { return [] }
         var terms: [Contribution] = []
-        for e in rows {
+        for e in confidences.offsets[user]..<confidences.offsets[user + 1] {
             let j = Int(confidences.targets[e])
             var dot: Float = 0
             for r in 0..<f { dot += w[r] * itemFactors[j * f + r] }
@@ -223,12 +221,7 @@ struct RowSolver: Sendable {
     /// Solves each row r of `rows` for X[r] given the fixed factors F (n, f). Shapes: X (R, f).
     func solve(rows: CSR, fixed: [Float], into x: inout [Float]) {
         let f = factors
-        let n = fixed.count / f
-        var gram = [Float](repeating: 0, count: f * f)
-        fixed.withUnsafeBufferPointer { fb in
-            gram.withUnsafeMutableBufferPointer { g in BLAS.sgemm(.transposed, .none, m: f, n: f, k: n, a: fb, b: fb, c: g) }
-        }
-        for d in 0..<f { gram[d * f + d] += regularization }
+        let gram = Self.regularizedGram(fixed, factors: f, regularization: regularization)
         let blockCount = (rows.rowCount + blockSize - 1) / blockSize
         let workers = min(threads, max(1, blockCount))
         let previousThreads = BLAS.threadCount
@@ -252,6 +245,31 @@ struct RowSolver: Sendable {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// G = FᵀF + λI (f, f): the part of every row's system A·x = b that all rows share.
+    static func regularizedGram(_ fixed: [Float], factors f: Int, regularization: Float) -> [Float] {
+        var gram = [Float](repeating: 0, count: f * f)
+        fixed.withUnsafeBufferPointer { fb in
+            gram.withUnsafeMutableBufferPointer { g in BLAS.sgemm(.transposed, .none, m: f, n: f, k: fixed.count / f, a: fb, b: fb, c: g) }
+        }
+        for d in 0..<f { gram[d * f + d] += regularization }
+        return gram
+    }
+
+    /// Adds one row's own part of its system: Σ_j (c_j − 1) y_j y_jᵀ to `a` (f, f) and, when given,
+    /// Σ_j c_j y_j to `b` (f), over the row's played items j.
+    static func addRowSystem(_ rows: CSR, _ row: Int, y: UnsafePointer<Float>, factors f: Int,
+                             a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>?) {
+        for e in rows.offsets[row]..<rows.offsets[row + 1] {
+            let yj = y + Int(rows.targets[e]) * f
+            let c = rows.weights[e]
+            for r in 0..<f {
+                b?[r] += c * yj[r]
+                let scaled = (c - 1) * yj[r]
+                for s in 0..<f { a[r * f + s] += scaled * yj[s] }
             }
         }
     }
@@ -345,13 +363,9 @@ struct RowSolver: Sendable {
         for row in range {
             for k in 0..<(f * f) { a[k] = gram[k] }
             for k in 0..<f { b[k] = 0 }
-            for e in rows.offsets[row]..<rows.offsets[row + 1] {
-                let yj = y.baseAddress! + Int(rows.targets[e]) * f
-                let c = rows.weights[e]
-                for r in 0..<f {
-                    b[r] += c * yj[r]
-                    let scaled = (c - 1) * yj[r]
-                    for s in 0..<f { a[r * f + s] += scaled * yj[s] }
+            a.withUnsafeMutableBufferPointer { ab in
+                b.withUnsafeMutableBufferPointer { bb in
+                    Self.addRowSystem(rows, row, y: y.baseAddress!, factors: f, a: ab.baseAddress!, b: bb.baseAddress!)
                 }
             }
             let solved = a.withUnsafeMutableBufferPointer { ab in b.withUnsafeMutableBufferPointer { BLAS.solvePositiveDefinite(ab, $0, n: f) } }
