@@ -92,9 +92,13 @@ import Testing
         var progress: [Int] = []
         let a = whole.embed(texts), b = small.embed(texts) { progress.append($0) }, d = parallel.embed(texts)
         #expect(Self.maxDifference(a, b) < 1e-6)
-        #expect(b == d)  // workers share out batches; each batch is computed the same way
+        // Workers share out the same batches; the rows agree up to float32 rounding (sgemm may pick another
+        // kernel for another thread's buffers on some CPUs: FloatAgreement says why bit equality is not asked).
+        #expect(FloatAgreement.agree(b, d))
         #expect(progress.count > 1 && progress.last == texts.count)
-        #expect(a[0..<40] == a[200..<240])  // the same text, the same row
+        // The same text at another place in the packed batch: the same embedding up to rounding.
+        #expect(FloatAgreement.agree(a[0..<40], a[200..<240]))
+        #expect(FloatAgreement.relativeDifference(a[0..<40], a[40..<80]) > 0.01)  // and another text differs
         for s in 0..<texts.count {
             let norm = a[(s * 40)..<((s + 1) * 40)].reduce(0) { $0 + $1 * $1 }.squareRoot()
             #expect(abs(norm - 1) < 1e-5)
