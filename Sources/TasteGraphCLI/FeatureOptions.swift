@@ -28,8 +28,15 @@ struct FeatureOptions: ParsableArguments {
         valueName: "dir"))
     var modelDir: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "For --features minilm: truncate item texts at n tokens, [CLS] and [SEP] included (2 to the model's max_position_embeddings; default: the model folder's max_seq_length, 256 for all-MiniLM-L6-v2, see `tastegraph embed --help`).",
+        valueName: "n"))
+    var maxSeqLength: Int?
+
     func validate() throws {
         if modelDir != nil && features != .minilm { throw ValidationError("--model-dir applies only to --features minilm") }
+        if maxSeqLength != nil && features != .minilm { throw ValidationError("--max-seq-length applies only to --features minilm") }
+        try MiniLMLimit.validate(maxSeqLength)
     }
 
     /// X (I, F) for every item of `catalog`, and the embedder's name recorded in checkpoints.
@@ -39,7 +46,9 @@ struct FeatureOptions: ParsableArguments {
             let embedder = HashingEmbedder()
             return (ItemFeatures.matrix(catalog, embedder: embedder), embedder.name)
         case .minilm:
-            return (try Self.minilmMatrix(catalog: catalog, store: store, modelDir: modelDir, context: context), MiniLMModel.name)
+            let maxLength = try MiniLMLimit.resolve(modelDir: modelDir, override: maxSeqLength)
+            let matrix = try Self.minilmMatrix(catalog: catalog, store: store, modelDir: modelDir, maxLength: maxLength, context: context)
+            return (matrix, MiniLMModel.name(maxLength: maxLength))
         }
     }
 
@@ -48,24 +57,60 @@ struct FeatureOptions: ParsableArguments {
         if name.hasPrefix("hashing-"), let dimension = Int(name.dropFirst("hashing-".count)) {
             return ItemFeatures.matrix(catalog, embedder: HashingEmbedder(dimension: dimension))
         }
-        if name == MiniLMModel.name {
-            return try minilmMatrix(catalog: catalog, store: store, modelDir: nil, context: nil)
+        if let maxLength = MiniLMModel.maxLength(recordedName: name) {
+            return try minilmMatrix(catalog: catalog, store: store, modelDir: nil, maxLength: maxLength, context: nil)
         }
         throw ValidationError("the checkpoint's features '\(name)' cannot be rebuilt here")
     }
 
     /// [MiniLM(text) | popularity] for every item, through the store's embedding cache: the model is loaded
-    /// only when some item text is not cached yet, and what it computes is cached.
-    static func minilmMatrix(catalog: Catalog, store: GraphStore, modelDir: String?, context: CLIContext?) throws -> SparseMatrix<Float> {
+    /// only when some item text is not cached yet, and what it computes is cached. Texts are cut at
+    /// `maxLength` tokens, and only vectors cached for that limit are used.
+    static func minilmMatrix(catalog: Catalog, store: GraphStore, modelDir: String?, maxLength: Int, context: CLIContext?) throws -> SparseMatrix<Float> {
         let texts = ItemFeatures.texts(catalog)
         let started = Date()
         let result = try CachedTextEmbeddings.embed(
-            texts, model: MiniLMModel.name, store: store,
-            loadEmbedder: { try MiniLMEmbedder(modelDirectory: modelDir) })
+            texts, model: MiniLMModel.name(maxLength: maxLength), store: store,
+            loadEmbedder: { try MiniLMLimit.asUsageError { try MiniLMEmbedder(modelDirectory: modelDir, maxLength: maxLength) } })
         if result.computed > 0 {
             context?.stderr(String(format: "minilm features: %d texts embedded in %.1f s and cached, %d read from the cache\n",
                                    result.computed, Date().timeIntervalSince(started), result.cached))
         }
         return ItemFeatures.matrix(catalog, text: ItemFeatures.denseRows(result.vectors, rows: texts.count, columns: result.width))
+    }
+}
+
+/// How the command line settles the MiniLM sequence limit: `--max-seq-length N`, else the model folder's own
+/// (`MiniLMModel.sequenceLimit(directory:override:)`). A limit the model cannot take is a usage error (exit 2).
+enum MiniLMLimit {
+    /// What can be checked before any model file is read.
+    static func validate(_ maxSeqLength: Int?) throws {
+        if let maxSeqLength, maxSeqLength < 2 {
+            throw ValidationError("--max-seq-length must be at least 2 (room for [CLS] and [SEP]), not \(maxSeqLength)")
+        }
+    }
+
+    /// The limit to cache and embed with. With `override`, the model folder (when it can be found) checks it
+    /// against its max_position_embeddings; when it cannot be found the override stands, so a store whose
+    /// cache holds every text needs no model files. Without it, the folder's config files are read.
+    /// - Throws: `ValidationError` for an override the model cannot take; `TextModelError` when the folder
+    ///   cannot be found or read and no override was given.
+    static func resolve(modelDir: String?, override: Int?) throws -> Int {
+        do {
+            guard override != nil else { return try MiniLMModel.sequenceLimit(directory: modelDir) }
+            return try asUsageError { try MiniLMModel.sequenceLimit(directory: modelDir, override: override) }
+        } catch TextModelError.modelNotFound(let message) {
+            if let override { return override }
+            throw TextModelError.modelNotFound(message + "; to use only the store's cached embeddings, pass --max-seq-length N (the limit they were made with)")
+        }
+    }
+
+    /// Runs `body`, turning `TextModelError.badSequenceLength` into a usage error naming the flag.
+    static func asUsageError<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch TextModelError.badSequenceLength(let message) {
+            throw ValidationError("--max-seq-length: \(message)")
+        }
     }
 }

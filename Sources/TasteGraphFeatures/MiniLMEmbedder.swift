@@ -8,15 +8,19 @@ import TasteGraphText
 /// natively (TasteGraphText), with no Python at run time.
 public struct MiniLMEmbedder: TextEmbedder {
     public let encoder: SentenceEncoder
-    public var name: String { MiniLMModel.name }
+    /// The cache and checkpoint name of these embeddings; it names the sequence limit, since embeddings
+    /// of texts cut at another length differ (`MiniLMModel.name(maxLength:)`).
+    public var name: String { MiniLMModel.name(maxLength: encoder.tokenizer.maxLength) }
     public var dimension: Int { encoder.dimension }
 
     public init(encoder: SentenceEncoder) { self.encoder = encoder }
 
     /// Loads the model from `modelDirectory`, or from the installed Python package when nil.
-    /// - Throws: `TextModelError.modelNotFound` saying how to install it.
-    public init(modelDirectory: String?) throws {
-        encoder = try SentenceEncoder(modelDirectory: try MiniLMModel.locate(directory: modelDirectory))
+    /// - Parameter maxLength: the sequence limit; nil for the folder's own (see `SentenceEncoder(modelDirectory:maxLength:)`).
+    /// - Throws: `TextModelError.modelNotFound` saying how to install it; `.badSequenceLength` for a
+    ///   `maxLength` the model cannot take.
+    public init(modelDirectory: String?, maxLength: Int? = nil) throws {
+        encoder = try SentenceEncoder(modelDirectory: try MiniLMModel.locate(directory: modelDirectory), maxLength: maxLength)
     }
 
     public func embed(_ texts: [String]) -> SparseMatrix<Float> {
@@ -43,7 +47,9 @@ public enum CachedTextEmbeddings {
     }
 
     /// - Parameters:
-    ///   - model: the name the vectors are cached under (`MiniLMModel.name`).
+    ///   - model: the name the vectors are cached under, `MiniLMModel.name(maxLength:)` of the sequence
+    ///     limit; the embedder `loadEmbedder` returns must have that name (a precondition), so vectors cut
+    ///     at one limit are never served for another.
     ///   - loadEmbedder: called only when some text is not cached, so a fully cached store needs no model files.
     ///   - progress: (texts encoded so far, texts to encode), after each batch.
     /// - Throws: what `loadEmbedder` throws; store errors; `StoreError` when cached vectors disagree in width.

@@ -42,6 +42,24 @@ public struct InteractionSplit: Sendable {
         return split
     }
 
+    /// A fingerprint of this split's test listens (see `testFingerprint(_:)`).
+    public var testFingerprint: String { Self.testFingerprint(test) }
+
+    /// SHA-256 over the sorted (user, item) pairs of `test`, with their count: two splits share it exactly
+    /// when they hold out the same listens. Model files record it, and evaluation refuses a model whose
+    /// fingerprint differs from the evaluation split's, since that model may have trained on its test listens.
+    public static func testFingerprint(_ test: ListenTable) -> String {
+        var pairs = (0..<test.count).map { (test.users[$0], test.items[$0]) }
+        pairs.sort { $0 < $1 }
+        var hasher = SHA256()
+        hasher.update(Array("test-listens:\(pairs.count)\n".utf8))
+        for (user, item) in pairs {
+            withUnsafeBytes(of: user.littleEndian) { hasher.update($0) }
+            withUnsafeBytes(of: item.littleEndian) { hasher.update($0) }
+        }
+        return hasher.hexDigest()
+    }
+
     /// Moves a seeded per-user `fraction` of `train` into validation (for an explicit train/test split).
     public static func carvingValidation(train: ListenTable, test: ListenTable, fraction: Double, seed: UInt64) -> InteractionSplit {
         var split = holdout(train, validationFraction: fraction, testFraction: 0, seed: seed)

@@ -2,18 +2,13 @@ import Foundation
 import TasteGraphMetrics
 import TasteGraphSupport
 
-/// A trained model on disk: everything `recommend` (and later the server) needs, in one file.
+/// A trained GCN on disk: everything `recommend` (and later the server) needs, in one file.
 ///
-/// Layout (little-endian):
-/// ```
-/// "TGCK"  u32 version  u64 headerLength  header (JSON)  parameters (P × f32)  embeddings (N × H × f32)
-/// ```
-/// The header holds the configs, the parameter layout, the external user and item ids in dense order, the
-/// store's data fingerprint, the feature embedder and the payload's `ContentHash`, so a truncated or
-/// altered file is detected on load.
+/// Stored in the shared `ModelFile` container (kind `gcn`): the header below as JSON, then the arrays
+/// `parameters` (P) and `embeddings` Z (N, H), sealed by a SHA-256 over the whole file, so any changed byte
+/// — a user id, the data or split fingerprint, a weight — is rejected on load.
 public struct Checkpoint: Sendable {
-    public static let magic = Array("TGCK".utf8)
-    public static let version: UInt32 = 1
+    public static let kind = "gcn"
 
     public struct Header: Codable, Sendable {
         public var model: GCNConfig
@@ -22,18 +17,19 @@ public struct Checkpoint: Sendable {
         public var userIDs: [String]
         public var itemIDs: [String]
         public var dataFingerprint: String
+        /// `InteractionSplit.testFingerprint` of the split the model was trained on: evaluation refuses
+        /// another split, whose test listens the model may have trained on. Nil: unknown (never evaluable).
+        public var splitFingerprint: String?
         public var embedder: String?
         public var bestEpoch: Int
         public var epochs: Int
         public var testMetrics: EvaluationReport?
         public var createdAt: String
-        /// `ContentHash` of the payload (parameters then embeddings).
-        public var payloadHash: String
 
         public init(
             model: GCNConfig, training: TrainingConfig, layout: ParameterLayout, userIDs: [String], itemIDs: [String],
-            dataFingerprint: String, embedder: String?, bestEpoch: Int, epochs: Int, testMetrics: EvaluationReport?,
-            createdAt: String, payloadHash: String
+            dataFingerprint: String, splitFingerprint: String?, embedder: String?, bestEpoch: Int, epochs: Int,
+            testMetrics: EvaluationReport?, createdAt: String
         ) {
             self.model = model
             self.training = training
@@ -41,12 +37,12 @@ public struct Checkpoint: Sendable {
             self.userIDs = userIDs
             self.itemIDs = itemIDs
             self.dataFingerprint = dataFingerprint
+            self.splitFingerprint = splitFingerprint
             self.embedder = embedder
             self.bestEpoch = bestEpoch
             self.epochs = epochs
             self.testMetrics = testMetrics
             self.createdAt = createdAt
-            self.payloadHash = payloadHash
         }
     }
 
@@ -61,21 +57,20 @@ public struct Checkpoint: Sendable {
         self.embeddings = embeddings
     }
 
-    /// Writes atomically (temporary file + rename).
+    /// The checkpoint as a `ModelFile`.
+    public func modelFile() throws -> ModelFile {
+        ModelFile(kind: Self.kind, header: try JSONEncoder().encode(header),
+                  arrays: [("parameters", .float(parameters)), ("embeddings", .float(embeddings))])
+    }
+
+    /// Writes crash-safely (temporary file, fsync, rename over the old file).
+    /// - Throws: `CheckpointError` when the file cannot be written.
     public func write(to path: String) throws {
-        var header = header
-        header.payloadHash = Self.hash(parameters, embeddings)
-        let json = try JSONEncoder().encode(header)
-        var data = Data(Self.magic)
-        withUnsafeBytes(of: Self.version.littleEndian) { data.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(json)
-        parameters.withUnsafeBytes { data.append(contentsOf: $0) }
-        embeddings.withUnsafeBytes { data.append(contentsOf: $0) }
-        let temporary = path + ".tmp-\(getpid())"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        do {
+            try modelFile().write(to: path)
+        } catch let error as FileWriteError {
+            throw CheckpointError(path: path, reason: "cannot write: \(error.reason)")
+        }
     }
 
     /// Reads and verifies a checkpoint.
@@ -84,44 +79,42 @@ public struct Checkpoint: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CheckpointError(path: path, reason: "cannot read the file")
         }
-        guard data.count >= 16, Array(data.prefix(4)) == magic else {
-            throw CheckpointError(path: path, reason: "not a TasteGraph checkpoint (bad magic)")
+        return try decode(data, path: path)
+    }
+
+    /// Verifies and decodes a checkpoint's bytes.
+    public static func decode(_ data: Data, path: String) throws -> Checkpoint {
+        let file: ModelFile
+        do {
+            file = try ModelFile.decode(data)
+        } catch let error as ModelFileError {
+            throw CheckpointError(path: path, reason: error.reason)
         }
-        let version = data.subdata(in: 4..<8).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
-        guard version == Self.version else {
-            throw CheckpointError(path: path, reason: "checkpoint version \(version); this build reads version \(Self.version)")
+        return try Checkpoint(file: file, path: path)
+    }
+
+    /// The checkpoint held by a verified `ModelFile`.
+    public init(file: ModelFile, path: String) throws {
+        guard file.kind == Self.kind else {
+            throw CheckpointError(path: path, reason: "holds a '\(file.kind)' model, not a GCN checkpoint")
         }
-        let headerLength = data.subdata(in: 8..<16).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard headerLength < UInt64(data.count - 16) else { throw CheckpointError(path: path, reason: "truncated header") }
-        let headerEnd = 16 + Int(headerLength)
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: data.subdata(in: 16..<headerEnd))
+            header = try JSONDecoder().decode(Header.self, from: file.header)
         } catch {
             throw CheckpointError(path: path, reason: "corrupt header: \(error)")
         }
-        let parameterCount = header.layout.count
-        let embeddingCount = (header.userIDs.count + header.itemIDs.count) * header.model.hidden
-        let expected = headerEnd + 4 * (parameterCount + embeddingCount)
-        guard data.count == expected else {
-            throw CheckpointError(path: path, reason: "payload is \(data.count - headerEnd) bytes, expected \(expected - headerEnd) (truncated or corrupt)")
+        do {
+            parameters = try file.floats("parameters")
+            embeddings = try file.floats("embeddings")
+        } catch let error as ModelFileError {
+            throw CheckpointError(path: path, reason: error.reason)
         }
-        func floats(_ range: Range<Int>) -> [Float] {
-            data.subdata(in: range).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let embeddingCount = (header.userIDs.count + header.itemIDs.count).multipliedReportingOverflow(by: header.model.hidden)
+        guard parameters.count == header.layout.count, !embeddingCount.overflow, embeddings.count == embeddingCount.partialValue else {
+            throw CheckpointError(path: path, reason: "arrays do not match the header (\(parameters.count) parameters, \(embeddings.count) embedding values)")
         }
-        let parameters = floats(headerEnd..<(headerEnd + 4 * parameterCount))
-        let embeddings = floats((headerEnd + 4 * parameterCount)..<expected)
-        guard hash(parameters, embeddings) == header.payloadHash else {
-            throw CheckpointError(path: path, reason: "payload checksum mismatch (the file is corrupt)")
-        }
-        return Checkpoint(header: header, parameters: parameters, embeddings: embeddings)
-    }
-
-    static func hash(_ parameters: [Float], _ embeddings: [Float]) -> String {
-        var hasher = ContentHash()
-        parameters.withUnsafeBytes { hasher.update($0) }
-        embeddings.withUnsafeBytes { hasher.update($0) }
-        return hasher.hexDigest()
+        self.header = header
     }
 }
 

@@ -35,7 +35,8 @@ public struct GCNRecommender: Recommender {
     /// - Throws: `CheckpointError` when the checkpoint lacks a parameter this decoder needs.
     public init(checkpoint: Checkpoint) throws {
         self.checkpoint = checkpoint
-        identity = ModelIdentity(userIDs: checkpoint.header.userIDs, itemIDs: checkpoint.header.itemIDs, dataFingerprint: checkpoint.header.dataFingerprint)
+        identity = ModelIdentity(userIDs: checkpoint.header.userIDs, itemIDs: checkpoint.header.itemIDs, dataFingerprint: checkpoint.header.dataFingerprint,
+                                 splitFingerprint: checkpoint.header.splitFingerprint)
         hidden = checkpoint.header.model.hidden
         let layout = checkpoint.header.layout
         guard let rank = layout["rankBias"], let ub = layout["userBias"], let ib = layout["itemBias"],
@@ -188,9 +189,9 @@ extension GCNRecommender {
         let checkpoint = Checkpoint(
             header: .init(
                 model: modelConfig, training: trainingConfig, layout: model.layout, userIDs: identity.userIDs,
-                itemIDs: identity.itemIDs, dataFingerprint: identity.dataFingerprint, embedder: embedderName,
+                itemIDs: identity.itemIDs, dataFingerprint: identity.dataFingerprint, splitFingerprint: identity.splitFingerprint, embedder: embedderName,
                 bestEpoch: result.bestEpoch, epochs: result.epochs, testMetrics: testMetrics,
-                createdAt: ISO8601DateFormatter().string(from: Date()), payloadHash: ""),
+                createdAt: ISO8601DateFormatter().string(from: Date())),
             parameters: result.parameters, embeddings: scorer.embeddings)
         return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint), result: result, testMetrics: testMetrics)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TasteGraphSupport
 import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphModel
@@ -116,22 +117,36 @@ public struct FitData: Sendable {
     }
 }
 
-/// Reads any saved model: a GCN `Checkpoint` or a baseline `ModelArchive`.
+/// Reads any saved model (a `ModelFile`: the GCN checkpoint or a baseline archive).
 public enum RecommenderFile {
+    /// Loads and verifies the model file at `path`.
+    /// - Throws: `CheckpointError` naming the file and what is wrong (unreadable, damaged, unknown kind).
     public static func load(_ path: String) throws -> any Recommender {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError(path: path, reason: "cannot read the file")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CheckpointError(path: path, reason: "no such file")
         }
-        if data.count >= 4 && Array(data.prefix(4)) == Checkpoint.magic {
-            return try GCNRecommender(checkpoint: Checkpoint.read(from: path))
+        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError(path: path, reason: isDirectory.boolValue ? "is a directory, not a model file" : "cannot read the file")
         }
-        let archive = try ModelArchive.read(data, path: path)
-        switch ModelKind(rawValue: archive.kind) {
-        case .popularity: return try PopularityRecommender(archive: archive, path: path)
-        case .coldstart: return try ColdStartRecommender(archive: archive, path: path)
-        case .itemknn: return try ItemKNNRecommender(archive: archive, path: path)
-        case .als: return try ALSRecommender(archive: archive, path: path)
-        case .gcn, nil: throw CheckpointError(path: path, reason: "unknown model kind '\(archive.kind)'")
+        return try load(data, path: path)
+    }
+
+    /// Verifies and loads a model file's bytes; `path` names it in errors.
+    public static func load(_ data: Data, path: String) throws -> any Recommender {
+        let file: ModelFile
+        do {
+            file = try ModelFile.decode(data)
+        } catch let error as ModelFileError {
+            throw CheckpointError(path: path, reason: error.reason)
+        }
+        switch ModelKind(rawValue: file.kind) {
+        case .gcn: return try GCNRecommender(checkpoint: Checkpoint(file: file, path: path))
+        case .popularity: return try PopularityRecommender(archive: ModelArchive(file: file, path: path), path: path)
+        case .coldstart: return try ColdStartRecommender(archive: ModelArchive(file: file, path: path), path: path)
+        case .itemknn: return try ItemKNNRecommender(archive: ModelArchive(file: file, path: path), path: path)
+        case .als: return try ALSRecommender(archive: ModelArchive(file: file, path: path), path: path)
+        case nil: throw CheckpointError(path: path, reason: "unknown model kind '\(file.kind)'")
         }
     }
 }

@@ -34,7 +34,9 @@ public enum TinyBert {
 extension TinyBert {
     /// Writes the tiny BERT as a model folder in the Hugging Face layout (config.json, vocab.txt,
     /// model.safetensors with `BertModel` tensor names), for tests of the command line's --model-dir.
-    public static func writeModelFolder(_ path: String, seed: UInt64) throws {
+    /// - Parameter sentenceMaxLength: when given, also writes sentence_bert_config.json with this
+    ///   `max_seq_length` (the file all-MiniLM-L6-v2 ships with 256); without it the folder has no such file.
+    public static func writeModelFolder(_ path: String, seed: UInt64, sentenceMaxLength: Int? = nil) throws {
         let w = weights(seed: seed)
         let c = config.hiddenSize, m = config.intermediateSize
         var tensors: [(String, [Int], [Float])] = [
@@ -78,5 +80,9 @@ extension TinyBert {
              "max_position_embeddings": \(config.maxPositions), "type_vocab_size": 2, "layer_norm_eps": 1e-12}
             """
         try Data(configJSON.utf8).write(to: URL(fileURLWithPath: path + "/config.json"))
+        if let sentenceMaxLength {
+            let sentenceJSON = "{\n  \"max_seq_length\": \(sentenceMaxLength),\n  \"do_lower_case\": false\n}"
+            try Data(sentenceJSON.utf8).write(to: URL(fileURLWithPath: path + "/sentence_bert_config.json"))
+        }
     }
 }

@@ -68,22 +68,22 @@ import Testing
         let first = run(["embed", "--store", store, "--model-dir", model, "--json", "--quiet"])
         #expect(first.status == 0, "\(first.stderr)")
         let firstJSON = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [String: Any]
-        #expect(firstJSON["items"] as? Int == items && firstJSON["cached"] as? Int == 0 && firstJSON["model"] as? String == "minilm-l6-v2")
+        #expect(firstJSON["items"] as? Int == items && firstJSON["cached"] as? Int == 0 && firstJSON["model"] as? String == "minilm-l6-v2-seq12")  // the tiny model's 12 positions
         let distinct = firstJSON["computed"] as! Int
         #expect(distinct > 0 && distinct <= items)
         #expect(firstJSON["cache_size"] as? Int == distinct)
-        // A second run finds everything cached, and needs no model to say so.
-        let second = run(["embed", "--store", store, "--model-dir", dir.file("nowhere-needed"), "--json", "--quiet"])
+        // A second run finds everything cached, and needs no model to say so (given the limit the vectors have).
+        let second = run(["embed", "--store", store, "--model-dir", dir.file("nowhere-needed"), "--max-seq-length", "12", "--json", "--quiet"])
         #expect(second.status == 0, "\(second.stderr)")
         let secondJSON = try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as! [String: Any]
         #expect(secondJSON["computed"] as? Int == 0 && secondJSON["cached"] as? Int == items)
 
         let checkpoint = dir.file("m.tgck")
-        let trained = run(["train", "--store", store, "--out", checkpoint, "--features", "minilm", "--model-dir", dir.file("nowhere-needed"),
+        let trained = run(["train", "--store", store, "--out", checkpoint, "--features", "minilm", "--model-dir", dir.file("nowhere-needed"), "--max-seq-length", "12",
                            "--epochs", "2", "--validate-every", "1", "--hidden", "8", "--json", "--quiet"])
         #expect(trained.status == 0, "\(trained.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data((trained.stdout.split(separator: "\n").last ?? "").utf8)) as! [String: Any]
-        #expect(summary["features"] as? String == "minilm-l6-v2")
+        #expect(summary["features"] as? String == "minilm-l6-v2-seq12")
         // recommend rebuilds the checkpoint's minilm features from the cache alone.
         let root = SharedData.packageRoot + "/GraphData/triplets.tsv"
         let user = String(try String(contentsOfFile: root, encoding: .utf8).prefix(40))

@@ -66,7 +66,7 @@ import Testing
             adjacency: SparseMatrix(rows: 2, columns: 2, entries: [(0, 0, 1), (1, 1, 1)]), features: nil)
         let checkpoint = Checkpoint(
             header: .init(model: config, training: TrainingConfig(), layout: model.layout, userIDs: ["u"], itemIDs: ["i"],
-                          dataFingerprint: "f", embedder: nil, bestEpoch: 1, epochs: 1, testMetrics: nil, createdAt: "now", payloadHash: ""),
+                          dataFingerprint: "f", splitFingerprint: nil, embedder: nil, bestEpoch: 1, epochs: 1, testMetrics: nil, createdAt: "now"),
             parameters: (0..<model.layout.count).map(Float.init), embeddings: [1, 2, 3, 4])
         try checkpoint.write(to: path)
         let loaded = try Checkpoint.read(from: path)
@@ -79,5 +79,32 @@ import Testing
         #expect(throws: CheckpointError.self) { try Checkpoint.read(from: path) }
         try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: CheckpointError.self) { try Checkpoint.read(from: path) }
+    }
+
+    /// The whole file is sealed: flipping any single byte — magic, version, a user id or the data
+    /// fingerprint in the JSON header, a weight, the digest itself — is rejected, never loaded.
+    @Test func everyChangedByteOfACheckpointIsRejected() throws {
+        var config = GCNConfig()
+        config.hidden = 2
+        let model = GCNModel<Float>(
+            config: config, userCount: 1, itemCount: 1,
+            adjacency: SparseMatrix(rows: 2, columns: 2, entries: [(0, 0, 1), (1, 1, 1)]), features: nil)
+        let checkpoint = Checkpoint(
+            header: .init(model: config, training: TrainingConfig(), layout: model.layout, userIDs: ["user-1"], itemIDs: ["item-1"],
+                          dataFingerprint: "fingerprint", splitFingerprint: "split", embedder: nil, bestEpoch: 1, epochs: 1,
+                          testMetrics: nil, createdAt: "now"),
+            parameters: (0..<model.layout.count).map(Float.init), embeddings: [1, 2, 3, 4])
+        let bytes = try checkpoint.modelFile().encoded()
+        #expect(try Checkpoint.decode(bytes, path: "ok").header.userIDs == ["user-1"])
+        var accepted: [Int] = []
+        for position in 0..<bytes.count {
+            for flip: UInt8 in [0x01, 0x80] {
+                var changed = bytes
+                changed[position] ^= flip
+                if (try? Checkpoint.decode(changed, path: "x")) != nil { accepted.append(position) }
+            }
+        }
+        #expect(bytes.count > 300)
+        #expect(accepted.isEmpty, "changed bytes that still loaded: \(accepted.prefix(10))")
     }
 }

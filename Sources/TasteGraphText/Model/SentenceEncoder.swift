@@ -22,8 +22,15 @@ public struct SentenceEncoder: Sendable {
     }
 
     /// Loads config.json, vocab.txt and model.safetensors from a model folder.
-    /// - Throws: `TextModelError` naming the file that is missing or wrong.
-    public init(modelDirectory: String, maxLength: Int = 128) throws {
+    ///
+    /// Texts are truncated at `maxLength` tokens ([CLS] and [SEP] included) when given, else at the
+    /// folder's own limit: sentence_bert_config.json's `max_seq_length` (256 for all-MiniLM-L6-v2, as in
+    /// sentence-transformers' `encode()`), or 128 without that file, capped by `max_position_embeddings`
+    /// (see `MiniLMModel.sequenceLimit(directory:override:)`).
+    /// - Parameter maxLength: a limit in 2...max_position_embeddings that replaces the folder's own.
+    /// - Throws: `TextModelError` naming the file that is missing or wrong; `.badSequenceLength` when
+    ///   `maxLength` is out of range.
+    public init(modelDirectory: String, maxLength: Int? = nil) throws {
         let folder = URL(fileURLWithPath: modelDirectory)
         func contents(_ name: String) throws -> Data {
             let path = folder.appendingPathComponent(name).path
@@ -37,12 +44,16 @@ public struct SentenceEncoder: Sendable {
         guard vocabulary.count == config.vocabularySize else {
             throw TextModelError.badVocabulary("vocab.txt has \(vocabulary.count) tokens but config.json says vocab_size \(config.vocabularySize)")
         }
+        let limit = try MiniLMModel.sequenceLimit(
+            maxPositions: config.maxPositions,
+            sentenceConfig: FileManager.default.contents(atPath: folder.appendingPathComponent(MiniLMModel.sentenceConfigFile).path),
+            source: folder.appendingPathComponent(MiniLMModel.sentenceConfigFile).path, override: maxLength)
         let weightsPath = folder.appendingPathComponent("model.safetensors").path
         guard FileManager.default.fileExists(atPath: weightsPath) else {
             throw TextModelError.modelNotFound("\(weightsPath) is missing; \(MiniLMModel.installHint)")
         }
         let weights = try BertWeights(config: config, tensors: try SafeTensors(path: weightsPath))
-        self.init(tokenizer: try BertTokenizer(vocabulary: vocabulary, maxLength: min(maxLength, config.maxPositions)), encoder: BertEncoder(weights: weights))
+        self.init(tokenizer: try BertTokenizer(vocabulary: vocabulary, maxLength: limit), encoder: BertEncoder(weights: weights))
     }
 
     /// C, the embedding width.

@@ -10,11 +10,13 @@ public enum TextModelError: Error, CustomStringConvertible, Equatable {
     case unsupportedConfig(String)
     /// vocab.txt lacks a required token or repeats one.
     case badVocabulary(String)
+    /// A sequence limit (`max_seq_length`, `--max-seq-length`) below 2 or beyond the model's positions.
+    case badSequenceLength(String)
 
     public var description: String {
         switch self {
         case .modelNotFound(let message), .badWeights(let message), .badTensor(let message),
-            .unsupportedConfig(let message), .badVocabulary(let message):
+            .unsupportedConfig(let message), .badVocabulary(let message), .badSequenceLength(let message):
             return message
         }
     }

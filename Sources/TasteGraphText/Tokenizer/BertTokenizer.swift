@@ -8,8 +8,10 @@ public struct BertTokenizer: Sendable {
     /// The longest sequence, [CLS] and [SEP] included (sentence-transformers' `max_seq_length`).
     public let maxLength: Int
 
+    /// - Parameter maxLength: the longest sequence, at least 2. A model folder's own limit comes from
+    ///   `MiniLMModel.sequenceLimit(directory:override:)`; `SentenceEncoder(modelDirectory:)` applies it.
     /// - Throws: `TextModelError.badVocabulary` when [CLS], [SEP] or [UNK] is missing.
-    public init(vocabulary: Vocabulary, maxLength: Int = 128) throws {
+    public init(vocabulary: Vocabulary, maxLength: Int = MiniLMModel.fallbackMaxLength) throws {
         precondition(maxLength >= 2, "maxLength must leave room for [CLS] and [SEP]")
         wordPiece = try WordPiece(vocabulary: vocabulary)
         classifierID = try vocabulary.requiredID(of: "[CLS]")
