@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TasteGraphSupport
 
 /// `--store FILE`, shared by every command that reads or writes a store.
 struct StoreOption: ParsableArguments {
@@ -14,6 +15,18 @@ struct OutputOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print only errors on stderr (no progress or warnings).")
     var quiet = false
+}
+
+/// `--force`, shared by every command that writes a file: without it an existing file is never replaced.
+/// With it, an existing *file* may be replaced; a directory or the store never is.
+struct ForceOption: ParsableArguments {
+    @Flag(name: .long, help: "Replace an existing output file (never a directory or the store).")
+    var force = false
+
+    /// The guard for this command's outputs, protecting `store` (when the command has one).
+    func outputGuard(store: String?) -> OutputGuard {
+        OutputGuard(force: force, protecting: store.map { [$0] } ?? [])
+    }
 }
 
 /// JSON output with stable, snake_case keys.

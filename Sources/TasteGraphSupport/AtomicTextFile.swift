@@ -4,8 +4,9 @@ import Foundation
 import Glibc
 #endif
 
-/// A buffered text sink that writes to a temporary file and renames it over the destination on success,
-/// so readers never see a half-written file: an interrupted write leaves the previous file intact.
+/// A buffered text sink that writes to a temporary file and renames it over the destination on success
+/// (`AtomicFile`'s rules: unique temporary name, fsync, rename, folder fsync), so readers never see a
+/// half-written file: an interrupted write leaves the previous file intact.
 public final class AtomicTextFile {
     private let file: UnsafeMutablePointer<FILE>
     private var failed = false
@@ -21,12 +22,14 @@ public final class AtomicTextFile {
     }
 
     /// Runs `body` with a sink for `path`'s temporary twin, then renames it to `path`.
-    /// - Throws: `FileReadError` when the file cannot be created, written or renamed, or what `body` throws
+    /// - Throws: `FileWriteError` when the file cannot be created, written or renamed, or what `body` throws
     ///   (the temporary file is removed and `path` is left untouched).
     public static func write(to path: String, _ body: (AtomicTextFile) throws -> Void) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        guard let handle = fopen(temporary, "w") else {
-            throw FileReadError(path: path, reason: "cannot create: \(String(cString: strerror(errno)))")
+        let (descriptor, temporary) = try AtomicFile.createTemporary(beside: path)
+        guard let handle = fdopen(descriptor, "w") else {
+            close(descriptor)
+            unlink(temporary)
+            throw FileWriteError(path: path, reason: "cannot open for writing: \(String(cString: strerror(errno)))")
         }
         setvbuf(handle, nil, _IOFBF, 1 << 20)
         let sink = AtomicTextFile(file: handle)
@@ -41,11 +44,8 @@ public final class AtomicTextFile {
         fclose(handle)
         guard flushed, !sink.failed else {
             unlink(temporary)
-            throw FileReadError(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
+            throw FileWriteError(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
         }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw FileReadError(path: path, reason: "cannot rename into place: \(String(cString: strerror(errno)))")
-        }
+        try AtomicFile.commit(temporary, to: path)
     }
 }

@@ -110,6 +110,111 @@ import Testing
             try Data(contentsOf: URL(fileURLWithPath: out + "/" + $0))
         }
         #expect(before == after)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tgexport-") || $0.contains(".tmp-") }.isEmpty)
+    }
+
+    /// `--out` never replaces what TasteGraph did not create: the current directory, `/`, the store's folder,
+    /// the store file, a user's folder or file are refused with `OutputPathError`, and each survives intact.
+    @Test func exportRefusesEveryTargetItDidNotCreate() throws {
+        let dir = TemporaryDirectory()
+        let (store, segmentation) = try Self.prepared(dir)
+        let keep = dir.write("keep.txt", "the user's own file\n")
+        let userFolder = dir.file("photos")
+        try FileManager.default.createDirectory(atPath: userFolder, withIntermediateDirectories: false)
+        let photo = dir.write("photos/cat.jpg", "not really a cat")
+        let storeBefore = try store.catalog().userCount
+        var options = ExportOptions()
+        options.minAudience = 0
+        for target in [".", "/", dir.path, store.path, keep, userFolder, dir.path + "/", "./"] {
+            #expect(throws: OutputPathError.self, "\(target)") {
+                _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: target, options: options)
+            }
+        }
+        #expect(try String(contentsOfFile: keep, encoding: .utf8) == "the user's own file\n")
+        #expect(try String(contentsOfFile: photo, encoding: .utf8) == "not really a cat")
+        #expect(try GraphStore.openExisting(path: store.path).catalog().userCount == storeBefore)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tgexport-") }.isEmpty)
+
+        // An earlier export is replaced; once someone adds a file of their own to it, it is refused.
+        let out = dir.file("audiences")
+        _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: out, options: options)
+        _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: out, options: options)
+        #expect(FileManager.default.fileExists(atPath: out + "/members.csv"))
+        let notes = dir.write("audiences/notes.txt", "mine")
+        #expect(throws: OutputPathError.self) {
+            _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: out, options: options)
+        }
+        #expect(try String(contentsOfFile: notes, encoding: .utf8) == "mine")
+        // An empty folder is fine.
+        let empty = dir.file("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: empty, options: options)
+        #expect(FileManager.default.fileExists(atPath: empty + "/manifest.json"))
+        #expect(!FileManager.default.fileExists(atPath: empty + "/.tastegraph-export-in-progress"))
+    }
+
+    /// A staging folder left by an interrupted run (marked, its process gone) is removed by the next export;
+    /// a look-alike folder without the marker is never touched.
+    @Test func staleStagingFoldersAreCleanedAndOnlyThey() throws {
+        let dir = TemporaryDirectory()
+        let (store, segmentation) = try Self.prepared(dir)
+        let stale = dir.file(".audiences.tgexport-staging-999999-7")
+        try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: false)
+        _ = dir.write(".audiences.tgexport-staging-999999-7/.tastegraph-export-in-progress", "")
+        _ = dir.write(".audiences.tgexport-staging-999999-7/members.csv", "raw ids\n")
+        let lookalike = dir.file(".audiences.tgexport-staging-999998-8")
+        try FileManager.default.createDirectory(atPath: lookalike, withIntermediateDirectories: false)
+        _ = dir.write(".audiences.tgexport-staging-999998-8/mine.txt", "keep")
+        var options = ExportOptions()
+        options.minAudience = 0
+        _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: dir.file("audiences"), options: options)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: lookalike + "/mine.txt"))
+    }
+
+    /// In a hashed export no file carries anything but the salted hash for a user: not the external id, and
+    /// not the internal index (which follows the import file's order) — GraphML node ids and order included.
+    /// `--since` against an export under another id scheme or salt is an error.
+    @Test func hashedExportsStayUnlinkable() throws {
+        let dir = TemporaryDirectory()
+        let (store, segmentation) = try Self.prepared(dir)
+        let catalog = try store.catalog()
+        var options = ExportOptions()
+        options.minAudience = 0
+        options.salt = "pepper"
+        let segment = segmentation.segments[0]
+        options.graphMLSegment = segment.stableID
+        let out = dir.file("hashed")
+        _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: out, options: options)
+        let graphML = try String(contentsOfFile: out + "/segment-\(segment.stableID).graphml", encoding: .utf8)
+        let members = segmentation.members.filter { $0.segment == segment.index }.map(\.user)
+        let hashed = Set(members.map { SHA256.hex(of: "pepper" + catalog.userExternalIDs[$0]) })
+        let userNodes = graphML.components(separatedBy: "<node id=\"u:").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        #expect(userNodes.count == members.count)
+        #expect(Set(userNodes) == hashed)
+        #expect(userNodes == userNodes.sorted())  // key order, not import order
+        for name in try FileManager.default.contentsOfDirectory(atPath: out) {
+            let text = try String(contentsOfFile: out + "/" + name, encoding: .utf8)
+            for user in members.prefix(50) {
+                #expect(!text.contains("\"\(catalog.userExternalIDs[user])\"") && !text.contains(",\(catalog.userExternalIDs[user]),"), "\(name) names a raw user id")
+            }
+            #expect(!text.contains("id=\"u\(members[0])\""), "\(name) carries an internal user index")
+        }
+        // --since across id schemes or salts.
+        var plain = ExportOptions()
+        plain.minAudience = 0
+        plain.previousManifest = out + "/manifest.json"
+        #expect(throws: ExportError.self) {
+            _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: dir.file("plain"), options: plain)
+        }
+        var otherSalt = plain
+        otherSalt.salt = "salt"
+        #expect(throws: ExportError.self) {
+            _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: dir.file("salted"), options: otherSalt)
+        }
+        var sameSalt = plain
+        sameSalt.salt = "pepper"
+        _ = try SegmentExporter(store: store).export(segmentation: segmentation, to: dir.file("again"), options: sameSalt)
+        #expect(try CSVRecords.parse(String(contentsOfFile: dir.file("again") + "/exited.csv", encoding: .utf8)).count == 1)
     }
 }

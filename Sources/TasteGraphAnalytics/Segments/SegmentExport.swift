@@ -52,22 +52,42 @@ public struct SegmentExporter {
 
     public func export(segmentation: StoredSegmentation, to directory: String, options: ExportOptions) throws -> ExportResult {
         let catalog = try store.catalog()
-        let fm = FileManager.default
-        let target = URL(fileURLWithPath: directory).standardizedFileURL
-        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        let target = URL(fileURLWithPath: OutputGuard.canonical(directory))
+        let existing = try ExportTarget.check(target, requestedAs: directory, store: store.path)
+        ExportTarget.removeStaleFolders(beside: target)
+        let staging = try ExportTarget.makeFolder(ExportTarget.folderName(for: target, role: "staging"), beside: target)
         do {
             let result = try write(segmentation, catalog: catalog, into: staging, options: options, finalDirectory: target.path)
-            // Swap in: old → trash, staging → target, drop trash.
-            let trash = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
-            if fm.fileExists(atPath: target.path) { try fm.moveItem(at: target, to: trash) }
-            try fm.moveItem(at: staging, to: target)
-            try? fm.removeItem(at: trash)
+            if let existing {
+                // old export → marked trash folder, staging → target, then the trash's own files are removed.
+                let trash = target.deletingLastPathComponent().appendingPathComponent(ExportTarget.folderName(for: target, role: "old"))
+                try FileManager.default.moveItem(at: target, to: trash)
+                try ExportTarget.mark(trash)
+                do {
+                    try FileManager.default.moveItem(at: staging, to: target)
+                } catch {
+                    try? FileManager.default.moveItem(at: trash, to: target)
+                    try? ExportTarget.unmark(target)
+                    throw error
+                }
+                ExportTarget.removeExportFolder(trash, files: existing + [ExportTarget.markerName])
+            } else {
+                try FileManager.default.moveItem(at: staging, to: target)
+            }
+            try ExportTarget.unmark(target)
+            AtomicFile.syncFolder(of: target.path)
             return result
         } catch {
-            try? fm.removeItem(at: staging)
+            ExportTarget.removeExportFolder(staging, files: nil)
             throw error
         }
+    }
+
+    /// A short check value of the salt, recorded in hashed manifests so `--since` can tell whether two
+    /// exports used the same salt: the first 16 hex digits of SHA-256("tastegraph-salt-check" ‖ 0 ‖ salt). It
+    /// reveals no user key; guessing the salt from it is no easier than from the keys themselves.
+    static func saltCheck(_ salt: String) -> String {
+        String(SHA256.hex(of: "tastegraph-salt-check\u{0}" + salt).prefix(16))
     }
 
     private func userKey(_ user: Int, catalog: Catalog, salt: String?) -> String {
@@ -117,7 +137,7 @@ public struct SegmentExporter {
         }
 
         if let previous = options.previousManifest {
-            let (entered, exited) = try difference(since: previous, current: rows.map { ($0.segment, $0.key) })
+            let (entered, exited) = try difference(since: previous, current: rows.map { ($0.segment, $0.key) }, salt: options.salt)
             for (name, list) in [("entered.csv", entered), ("exited.csv", exited)] {
                 try AtomicTextFile.write(to: staging.appendingPathComponent(name).path) { out in
                     out.write("segment_id,user_key\n")
@@ -156,7 +176,13 @@ public struct SegmentExporter {
                 "top_artists": artists, "top_tags": tags, "median_plays": profile["median_plays"] ?? 0,
             ]
         }
+        var hashing: [String: Any] = [
+            "user_key_type": keyType,
+            "scheme": options.salt == nil ? "none: user_key is the external user id" : "sha256(salt + external user id), lower-case hex; the salt is not recorded",
+        ]
+        if let salt = options.salt { hashing["salt_check"] = Self.saltCheck(salt) }
         let manifest: [String: Any] = [
+            "generator": ExportTarget.generator,
             "schema_version": Self.schemaVersion,
             "created_at": ISO8601DateFormatter().string(from: Date()),
             "segmentation_id": segmentation.id,
@@ -166,10 +192,7 @@ public struct SegmentExporter {
             "seed": segmentation.seed,
             "data_fingerprint": segmentation.dataFingerprint,
             "modularity": segmentation.modularity,
-            "hashing": [
-                "user_key_type": keyType,
-                "scheme": options.salt == nil ? "none: user_key is the external user id" : "sha256(salt + external user id), lower-case hex; the salt is not recorded",
-            ],
+            "hashing": hashing,
             "min_audience": options.minAudience,
             "segments": segments,
             "suppressed_segments": suppressed.count,
@@ -182,12 +205,24 @@ public struct SegmentExporter {
     }
 
     /// Members entered and exited since an earlier export, per segment id.
-    private func difference(since manifestPath: String, current: [(String, String)]) throws -> ([(String, String)], [(String, String)]) {
+    private func difference(
+        since manifestPath: String, current: [(String, String)], salt: String?
+    ) throws -> ([(String, String)], [(String, String)]) {
         guard let data = FileManager.default.contents(atPath: manifestPath),
               let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let files = manifest["files"] as? [[String: Any]]
         else {
             throw ExportError(message: "\(manifestPath): not a TasteGraph export manifest (unreadable or not JSON with a 'files' list)")
+        }
+        // Keys of two exports compare only under the same scheme (and, hashed, the same salt).
+        let hashing = manifest["hashing"] as? [String: Any]
+        let previousType = hashing?["user_key_type"] as? String
+        let keyType = salt == nil ? "external_id" : "sha256_salted"
+        guard previousType == keyType else {
+            throw ExportError(message: "--since \(manifestPath): that export's user keys are '\(previousType ?? "unknown")', this one's are '\(keyType)'; compare exports made with the same id scheme")
+        }
+        if let salt, hashing?["salt_check"] as? String != Self.saltCheck(salt) {
+            throw ExportError(message: "--since \(manifestPath): that export was hashed with another salt; compare exports made with the same salt")
         }
         let base = URL(fileURLWithPath: manifestPath).deletingLastPathComponent()
         var previous = Set<Pair>()
@@ -230,24 +265,27 @@ public struct SegmentExporter {
             out.write("  <key id=\"kind\" for=\"node\" attr.name=\"kind\" attr.type=\"string\"/>\n")
             out.write("  <key id=\"plays\" for=\"edge\" attr.name=\"plays\" attr.type=\"double\"/>\n")
             out.write("  <graph id=\"\(xml(segment.stableID))\" edgedefault=\"undirected\">\n")
+            // Users appear only by their key (hashed in a hashed export), in key order: neither node ids nor the
+            // order of nodes and edges carry the internal ids, which follow the import file's order.
             var items = Set<Int>()
-            var edges: [(Int, Int, Float)] = []
-            for user in members.sorted() {
-                out.write("    <node id=\"u\(user)\"><data key=\"label\">\(xml(userKey(user, catalog: catalog, salt: salt)))</data><data key=\"kind\">user</data></node>\n")
+            var edges: [(String, Int, Float)] = []
+            let keyed = members.map { (key: userKey($0, catalog: catalog, salt: salt), user: $0) }.sorted { $0.key < $1.key }
+            for (key, user) in keyed {
+                out.write("    <node id=\"u:\(xml(key))\"><data key=\"label\">\(xml(key))</data><data key=\"kind\">user</data></node>\n")
                 let top = (byUser[user] ?? []).sorted { ($0.plays, -$0.item) > ($1.plays, -$1.item) }.prefix(10)
                 for entry in top {
                     items.insert(entry.item)
-                    edges.append((user, entry.item, entry.plays))
+                    edges.append((key, entry.item, entry.plays))
                 }
             }
             for item in items.sorted() {
                 let artist = catalog.itemArtist[item]
                 let title = catalog.itemTitles[item] ?? catalog.itemExternalIDs[item]
                 let label = artist >= 0 && catalog.artistNames[artist] != title ? "\(title) — \(catalog.artistNames[artist])" : title
-                out.write("    <node id=\"i\(item)\"><data key=\"label\">\(xml(label))</data><data key=\"kind\">item</data></node>\n")
+                out.write("    <node id=\"i:\(xml(catalog.itemExternalIDs[item]))\"><data key=\"label\">\(xml(label))</data><data key=\"kind\">item</data></node>\n")
             }
             for (index, edge) in edges.enumerated() {
-                out.write("    <edge id=\"e\(index)\" source=\"u\(edge.0)\" target=\"i\(edge.1)\"><data key=\"plays\">\(edge.2)</data></edge>\n")
+                out.write("    <edge id=\"e\(index)\" source=\"u:\(xml(edge.0))\" target=\"i:\(xml(catalog.itemExternalIDs[edge.1]))\"><data key=\"plays\">\(edge.2)</data></edge>\n")
             }
             out.write("  </graph>\n</graphml>\n")
         }

@@ -46,6 +46,7 @@ struct Evaluate: ContextCommand {
     var saveDir: String?
     @OptionGroup var features: FeatureOptions
     @OptionGroup(title: "Baselines") var baselines: BaselineOptions
+    @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -59,9 +60,16 @@ struct Evaluate: ContextCommand {
 
     func run(context: CLIContext) throws {
         let choices = try ModelChoice.parse(models)
+        let outputs = force.outputGuard(store: store.store)
+        func savePath(_ choice: ModelChoice) -> String? {
+            saveDir.map { $0 + "/" + choice.name + (choice.kind == .gcn ? ".tgck" : ".tgm") }
+        }
+        if let saveDir {
+            try outputs.checkFolder(saveDir, files: choices.map { URL(fileURLWithPath: savePath($0)!).lastPathComponent })
+        }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
-        let identity = ModelIdentity(userIDs: catalog.userExternalIDs, itemIDs: catalog.itemExternalIDs, dataFingerprint: try graphStore.dataFingerprint())
+        var identity = ModelIdentity(userIDs: catalog.userExternalIDs, itemIDs: catalog.itemExternalIDs, dataFingerprint: try graphStore.dataFingerprint())
         var protocolInfo: [String: Any] = ["store": store.store, "data_fingerprint": identity.dataFingerprint, "seed": seed, "k": [10, 20]]
         let trainListens: ListenTable
         let testListens: ListenTable
@@ -78,6 +86,8 @@ struct Evaluate: ContextCommand {
         guard trainListens.count > 0, testListens.count > 0 else {
             throw ValidationError("the split has \(trainListens.count) train and \(testListens.count) test listens; both must be non-empty")
         }
+        identity.splitFingerprint = InteractionSplit.testFingerprint(testListens)
+        protocolInfo["split_fingerprint"] = identity.splitFingerprint
         let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: trainListens)
         let heldOut = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: trainListens, validation: ListenTable())
             .heldOut(testListens)
@@ -101,6 +111,14 @@ struct Evaluate: ContextCommand {
                     let loaded = try GCNRecommender(checkpoint: Checkpoint.read(from: checkpoint))
                     guard loaded.identity.itemIDs == identity.itemIDs, loaded.identity.userIDs == identity.userIDs else {
                         throw CheckpointError(path: checkpoint, reason: "its users and items differ from this store's; train on this store")
+                    }
+                    // A model trained on another split may have trained on this split's test listens.
+                    guard loaded.identity.splitFingerprint == InteractionSplit.testFingerprint(testListens) else {
+                        throw ValidationError("""
+                            \(checkpoint) was trained on another split than this evaluation's (its held-out listens differ: \
+                            another --seed, --test-fraction or split files), so it may have trained on these test listens; \
+                            evaluate with the split it was trained with, or train it on this one
+                            """)
                     }
                     recommender = loaded
                     extra["source"] = "checkpoint \(checkpoint)"
@@ -136,9 +154,10 @@ struct Evaluate: ContextCommand {
                 }
             }
             let seconds = Date().timeIntervalSince(started)
-            if let saveDir {
+            if let saveDir, let path = savePath(choice) {
                 try FileManager.default.createDirectory(atPath: saveDir, withIntermediateDirectories: true)
-                try recommender.save(to: saveDir + "/" + choice.name + (choice.kind == .gcn ? ".tgck" : ".tgm"))
+                try outputs.checkFile(path)
+                try recommender.save(to: path)
             }
             let report = recommender.evaluate(heldOut)
             rows.append((choice.name, report, seconds, extra))

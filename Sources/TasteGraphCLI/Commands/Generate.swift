@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import TasteGraphSupport
 import TasteGraphSynth
 
 /// `tastegraph generate`: write a planted-genre sample dataset.
@@ -14,7 +16,7 @@ struct Generate: ContextCommand {
 
     @Option(name: .long, help: "Random seed.")
     var seed: UInt64 = 42
-    @Option(name: .long, help: ArgumentHelp("Output directory (created if missing).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Output directory (created if missing; existing sample files are replaced only with --force).", valueName: "dir"))
     var out: String
     @Option(name: .long, help: "Number of users.")
     var users = 2_000
@@ -26,7 +28,11 @@ struct Generate: ContextCommand {
     var genres = 8
     @Option(name: .long, help: "Mean distinct songs per user.")
     var meanListens = 24.0
+    @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
+
+    /// The files `generate` writes into --out.
+    static let fileNames = ["triplets.tsv", "song_data.csv", "truth_artists.tsv", "truth_users.tsv"]
 
     func validate() throws {
         guard (1...8).contains(genres) else { throw ValidationError("--genres must be 1…8, got \(genres)") }
@@ -44,6 +50,7 @@ struct Generate: ContextCommand {
         parameters.artists = artists
         parameters.genres = genres
         parameters.meanListensPerUser = meanListens
+        try force.outputGuard(store: nil).checkFolder(out, files: Self.fileNames)
         let files = try SampleGenerator(parameters: parameters).write(to: out)
         if output.json {
             context.print(try JSONOutput.encode(files))

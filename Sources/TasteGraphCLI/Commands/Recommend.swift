@@ -32,7 +32,7 @@ struct Recommend: ContextCommand {
     @Option(name: .long, help: ArgumentHelp("Model written by `tastegraph train` (checkpoint or model archive).", valueName: "checkpoint"))
     var checkpoint: String
     @Option(name: .long, help: ArgumentHelp("The user's external id.", valueName: "id")) var user: String?
-    @Option(name: .shortAndLong, help: "How many items.") var k = 20
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "How many items.") var k = 20
     @Flag(name: .long, help: "Keep items the user has already heard.") var includeHeard = false
     @Option(name: .long, help: ArgumentHelp("Never recommend this artist (name or id); repeatable.", valueName: "artist"))
     var excludeArtist: [String] = []
@@ -42,11 +42,12 @@ struct Recommend: ContextCommand {
     @Flag(name: .long, help: "Explain each item: the user's heard items that contributed most to its score.") var explain = false
     @Option(name: .long, help: "With --explain: how many contributing items per recommendation.") var reasons = 3
     @Flag(name: .long, help: "Recommend for every user and write a CSV (see --out).") var batch = false
-    @Option(name: .long, help: ArgumentHelp("CSV file for --batch.", valueName: "file")) var out: String?
+    @Option(name: .long, help: ArgumentHelp("CSV file for --batch (a new file; see --force).", valueName: "file")) var out: String?
+    @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard k > 0 else { throw ValidationError("-k must be positive") }
+        guard k >= 1 else { throw ValidationError("-k must be at least 1, got \(k)") }
         guard batch || user != nil else { throw ValidationError("give --user ID or --batch") }
         if batch && out == nil { throw ValidationError("--batch needs --out FILE") }
         guard maxPerArtist >= 0 else { throw ValidationError("--max-per-artist must be ≥ 0") }
@@ -54,6 +55,7 @@ struct Recommend: ContextCommand {
     }
 
     func run(context: CLIContext) throws {
+        if batch, let out { try force.outputGuard(store: store.store).checkFile(out) }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
         var recommender = try RecommenderFile.load(checkpoint)
@@ -137,7 +139,7 @@ struct Recommend: ContextCommand {
             return
         }
         if result.coldStart {
-            context.print("cold start: user \(user!) is unknown to the model or has fewer than 3 listens; showing the cold-start mix (10 popular + 20 discovery)")
+            context.print("cold start: user \(Printable.escaped(user!)) is unknown to the model or has fewer than 3 listens; showing the cold-start mix (10 popular + 20 discovery)")
         }
         for (rank, r) in result.items.enumerated() {
             let predicted = r.predictedPlays.map { String(format: "  ~%.0f plays", $0) } ?? ""

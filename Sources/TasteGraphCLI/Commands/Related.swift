@@ -26,7 +26,7 @@ struct Related: ContextCommand {
     var artist: [String] = []
     @Option(name: .long, help: ArgumentHelp("Seed item id (related items instead of artists).", valueName: "id"))
     var item: String?
-    @Option(name: .shortAndLong, help: "How many related artists to list.")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "How many related artists to list.")
     var k = 20
     @Option(name: .long, help: "Ranking method: walk (Pixie-style random walks) or ppr (igraph personalized PageRank).")
     var method: RelatedMethod = .walk
@@ -48,10 +48,11 @@ struct Related: ContextCommand {
     var batch = false
     @Option(name: .long, help: ArgumentHelp("CSV file for --batch.", valueName: "file"))
     var out: String?
+    @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard k > 0 else { throw ValidationError("-k must be positive") }
+        guard k >= 1 else { throw ValidationError("-k must be at least 1, got \(k)") }
         guard (0..<1).contains(restart) else { throw ValidationError("--restart must be in [0, 1)") }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
         guard batch || !artist.isEmpty || item != nil else { throw ValidationError("give --artist NAME, --item ID or --batch") }
@@ -69,6 +70,7 @@ struct Related: ContextCommand {
     }
 
     func run(context: CLIContext) throws {
+        if batch, let out { try force.outputGuard(store: store.store).checkFile(out) }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalogForSplit = try train.map { _ in try graphStore.catalog() }
         let listens = try train.map { try SplitFile.load(path: $0, catalog: catalogForSplit!) }

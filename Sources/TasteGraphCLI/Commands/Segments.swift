@@ -95,20 +95,28 @@ extension Segments {
         static let configuration = CommandConfiguration(
             abstract: "Write a segmentation as marketing audiences: members.csv, manifest.json, optional GraphML and entered/exited files.",
             discussion: """
-                Files are written into a temporary directory that replaces --out only when complete: an interrupted or \
-                failed export leaves the previous one as it was. members.csv is RFC 4180 UTF-8 with the header \
-                segment_id,user_key,user_key_type,score,assigned_at, ordered by segment then user key.
+                --out must be a new directory, an empty one, or one holding an earlier export and nothing else (its \
+                manifest.json lists every file); anything else (the current directory, /, the store's folder, a file) \
+                is refused with exit 2 and left untouched. Files are written into a private staging folder that replaces \
+                --out only when complete: an interrupted or failed export leaves the previous one as it was, and the next \
+                run removes the staging folder it left. members.csv is RFC 4180 UTF-8 with the header \
+                segment_id,user_key,user_key_type,score,assigned_at, ordered by segment then user key. With --hash-ids \
+                no file carries anything but the salted hash for a user (GraphML node ids included). The salt comes from \
+                --salt-file, the TASTEGRAPH_SALT environment variable or --salt (visible in the process list), in that \
+                order of preference.
                 """
         )
 
         @OptionGroup var store: StoreOption
-        @Option(name: .long, help: ArgumentHelp("Output directory (replaced atomically).", valueName: "dir"))
+        @Option(name: .long, help: ArgumentHelp("Output directory: new, empty, or an earlier export (replaced atomically).", valueName: "dir"))
         var out: String
         @Option(name: .long, help: "Segmentation id to export (default: the latest).")
         var segmentation: Int?
-        @Flag(name: .long, help: "Replace user ids by SHA-256(salt + user id); needs --salt.")
+        @Flag(name: .long, help: "Replace user ids by SHA-256(salt + user id); needs a salt (--salt-file, TASTEGRAPH_SALT or --salt).")
         var hashIds = false
-        @Option(name: .long, help: "Salt for --hash-ids (keep it secret; it is not written anywhere).")
+        @Option(name: .long, help: ArgumentHelp("File whose content (trailing newline removed) is the salt for --hash-ids; keep it private.", valueName: "file"))
+        var saltFile: String?
+        @Option(name: .long, help: "Salt for --hash-ids (visible to other users in the process list: prefer --salt-file or TASTEGRAPH_SALT).")
         var salt: String?
         @Option(name: .long, help: "Segments with fewer members are not exported (the manifest counts them).")
         var minAudience = 100
@@ -120,9 +128,26 @@ extension Segments {
         var since: String?
         @OptionGroup var output: OutputOptions
 
+        /// The salt from --salt-file, then TASTEGRAPH_SALT, then --salt.
+        func resolvedSalt() throws -> String? {
+            if let saltFile {
+                guard let data = FileManager.default.contents(atPath: saltFile) else {
+                    throw ValidationError("--salt-file \(saltFile): cannot read the file")
+                }
+                var text = String(decoding: data, as: UTF8.self)
+                while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+                return text
+            }
+            if let environment = ProcessInfo.processInfo.environment["TASTEGRAPH_SALT"], hashIds { return environment }
+            return salt
+        }
+
         func validate() throws {
-            if hashIds && (salt ?? "").isEmpty { throw ValidationError("--hash-ids needs a non-empty --salt") }
-            if !hashIds && salt != nil { throw ValidationError("--salt is only used with --hash-ids") }
+            if saltFile != nil && salt != nil { throw ValidationError("give the salt once: --salt-file or --salt") }
+            if !hashIds && (salt != nil || saltFile != nil) { throw ValidationError("--salt and --salt-file are only used with --hash-ids") }
+            if try hashIds && saltFile == nil && (resolvedSalt() ?? "").isEmpty {
+                throw ValidationError("--hash-ids needs a non-empty salt: --salt-file FILE, the TASTEGRAPH_SALT environment variable, or --salt")
+            }
             guard minAudience >= 0 else { throw ValidationError("--min-audience must be ≥ 0") }
             guard maxRowsPerFile >= 0 else { throw ValidationError("--max-rows-per-file must be ≥ 0") }
         }
@@ -131,7 +156,8 @@ extension Segments {
             let graphStore = try GraphStore.openExisting(path: store.store)
             let stored = try graphStore.segmentation(id: segmentation)
             var options = ExportOptions()
-            options.salt = hashIds ? salt : nil
+            options.salt = hashIds ? try resolvedSalt() : nil
+            if hashIds, (options.salt ?? "").isEmpty { throw ValidationError("--salt-file \(saltFile ?? ""): the salt is empty") }
             options.minAudience = minAudience
             options.maxRowsPerFile = maxRowsPerFile
             options.graphMLSegment = graphml

@@ -70,6 +70,7 @@ struct Train: ContextCommand {
         "Write the training log here as JSON Lines, one object per epoch: epoch, loss, validation_recall@20 (null when not validated), seconds.",
         valueName: "file"))
     var log: String?
+    @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -133,6 +134,15 @@ struct Train: ContextCommand {
 
     func run(context: CLIContext) throws {
         let (modelConfig, trainingConfig) = try settings()
+        // Outputs are checked before any work: a refused path costs nothing and replaces nothing.
+        let outputs = force.outputGuard(store: store.store)
+        try outputs.checkFile(out)
+        if let log {
+            try outputs.checkFile(log)
+            guard OutputGuard.canonical(log) != OutputGuard.canonical(out) else {
+                throw ValidationError("--log and --out name the same file")
+            }
+        }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
         let fraction = model == .gcn ? trainingConfig.validationFraction : 0
@@ -145,7 +155,9 @@ struct Train: ContextCommand {
             split = InteractionSplit.holdout(try graphStore.listens(), validationFraction: fraction, testFraction: testFraction, seed: trainingConfig.seed)
         }
         guard split.train.count > 0 else { throw ValidationError("no train listens: import data first") }
-        let identity = ModelIdentity(userIDs: catalog.userExternalIDs, itemIDs: catalog.itemExternalIDs, dataFingerprint: try graphStore.dataFingerprint())
+        let identity = ModelIdentity(
+            userIDs: catalog.userExternalIDs, itemIDs: catalog.itemExternalIDs, dataFingerprint: try graphStore.dataFingerprint(),
+            splitFingerprint: split.testFingerprint)
         if model != .gcn {
             try fitBaseline(split: split, catalog: catalog, identity: identity, seed: trainingConfig.seed, context: context)
             return
@@ -156,13 +168,13 @@ struct Train: ContextCommand {
         if let resume {
             let previous = try Checkpoint.read(from: resume)
             guard previous.header.model == modelConfig else {
-                throw CheckpointError(path: resume, reason: "its architecture differs from this run's settings; resume with the same model flags")
+                throw ValidationError("--resume \(resume): its architecture differs from this run's settings; resume with the same model flags")
             }
             guard previous.header.dataFingerprint == identity.dataFingerprint, previous.header.userIDs == catalog.userExternalIDs else {
-                throw CheckpointError(path: resume, reason: "it was trained on different data (fingerprint mismatch)")
+                throw ValidationError("--resume \(resume): it was trained on different data (fingerprint mismatch)")
             }
             guard previous.header.embedder == itemFeatures.name else {
-                throw CheckpointError(path: resume, reason: "it was trained with features '\(previous.header.embedder)', not '\(itemFeatures.name)'")
+                throw ValidationError("--resume \(resume): it was trained with features '\(previous.header.embedder ?? "none")', not '\(itemFeatures.name)'")
             }
             initial = previous.parameters
         }
@@ -236,6 +248,7 @@ struct Train: ContextCommand {
 final class TrainingLog {
     let handle: FileHandle
 
+    /// Creates the log file (`checkFile` has already refused an existing one unless `--force`).
     init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw ValidationError("--log \(path): cannot create the file")
