@@ -113,6 +113,70 @@ import Testing
     @Test func missingFileIsAnError() {
         #expect(throws: FileReadError.self) { try LineReader(path: "/nonexistent/x").forEachLine { _, _ in } }
     }
+
+    /// A leading UTF-8 BOM is not part of the first line (later lines keep theirs); the fingerprint still
+    /// covers the file's every byte.
+    @Test(arguments: [2, 3, 5, 1 << 16])
+    func leadingByteOrderMarkIsDropped(chunkSize: Int) throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        #expect(try lines(of: bom + Array("u1\tS1\r\n".utf8) + bom + Array("u2".utf8), chunkSize: chunkSize) == ["u1\tS1", "\u{FEFF}u2"])
+        #expect(try lines(of: bom + Array("only".utf8), chunkSize: chunkSize) == ["only"])
+        #expect(try lines(of: bom, chunkSize: chunkSize) == [""])
+    }
+
+    /// Missing files and directories: `PATH: cannot read: WHY`.
+    @Test func unreadableFilesSayWhy() throws {
+        let directory = NSTemporaryDirectory() + "dir-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (path, why) in [("/nonexistent/x", "no such file"), (directory, "it is a directory, not a file")] {
+            do {
+                try LineReader(path: path).forEachLine { _, _ in }
+                Issue.record("\(path) was read")
+            } catch let error as FileReadError {
+                #expect(error.description == "\(path): cannot read: \(why)")
+            }
+            #expect(throws: FileReadError.self) { try FileReadError.checkReadable(path) }
+        }
+    }
+}
+
+@Suite struct PrintableTests {
+    @Test func controlCharactersBecomeVisibleEscapes() {
+        #expect(Printable.escaped("\u{1B}]0;pwned\u{07}\u{1B}[2J1") == #"\x1b]0;pwned\x07\x1b[2J1"#)
+        #expect(Printable.escaped("a\0b\tc\rd\ne\u{7F}") == #"a\0b\tc\rd\ne\x7f"#)
+        #expect(Printable.escaped("csi\u{9B}2J rtl\u{202E}x") == #"csi\u{9b}2J rtl\u{202e}x"#)
+        #expect(Printable.escaped("Mötley Crüe — 日本 \\ ok") == "Mötley Crüe — 日本 \\ ok")
+        #expect(Printable.escaped("line one\nline\u{1B}two", keepingNewlines: true) == "line one\nline\\x1btwo")
+        let once = Printable.escaped("\u{1B}[31m")
+        #expect(Printable.escaped(once) == once)
+    }
+
+    @Test func bytesShowInvalidUTF8AsHexAndAreCutAtTheLimit() {
+        #expect(Printable.escaped(bytes: [0x75, 0xFF, 0x00, 0x41]) == #"u\xff\0A"#)
+        #expect(Printable.escaped(bytes: Array("Björk".utf8)) == "Björk")
+        #expect(Printable.escaped(bytes: Array("abcdef".utf8), limit: 3) == "abc…")
+    }
+}
+
+@Suite struct CSVRecordScannerTests {
+    func openAfter(_ lines: [String]) -> [Bool] {
+        var scanner = CSV.RecordScanner()
+        return lines.map { line in
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBytes { scanner.scan($0) }
+            return scanner.isInsideQuotes
+        }
+    }
+
+    @Test func tracksQuotedFieldsAcrossLines() {
+        #expect(openAfter(["S1,\"Hello, World\",x,y,1"]) == [false])
+        #expect(openAfter(["S2,\"Say \"\"Hi\"\"\",,z,0"]) == [false])
+        #expect(openAfter(["S3,\"Line one", "", "still \"\"quoted\"\"", "end\",r,a,1"]) == [true, true, true, false])
+        #expect(openAfter(["S4,5\" single,r,a,1"]) == [false])  // a quote inside an unquoted field is literal
+        #expect(openAfter(["S5,\"a\",\"b", "c\""]) == [true, false])
+        #expect(openAfter(["\"", "\""]) == [true, false])
+    }
 }
 
 @Suite struct SplitMix64Tests {
