@@ -13,6 +13,10 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     }
 
     public var isConstraintViolation: Bool { code & 0xff == SQLITE_CONSTRAINT }
+
+    /// Another connection holds a lock this one needed, past the busy timeout (`SQLITE_BUSY`,
+    /// `SQLITE_LOCKED` and their extended codes).
+    public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
 }
 
 /// A value that can be bound to a statement parameter or read from a column.
@@ -34,8 +38,10 @@ public final class Database {
     public let path: String
 
     /// Opens (and creates, unless `readOnly`) the database at `path`.
+    /// - Parameter busyTimeoutMilliseconds: how long a statement waits for another connection's lock
+    ///   before it fails with `SQLITE_BUSY`.
     /// - Throws: `SQLiteError` when the file cannot be opened.
-    public init(path: String, readOnly: Bool = false) throws {
+    public init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 5_000) throws {
         var db: OpaquePointer?
         let flags = readOnly
             ? SQLITE_OPEN_READONLY
@@ -48,7 +54,7 @@ public final class Database {
         }
         self.handle = db
         self.path = path
-        sqlite3_busy_timeout(db, 5_000)
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         sqlite3_extended_result_codes(db, 1)
     }
 

@@ -113,6 +113,8 @@ public struct Row {
     public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement.handle, column)) }
     public func double(_ column: Int32) -> Double { sqlite3_column_double(statement.handle, column) }
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement.handle, column) == SQLITE_NULL }
+    /// The column holds an INTEGER value (not REAL, TEXT, BLOB or NULL).
+    public func isInteger(_ column: Int32) -> Bool { sqlite3_column_type(statement.handle, column) == SQLITE_INTEGER }
 
     public func text(_ column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(statement.handle, column) else { return nil }

@@ -6,7 +6,10 @@ import TasteGraphSupport
 ///
 /// Ids are the dataset's external ids; they are mapped to the store's dense ids through the catalog.
 public enum SplitFile {
-    /// - Throws: `InputError` naming the file and line for a bad row or an id missing from the store.
+    /// A UTF-8 byte-order mark before the first line is ignored (`LineReader`).
+    /// - Throws: `InputError` naming the file and line for a bad row or an id missing from the store (its
+    ///   message escapes control bytes of the quoted ids), `FileReadError` for a missing, unreadable or
+    ///   directory file.
     public static func load(path: String, catalog: Catalog) throws -> ListenTable {
         var users: [String: Int32] = [:]
         for (index, id) in catalog.userExternalIDs.enumerated() { users[id] = Int32(index) }
@@ -30,6 +33,10 @@ public enum SplitFile {
             }
             guard let weight = Float(fields[2]), weight >= 0, weight.isFinite else {
                 throw InputError(file: path, line: number, reason: "weight '\(fields[2])' is not a non-negative number")
+            }
+            // The same limit as a stored play count, so sums over a split stay finite too.
+            guard weight <= Float(GraphStore.maximumPlayCount) else {
+                throw InputError(file: path, line: number, reason: "weight \(fields[2]) is too large: at most 1,000,000,000 plays per row")
             }
             table.append(user: user, item: item, plays: weight)
         }

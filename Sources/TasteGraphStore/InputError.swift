@@ -1,6 +1,10 @@
+import TasteGraphSupport
+
 /// A problem with input data: the file, the 1-based line (when the problem is on one line) and the reason.
 ///
 /// Import failures that are the data's fault are `InputError`s; the CLI exits with status 3 for them.
+/// `description` escapes control characters (`Printable.escaped`), since the file name and the reason
+/// quote input; `reason` keeps the text as built.
 public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
     public let file: String
     public let line: Int?
@@ -13,8 +17,8 @@ public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     public var description: String {
-        if let line { return "\(file):\(line): \(reason)" }
-        return "\(file): \(reason)"
+        if let line { return Printable.escaped("\(file):\(line): \(reason)") }
+        return Printable.escaped("\(file): \(reason)")
     }
 }
 
@@ -33,9 +37,9 @@ public struct ImportAborted: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// A request the store cannot carry out as asked (wrong dataset kind, missing file, …).
+/// A request the store cannot carry out as asked (wrong dataset kind, missing file, locked store, …).
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    public var description: String { Printable.escaped(message, keepingNewlines: true) }
 }

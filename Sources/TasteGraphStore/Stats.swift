@@ -61,9 +61,11 @@ public struct StoreStats: Codable, Sendable, Equatable {
 extension GraphStore {
     /// Computes the store's statistics in one scan of the listens.
     /// - Complexity: O(listens + users + items).
+    /// - Throws: `InputError` naming the store when its content breaks what imports write (a play count
+    ///   above `GraphStore.maximumPlayCount`, ids that are not dense, a listen naming a missing row).
     public func stats() throws -> StoreStats {
-        let userCount = Int(try db.integer("SELECT COALESCE(MAX(id) + 1, 0) FROM users"))
-        let itemCount = Int(try db.integer("SELECT COALESCE(MAX(id) + 1, 0) FROM items"))
+        let userCount = try denseCount("users")
+        let itemCount = try denseCount("items")
         var userActive = [Bool](repeating: false, count: userCount)
         var itemActive = [Bool](repeating: false, count: itemCount)
         try db.prepare("SELECT id FROM users WHERE active = 1").query { userActive[$0.int(0)] = true }
@@ -77,10 +79,16 @@ extension GraphStore {
         try db.prepare("SELECT user_id, item_id, play_count FROM listens").query { row in
             let user = row.int(0)
             let item = row.int(1)
+            guard (0..<userCount).contains(user), (0..<itemCount).contains(item) else {
+                throw corruptError("a listen names user \(user) and item \(item), not both in the store")
+            }
             guard userActive[user], itemActive[item] else { return }
-            let count = row.int64(2)
+            let count = try checkedPlayCount(row, column: 2, user: user, item: item)
             listens += 1
-            plays += count
+            // Cannot overflow below 2³¹ listens of at most 10⁹ plays each; checked all the same.
+            let (sum, overflow) = plays.addingReportingOverflow(count)
+            guard !overflow else { throw corruptError("the store's total play count exceeds \(Int64.max)") }
+            plays = sum
             userPlays[user] += Double(count)
             userItems[user] += 1
             itemPlays[item] += Double(count)

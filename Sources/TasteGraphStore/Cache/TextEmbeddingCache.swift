@@ -16,7 +16,7 @@ extension GraphStore {
             try statement.query([.text(model), .text(hash)]) { row in
                 let dimension = row.int(0)
                 let bytes = row.blob(1)
-                guard bytes.count == dimension * 4 else {
+                guard dimension >= 0, bytes.count % 4 == 0, bytes.count / 4 == dimension else {
                     throw StoreError("\(path): the cached \(model) embedding \(hash) holds \(bytes.count) bytes, not \(dimension) floats")
                 }
                 found[hash] = (0..<dimension).map { i in
@@ -29,7 +29,7 @@ extension GraphStore {
 
     /// Stores (or replaces) vectors of `model`, all in one transaction.
     public func storeTextEmbeddings(model: String, _ vectors: [(hash: String, vector: [Float])]) throws {
-        try db.transaction {
+        try transaction {
             let statement = try db.prepare(
                 "INSERT OR REPLACE INTO text_embeddings(model, text_hash, dimension, vector) VALUES (?, ?, ?, ?)")
             for (hash, vector) in vectors {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TasteGraphSupport
 
 /// Byte-level field parsing for the importers. Lines arrive as raw bytes (see `LineReader`); these
 /// helpers split them and decode fields without going through `String` for numbers.
@@ -132,19 +133,35 @@ enum Fields {
         return value
     }
 
+    /// Parses a play count: a non-negative integer of at most `GraphStore.maximumPlayCount`.
+    /// - Throws: a reason naming the offending text.
+    static func playCount(_ bytes: UnsafeRawBufferPointer) throws -> Int64 {
+        let value: Int64
+        do {
+            value = try count(bytes, name: "play count")
+        } catch let error as FieldError where error.reason.hasSuffix("is too large") {
+            throw FieldError("play count '\(printable(bytes))' is too large: at most \(GraphStore.maximumPlayCountText) plays per row")
+        }
+        guard value <= GraphStore.maximumPlayCount else {
+            throw FieldError("play count \(value) is too large: at most \(GraphStore.maximumPlayCountText) plays per row")
+        }
+        return value
+    }
+
     /// Decodes a field as strict UTF-8 text without control characters.
-    static func utf8(_ bytes: UnsafeRawBufferPointer, name: String) throws -> String {
+    /// - Parameter allowingTabsAndNewlines: accept TAB and LF (a quoted CSV field may hold them, RFC 4180).
+    static func utf8(_ bytes: UnsafeRawBufferPointer, name: String, allowingTabsAndNewlines: Bool = false) throws -> String {
         let typed = bytes.bindMemory(to: UInt8.self)
         guard let text = String(validating: typed, as: UTF8.self) else {
             let offset = firstInvalidUTF8Offset(typed)
             throw FieldError("\(name) is not valid UTF-8 (byte 0x\(String(typed[offset], radix: 16)) at offset \(offset))")
         }
-        try rejectControlCharacters(typed, name: name)
+        try rejectControlCharacters(typed, name: name, allowingTabsAndNewlines: allowingTabsAndNewlines)
         return text
     }
 
-    static func utf8(_ bytes: [UInt8], name: String) throws -> String {
-        try bytes.withUnsafeBytes { raw in try utf8(raw, name: name) }
+    static func utf8(_ bytes: [UInt8], name: String, allowingTabsAndNewlines: Bool = false) throws -> String {
+        try bytes.withUnsafeBytes { raw in try utf8(raw, name: name, allowingTabsAndNewlines: allowingTabsAndNewlines) }
     }
 
     /// Decodes a field as ISO-8859-1 (every byte is a code point), rejecting control characters.
@@ -156,8 +173,9 @@ enum Fields {
         return String(scalars)
     }
 
-    private static func rejectControlCharacters(_ bytes: UnsafeBufferPointer<UInt8>, name: String) throws {
+    private static func rejectControlCharacters(_ bytes: UnsafeBufferPointer<UInt8>, name: String, allowingTabsAndNewlines: Bool = false) throws {
         for (offset, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x7F {
+            if allowingTabsAndNewlines && (byte == 0x09 || byte == 0x0A) { continue }
             throw FieldError("\(name) contains control byte 0x\(String(byte, radix: 16)) at offset \(offset)")
         }
     }
@@ -175,10 +193,9 @@ enum Fields {
         }
     }
 
-    /// A short, printable rendering of raw bytes for error messages.
+    /// A short rendering of raw bytes for error messages, control bytes and invalid UTF-8 escaped.
     static func printable(_ bytes: UnsafeRawBufferPointer) -> String {
-        let text = String(decoding: bytes.prefix(40), as: UTF8.self)
-        return bytes.count > 40 ? text + "…" : text
+        Printable.escaped(bytes: bytes, limit: 40)
     }
 }
 

@@ -56,24 +56,40 @@ final class ImportSession {
         self.report = ImportReport(dataset: dataset)
     }
 
+    /// How a file's lines make records.
+    enum Framing {
+        /// One line, one record.
+        case lines
+        /// RFC 4180 CSV: a quoted field may hold line breaks, so a record may span lines. The record is
+        /// handed over with LF between its lines (a CRLF inside a field becomes LF) and the number of its
+        /// first line; later lines keep their own numbers.
+        case csv
+    }
+
+    /// The most lines one CSV record may span: a quote left open by mistake would otherwise swallow the rest
+    /// of the file into memory.
+    static let maximumLinesPerRecord = 1_000
+
     /// Reads `path` line by line inside the surrounding transaction and logs the file in `imports`.
     ///
     /// - Parameters:
     ///   - header: the exact first line the format requires, or nil for headerless formats.
-    ///   - row: called for every data line with the file's import-log id, the line number and its bytes;
-    ///     throw `FieldError` to reject the row.
+    ///   - framing: how lines make records (`.csv`: quoted fields may span lines).
+    ///   - row: called for every data record with the file's import-log id, the (first) line number and its
+    ///     bytes; throw `FieldError` to reject the row.
     ///   - end: called after the last line (to flush buffered rows); may reject earlier lines through
     ///     `rejectLine(_:reason:)`.
-    /// - Throws: `InputError` for a missing file, a wrong header or the first bad row (when `maxErrors` is
-    ///   0), `ImportAborted` when more rows are bad than allowed, or whatever `row` throws otherwise.
+    /// - Throws: `InputError` for a missing, unreadable or directory file, a wrong header or the first bad
+    ///   row (when `maxErrors` is 0), `ImportAborted` when more rows are bad than allowed, or whatever `row`
+    ///   throws otherwise.
     @discardableResult
     func read(
-        _ path: String, kind: String, header: String?,
+        _ path: String, kind: String, header: String?, framing: Framing = .lines,
         row: (_ importID: Int64, _ line: Int, _ bytes: UnsafeRawBufferPointer) throws -> Void,
         end: () throws -> Void = {}
     ) throws -> FileImportReport {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw InputError(file: path, line: nil, reason: "file not found or not readable")
+        do { try FileReadError.checkReadable(path) } catch let error as FileReadError {
+            throw InputError(file: path, line: nil, reason: error.reason)
         }
         let started = Date()
         let startedAt = ISO8601DateFormatter().string(from: started)
@@ -84,17 +100,7 @@ final class ImportSession {
         var rowsRead = 0
         currentPath = path
         currentRejected = 0
-        let (fingerprint, bytes) = try LineReader(path: path).forEachLine { number, line in
-            if number == 1, let header {
-                let found = String(decoding: line, as: UTF8.self)
-                guard found == header else {
-                    throw InputError(
-                        file: path, line: 1,
-                        reason: "expected the header '\(header.replacingOccurrences(of: "\t", with: "\\t"))', found '\(found.prefix(80).replacingOccurrences(of: "\t", with: "\\t"))'")
-                }
-                return
-            }
-            if line.isEmpty { return }
+        func record(_ number: Int, _ line: UnsafeRawBufferPointer) throws {
             rowsRead += 1
             if rowsRead % 1_000_000 == 0 {  // progress on long files
                 let rate = Double(rowsRead) / max(Date().timeIntervalSince(started), 1e-9)
@@ -106,6 +112,59 @@ final class ImportSession {
                 try rejectLine(number, reason: error.reason)
             }
         }
+        // A CSV record still open at the end of a line: its bytes so far, its first line and line count.
+        var openRecord: (bytes: [UInt8], line: Int, lines: Int)?
+        var scanner = CSV.RecordScanner()
+        let fileResult: (fingerprint: String, bytes: Int)
+        do {
+            fileResult = try LineReader(path: path).forEachLine { number, line in
+                if number == 1, let header {
+                    let found = String(decoding: line, as: UTF8.self)
+                    guard found == header else {
+                        throw InputError(
+                            file: path, line: 1,
+                            reason: "expected the header '\(header.replacingOccurrences(of: "\t", with: "\\t"))', found '\(found.prefix(80))'")
+                    }
+                    return
+                }
+                guard framing == .csv else {
+                    if !line.isEmpty { try record(number, line) }
+                    return
+                }
+                if var pending = openRecord {
+                    scanner.scan(line)
+                    pending.bytes.append(0x0A)
+                    pending.bytes.append(contentsOf: line)
+                    pending.lines += 1
+                    if scanner.isInsideQuotes {
+                        guard pending.lines < Self.maximumLinesPerRecord else {
+                            throw InputError(
+                                file: path, line: pending.line,
+                                reason: "unterminated quoted field: no closing quote within \(Self.maximumLinesPerRecord) lines")
+                        }
+                        openRecord = pending
+                    } else {
+                        openRecord = nil
+                        try pending.bytes.withUnsafeBytes { try record(pending.line, $0) }
+                    }
+                    return
+                }
+                if line.isEmpty { return }
+                scanner = CSV.RecordScanner()
+                scanner.scan(line)
+                if scanner.isInsideQuotes {
+                    openRecord = (Array(line), number, 1)
+                } else {
+                    try record(number, line)
+                }
+            }
+        } catch let error as FileReadError {
+            throw InputError(file: path, line: nil, reason: error.reason)
+        }
+        if let pending = openRecord {  // the file ended inside a quoted field: the parser reports it on its first line
+            try pending.bytes.withUnsafeBytes { try record(pending.line, $0) }
+        }
+        let (fingerprint, bytes) = fileResult
         try end()
         let rejected = currentRejected
         let seconds = Date().timeIntervalSince(started)

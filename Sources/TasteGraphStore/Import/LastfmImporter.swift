@@ -35,12 +35,19 @@ public struct LastfmImporter {
         let dir = URL(fileURLWithPath: directory)
         func file(_ name: String) -> String { dir.appendingPathComponent(name).path }
         func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name)) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw InputError(file: directory, line: nil, reason: "cannot read: no such directory")
+        }
+        guard isDirectory.boolValue else {
+            throw InputError(file: directory, line: nil, reason: "cannot read: it is a file, not the Last.fm directory")
+        }
         guard exists("artists.dat"), exists("user_artists.dat") else {
             throw InputError(
                 file: directory, line: nil,
                 reason: "not a hetrec2011 Last.fm directory: artists.dat and user_artists.dat are required")
         }
-        try db.transaction {
+        try store.transaction {
             try store.claim(.lastfm)
             let artists = try importArtists(file("artists.dat"), session: session)
             let tags = exists("tags.dat") ? try importTags(file("tags.dat"), session: session) : nil
@@ -55,7 +62,7 @@ public struct LastfmImporter {
                 try importTagAssignments(file("user_taggedartists.dat"), users: users, artists: artists, tags: tags, session: session)
             }
             try rebuildItemTags(db)
-            try Popularity.recompute(db)
+            try Popularity.recompute(store)
         }
         session.report.seconds = Date().timeIntervalSince(started)
         return session.report
@@ -138,7 +145,7 @@ public struct LastfmImporter {
             let f = try Self.columns(line, ["userID", "artistID", "weight"])
             let userText = try Self.idText(Self.field(line, f[0]), name: "user id")
             let artistText = try Self.idText(Self.field(line, f[1]), name: "artist id")
-            let plays = try Fields.count(Self.field(line, f[2]), name: "play count")
+            let plays = try Fields.playCount(Self.field(line, f[2]))
             guard let item = items[artistText] else {
                 throw FieldError("unknown artist id \(artistText): not in artists.dat")
             }

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Logging
 import SQLite
+import TasteGraphSupport
 
 /// Imports Echo Nest Taste Profile data: `user<TAB>song<TAB>play_count` triplets and, optionally, song
 /// metadata in either MSD `unique_tracks.txt` or `song_data.csv` form (detected from the first line).
@@ -32,11 +33,15 @@ public struct TasteProfileImporter {
         /// Detects the format from the file's first line.
         /// - Throws: `InputError` when the first line matches neither format.
         static func detect(path: String) throws -> MetadataFormat {
+            do { try FileReadError.checkReadable(path) } catch let error as FileReadError {
+                throw InputError(file: path, line: nil, reason: error.reason)
+            }
             guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw InputError(file: path, line: nil, reason: "file not found or not readable")
+                throw InputError(file: path, line: nil, reason: "cannot read: permission denied")
             }
             defer { try? handle.close() }
-            let head = (try? handle.read(upToCount: 4096)) ?? Data()
+            var head = (try? handle.read(upToCount: 4096)) ?? Data()
+            if head.starts(with: LineReader.byteOrderMark) { head = head.dropFirst(LineReader.byteOrderMark.count) }
             let firstLine = String(decoding: head.prefix(while: { $0 != 0x0A && $0 != 0x0D }), as: UTF8.self)
             if firstLine.hasPrefix(songDataHeader) { return .songDataCSV }
             if firstLine.contains("<SEP>") { return .uniqueTracks }
@@ -55,7 +60,7 @@ public struct TasteProfileImporter {
         let db = store.db
         let session = ImportSession(db: db, dataset: .tasteProfile, options: options, logger: logger)
         let format = try metadata.map(MetadataFormat.detect(path:))
-        try db.transaction {
+        try store.transaction {
             try store.claim(.tasteProfile)
             let artists = try IDMap(db: db, table: "artists", insertSQL: "INSERT INTO artists(id, external_id, name) VALUES (?, ?, ?)")
             let items = try IDMap(
@@ -74,7 +79,7 @@ public struct TasteProfileImporter {
             if withoutMetadata > 0 {
                 session.warn("\(withoutMetadata) songs with listens have no metadata (no title or artist)")
             }
-            try Popularity.recompute(db, totals: totals)
+            try Popularity.recompute(store, totals: totals)
         }
         session.report.seconds = Date().timeIntervalSince(started)
         return session.report
@@ -107,7 +112,7 @@ public struct TasteProfileImporter {
             guard fields.count == 3 else {
                 throw FieldError("wrong column count: expected 3 tab-separated fields (user, song, play_count), found \(fields.count)")
             }
-            let plays = try Fields.count(UnsafeRawBufferPointer(rebasing: line[fields[2]]), name: "play count")
+            let plays = try Fields.playCount(UnsafeRawBufferPointer(rebasing: line[fields[2]]))
             let userBytes = UnsafeRawBufferPointer(rebasing: line[fields[0]])
             let songBytes = UnsafeRawBufferPointer(rebasing: line[fields[1]])
             guard !userBytes.isEmpty else { throw FieldError("user id is empty") }
@@ -172,7 +177,10 @@ public struct TasteProfileImporter {
         var seenInFile = Set<Int64>()
         var repeats = 0
         let separator = Array("<SEP>".utf8)
-        try session.read(path, kind: "metadata", header: format == .songDataCSV ? MetadataFormat.songDataHeader : nil) { _, _, line in
+        try session.read(
+            path, kind: "metadata", header: format == .songDataCSV ? MetadataFormat.songDataHeader : nil,
+            framing: format == .songDataCSV ? .csv : .lines
+        ) { _, _, line in
             let meta: SongMetadata
             switch format {
             case .uniqueTracks:
@@ -192,12 +200,13 @@ public struct TasteProfileImporter {
                     throw FieldError("wrong column count: expected 5 comma-separated fields (song_id, title, release, artist_name, year), found \(fields.count)")
                 }
                 let year = try fields[4].withUnsafeBytes { (raw) throws -> Int64 in try Fields.count(raw, name: "year") }
-                let release = try Fields.utf8(fields[2], name: "release")
+                // Quoted text fields may hold tabs and line breaks (RFC 4180); ids may not.
+                let release = try Fields.utf8(fields[2], name: "release", allowingTabsAndNewlines: true)
                 meta = SongMetadata(
                     song: try Fields.utf8(fields[0], name: "song id"),
-                    title: try Fields.utf8(fields[1], name: "title"),
+                    title: try Fields.utf8(fields[1], name: "title", allowingTabsAndNewlines: true),
                     release: release.isEmpty ? nil : release,
-                    artist: try Fields.utf8(fields[3], name: "artist name"),
+                    artist: try Fields.utf8(fields[3], name: "artist name", allowingTabsAndNewlines: true),
                     year: year == 0 ? nil : year)
             }
             guard !meta.song.isEmpty else { throw FieldError("song id is empty") }

@@ -42,11 +42,13 @@ public enum Popularity {
     ///
     /// - Parameter totals: per-item totals the caller already knows to be exact (an import into an empty
     ///   store, where every listen passed through it); nil scans the listens table.
-    static func recompute(_ db: Database, totals known: ItemTotals? = nil) throws {
-        let itemCount = Int(try db.integer("SELECT COALESCE(MAX(id) + 1, 0) FROM items"))
+    /// - Throws: `InputError` naming the store when a stored listen breaks what imports write.
+    static func recompute(_ store: GraphStore, totals known: ItemTotals? = nil) throws {
+        let db = store.db
+        let itemCount = try store.denseCount("items")
         var active = [Bool](repeating: false, count: itemCount)
         try db.prepare("SELECT id FROM items WHERE active = 1").query { row in active[row.int(0)] = true }
-        var totals = try known ?? scanTotals(db, itemCount: itemCount)
+        var totals = try known ?? scanTotals(store, itemCount: itemCount)
         totals.reserve(itemCount)
         let scores = score(
             plays: Array(totals.plays.prefix(itemCount)), listeners: Array(totals.listeners.prefix(itemCount)), active: active)
@@ -58,15 +60,21 @@ public enum Popularity {
         }
     }
 
-    private static func scanTotals(_ db: Database, itemCount: Int) throws -> ItemTotals {
+    private static func scanTotals(_ store: GraphStore, itemCount: Int) throws -> ItemTotals {
+        let db = store.db
         var totals = ItemTotals(itemCount: itemCount)
-        let userCount = Int(try db.integer("SELECT COALESCE(MAX(id) + 1, 0) FROM users"))
+        let userCount = try store.denseCount("users")
         var userActive = [Bool](repeating: false, count: userCount)
         try db.prepare("SELECT id FROM users WHERE active = 1").query { row in userActive[row.int(0)] = true }
         // One scan in primary-key order; dense ids index the accumulators (no GROUP BY sort).
         try db.prepare("SELECT user_id, item_id, play_count FROM listens").query { row in
-            guard userActive[row.int(0)] else { return }
-            totals.add(item: row.int(1), plays: row.int64(2))
+            let user = row.int(0)
+            let item = row.int(1)
+            guard (0..<userCount).contains(user), (0..<itemCount).contains(item) else {
+                throw store.corruptError("a listen names user \(user) and item \(item), not both in the store")
+            }
+            guard userActive[user] else { return }
+            totals.add(item: item, plays: try store.checkedPlayCount(row, column: 2, user: user, item: item))
         }
         return totals
     }

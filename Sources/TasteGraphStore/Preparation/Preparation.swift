@@ -41,8 +41,11 @@ public struct PreparationReport: Codable, Sendable, Equatable {
 
 extension GraphStore {
     /// Applies the filters, records the run in `preparations` and recomputes popularity; one transaction.
+    /// - Throws: `InputError` naming the store when a stored play count breaks `GraphStore.maximumPlayCount`
+    ///   (the filters' sums are then refused rather than overflowing), `StoreError` when it is locked.
     public func prepare(_ parameters: PreparationParameters) throws -> PreparationReport {
-        try db.transaction {
+        try transaction {
+            try checkPlayCounts()
             try db.execute("UPDATE users SET active = 1 WHERE active = 0; UPDATE items SET active = 1 WHERE active = 0;")
             var steps: [FilterStep] = []
             if parameters.minUserPlays != nil || parameters.minUserItems != nil {
@@ -72,7 +75,7 @@ extension GraphStore {
                     usersRemoved: 0, itemsRemoved: before.items - after.items,
                     listensRemoved: before.listens - after.listens, playsRemoved: before.plays - after.plays))
             }
-            try Popularity.recompute(db)
+            try Popularity.recompute(self)
             let totals = try activeTotals()
             let report = PreparationReport(
                 parameters: parameters, steps: steps, usersKept: totals.users, itemsKept: totals.items, listensKept: totals.listens)
@@ -84,6 +87,17 @@ extension GraphStore {
                 .text(String(decoding: try encoder.encode(report), as: UTF8.self)),
                 .text(ISO8601DateFormatter().string(from: Date())))
             return report
+        }
+    }
+
+    /// Checks that every stored play count is an integer in 0…`maximumPlayCount`, so that no SQL `SUM` over
+    /// them can overflow. One scan of the listens.
+    /// - Throws: `InputError` naming the store and the first offending listen.
+    func checkPlayCounts() throws {
+        try db.prepare(
+            "SELECT user_id, item_id, play_count FROM listens WHERE typeof(play_count) <> 'integer' OR play_count < 0 OR play_count > ? LIMIT 1"
+        ).query([.integer(Self.maximumPlayCount)]) { row in
+            _ = try checkedPlayCount(row, column: 2, user: row.int(0), item: row.int(1))
         }
     }
 

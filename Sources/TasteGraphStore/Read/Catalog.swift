@@ -72,8 +72,13 @@ public struct ListenTable: Sendable, Equatable {
 
 extension GraphStore {
     /// Reads the catalog (users, items, artists, tags) into memory.
+    /// - Throws: `InputError` naming the store when ids are not dense or a reference points nowhere (a store
+    ///   written by another tool): the layers above index arrays by these ids.
     /// - Complexity: O(users + items + artists + item_tags).
     public func catalog() throws -> Catalog {
+        for table in ["users", "items"] { _ = try denseCount(table) }
+        let artistCount = try denseCount("artists")
+        let tagCount = try denseCount("tags")
         var catalog = Catalog(
             dataset: try datasetKind, userExternalIDs: [], userActive: [], itemExternalIDs: [], itemTitles: [], itemReleases: [], itemPopularity: [],
             itemArtist: [], itemActive: [], artistExternalIDs: [], artistNames: [], tagNames: [], artistTags: [])
@@ -84,7 +89,9 @@ extension GraphStore {
         try db.prepare("SELECT external_id, title, artist_id, active, release, popularity FROM items ORDER BY id").query { row in
             catalog.itemExternalIDs.append(row.text(0) ?? "")
             catalog.itemTitles.append(row.text(1))
-            catalog.itemArtist.append(row.isNull(2) ? -1 : row.int(2))
+            let artist = row.isNull(2) ? -1 : row.int(2)
+            guard (-1..<artistCount).contains(artist) else { throw corruptError("an item names artist \(artist), not in the store") }
+            catalog.itemArtist.append(artist)
             catalog.itemActive.append(row.int(3) != 0)
             catalog.itemReleases.append(row.text(4))
             catalog.itemPopularity.append(row.double(5))
@@ -100,12 +107,21 @@ extension GraphStore {
             SELECT i.artist_id, it.tag_id, SUM(it.count) AS n FROM item_tags it JOIN items i ON i.id = it.item_id
             WHERE i.artist_id IS NOT NULL GROUP BY i.artist_id, it.tag_id ORDER BY i.artist_id, n DESC, it.tag_id
             """
-        ).query { row in catalog.artistTags[row.int(0)].append((row.int(1), row.int(2))) }
+        ).query { row in
+            guard (0..<artistCount).contains(row.int(0)), (0..<tagCount).contains(row.int(1)) else {
+                throw corruptError("an item tag names artist \(row.int(0)) and tag \(row.int(1)), not both in the store")
+            }
+            catalog.artistTags[row.int(0)].append((row.int(1), row.int(2)))
+        }
         return catalog
     }
 
     /// The listens between active users and active items, in (user, item) order.
+    /// - Throws: `InputError` naming the store when a play count breaks `GraphStore.maximumPlayCount` or an
+    ///   id is not a dense index (a store written by another tool): the layers above sum these counts.
     public func listens() throws -> ListenTable {
+        let userCount = try denseCount("users")
+        let itemCount = try denseCount("items")
         var table = ListenTable()
         try db.prepare(
             """
@@ -113,7 +129,15 @@ extension GraphStore {
             JOIN users u ON u.id = l.user_id AND u.active = 1 JOIN items i ON i.id = l.item_id AND i.active = 1
             ORDER BY l.user_id, l.item_id
             """
-        ).query { row in table.append(user: Int32(row.int(0)), item: Int32(row.int(1)), plays: Float(row.int64(2))) }
+        ).query { row in
+            let user = row.int(0)
+            let item = row.int(1)
+            guard user < userCount, item < itemCount, let user32 = Int32(exactly: user), let item32 = Int32(exactly: item) else {
+                throw corruptError("a listen names user \(user) and item \(item), beyond the store's dense ids")
+            }
+            let plays = try checkedPlayCount(row, column: 2, user: user, item: item)
+            table.append(user: user32, item: item32, plays: Float(plays))
+        }
         return table
     }
 }

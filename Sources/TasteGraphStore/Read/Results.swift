@@ -77,7 +77,7 @@ public struct StoredRelatedList: Sendable, Equatable {
 extension GraphStore {
     /// Saves a segmentation in one transaction and returns its id.
     public func saveSegmentation(_ segmentation: StoredSegmentation) throws -> Int {
-        try db.transaction {
+        try transaction {
             try db.run(
                 "INSERT INTO segmentations(algorithm, parameters, seed, data_fingerprint, modularity, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 .text(segmentation.algorithm), .text(segmentation.parametersJSON), .integer(Int64(bitPattern: segmentation.seed)),
@@ -131,7 +131,7 @@ extension GraphStore {
     /// Replaces the stored related-artist lists of the given artists.
     public func saveRelatedArtists(_ lists: [StoredRelatedList], method: String, parametersJSON: String) throws {
         let now = ISO8601DateFormatter().string(from: Date())
-        try db.transaction {
+        try transaction {
             let clear = try db.prepare("DELETE FROM related_artists WHERE artist_id = ?")
             let insert = try db.prepare(
                 "INSERT INTO related_artists(artist_id, rank, related_artist_id, score, method, parameters, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
