@@ -99,7 +99,7 @@ let package = Package(
             name: "TasteGraphRecommendTests",
             dependencies: ["TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TestSupport"]
         ),
-        .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "TestSupport"]),
+        .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "SQLite", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",
             dependencies: ["TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSynth", "Igraph", "TestSupport"]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TasteGraphStore
+import TasteGraphSupport
 
 /// `tastegraph`: the root command.
 public struct TasteGraphCommand: ParsableCommand {
@@ -34,7 +35,13 @@ public enum CommandLineTool {
         case success = 0, failure = 1, usage = 2, invalidData = 3
     }
 
+    /// Every error message goes through `Printable.escaped` (line by line), so no input quoted in it can
+    /// reach the terminal as a control sequence.
     public static func run(_ arguments: [String], context: CLIContext = .standard) -> Int32 {
+        func report(_ message: String, toStdout: Bool = false) {
+            let safe = Printable.escaped(message, keepingNewlines: true) + "\n"
+            if toStdout { context.stdout(safe) } else { context.stderr(safe) }
+        }
         let command: ParsableCommand
         do {
             command = try TasteGraphCommand.parseAsRoot(arguments)
@@ -42,10 +49,10 @@ public enum CommandLineTool {
             let code = TasteGraphCommand.exitCode(for: error)
             let message = TasteGraphCommand.fullMessage(for: error)
             if code == .success {
-                context.stdout(message + "\n")
+                report(message, toStdout: true)
                 return Status.success.rawValue
             }
-            context.stderr(message + "\n")
+            report(message)
             return Status.usage.rawValue
         }
         do {
@@ -57,23 +64,27 @@ public enum CommandLineTool {
             }
             return Status.success.rawValue
         } catch let error as InputError {
-            context.stderr("error: \(error)\n")
+            report("error: \(error)")
             return Status.invalidData.rawValue
         } catch let error as ImportAborted {
-            context.stderr("error: \(error)\n")
+            report("error: \(error)")
+            return Status.invalidData.rawValue
+        } catch let error as FileReadError {
+            // A missing, unreadable or directory input file: the same shape and status as bad data.
+            report("error: \(error)")
             return Status.invalidData.rawValue
         } catch {
             // Help and usage errors raised while running (ArgumentParser's help command, `validate()`).
             let code = TasteGraphCommand.exitCode(for: error)
             if code == .success {
-                context.stdout(TasteGraphCommand.fullMessage(for: error) + "\n")
+                report(TasteGraphCommand.fullMessage(for: error), toStdout: true)
                 return Status.success.rawValue
             }
             if code == .validationFailure {
-                context.stderr(TasteGraphCommand.fullMessage(for: error) + "\n")
+                report(TasteGraphCommand.fullMessage(for: error))
                 return Status.usage.rawValue
             }
-            context.stderr("error: \(error)\n")
+            report("error: \(error)")
             return Status.failure.rawValue
         }
     }

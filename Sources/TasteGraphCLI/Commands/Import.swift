@@ -8,7 +8,8 @@ struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import listening data into a store (one store per dataset).",
         discussion: """
-            Imports are transactional: when a file has bad rows the store is left exactly as it was, unless \
+            Imports are transactional: when a file has bad rows the store is left exactly as it was (a store the \
+            failed import would have created is removed), unless \
             --max-errors allows skipping them (each skipped row is reported). A (user, item) pair listed twice \
             in one file is rejected, never summed. Importing a file again replaces the counts it wrote, so \
             re-imports never double play counts.
@@ -19,11 +20,32 @@ struct Import: ParsableCommand {
 
 /// `--max-errors`, shared by the importers.
 struct ImportFlags: ParsableArguments {
-    @Option(name: .long, help: "Skip up to N bad rows (each is reported) instead of failing on the first.")
+    @Option(name: .long, parsing: .unconditional, help: "Skip up to N bad rows (each is reported) instead of failing on the first.")
     var maxErrors = 0
 
     func validate() throws {
         guard maxErrors >= 0 else { throw ValidationError("--max-errors must be ≥ 0, got \(maxErrors)") }
+    }
+}
+
+/// Opens the store at `path` for an import and runs `body` on it. When the store did not exist before and
+/// the import fails, the file the attempt created (with its `-wal` and `-shm`) is removed, so a failed first
+/// import leaves nothing behind; a store that existed before is never removed.
+func withImportStore<T>(_ path: String, _ body: (GraphStore) throws -> T) throws -> T {
+    let suffixes = ["", "-wal", "-shm"]
+    let existed = suffixes.map { FileManager.default.fileExists(atPath: path + $0) }
+    // The store is opened and released inside this function, so its connection is closed before any removal.
+    func attempt() throws -> T {
+        let store = try GraphStore(path: path)
+        return try body(store)
+    }
+    do {
+        return try attempt()
+    } catch {
+        if !existed[0] {
+            for (suffix, was) in zip(suffixes, existed) where !was { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        throw error
     }
 }
 
@@ -71,10 +93,11 @@ extension Import {
         @OptionGroup var output: OutputOptions
 
         func run(context: CLIContext) throws {
-            let graphStore = try GraphStore(path: store.store)
-            let importer = LastfmImporter(store: graphStore, logger: context.logger(label: "import", quiet: output.quiet))
-            let report = try importer.importDirectory(directory, options: ImportOptions(maxErrors: flags.maxErrors))
-            let summary = try ImportSummary.make(report, store: graphStore)
+            let summary = try withImportStore(store.store) { graphStore in
+                let importer = LastfmImporter(store: graphStore, logger: context.logger(label: "import", quiet: output.quiet))
+                let report = try importer.importDirectory(directory, options: ImportOptions(maxErrors: flags.maxErrors))
+                return try ImportSummary.make(report, store: graphStore)
+            }
             if output.json { context.print(try JSONOutput.encode(summary)) } else { summary.printText(to: context) }
         }
     }
@@ -99,11 +122,12 @@ extension Import {
         @OptionGroup var output: OutputOptions
 
         func run(context: CLIContext) throws {
-            let graphStore = try GraphStore(path: store.store)
-            let importer = TasteProfileImporter(store: graphStore, logger: context.logger(label: "import", quiet: output.quiet))
-            let report = try importer.importTriplets(
-                path: triplets, metadata: metadata, options: ImportOptions(maxErrors: flags.maxErrors))
-            let summary = try ImportSummary.make(report, store: graphStore)
+            let summary = try withImportStore(store.store) { graphStore in
+                let importer = TasteProfileImporter(store: graphStore, logger: context.logger(label: "import", quiet: output.quiet))
+                let report = try importer.importTriplets(
+                    path: triplets, metadata: metadata, options: ImportOptions(maxErrors: flags.maxErrors))
+                return try ImportSummary.make(report, store: graphStore)
+            }
             if output.json { context.print(try JSONOutput.encode(summary)) } else { summary.printText(to: context) }
         }
     }

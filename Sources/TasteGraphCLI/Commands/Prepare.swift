@@ -15,11 +15,11 @@ struct Prepare: ContextCommand {
     )
 
     @OptionGroup var store: StoreOption
-    @Option(name: .long, help: "Keep users with at least N total plays.")
+    @Option(name: .long, parsing: .unconditional, help: "Keep users with at least N total plays.")
     var minUserPlays: Int64?
-    @Option(name: .long, help: "Keep users with at least M distinct items.")
+    @Option(name: .long, parsing: .unconditional, help: "Keep users with at least M distinct items.")
     var minUserItems: Int64?
-    @Option(name: .long, help: "Keep items whose average plays per listener exceed X.")
+    @Option(name: .long, parsing: .unconditional, help: "Keep items whose average plays per listener exceed X.")
     var minItemAveragePlays: Double?
     @OptionGroup var output: OutputOptions
 
