@@ -8,7 +8,7 @@ APT_PACKAGES := libopenblas-dev libigraph-dev libsqlite3-dev pkg-config
 # Release builds target baseline x86-64 (SSE) so the binary runs on any x86-64 machine.
 RELEASE      := $(SWIFT) build -c release
 BIN          := .build/release/tastegraph
-DEMO_STORE   := out/demo.sqlite
+DEMO_STORE   := out/demo/store.sqlite
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps model build demo test bench-import bench-graph bench-train bench-train-scale bench-eval bench-embed clean
@@ -33,11 +33,30 @@ model:
 build: deps
 	$(RELEASE)
 
-## demo: import the bundled GraphData sample into a fresh store and print its stats
+## demo: what TasteGraph is for, on the bundled GraphData sample, each step's output shown: import, train the
+## GCN (seeded), recommend for a sample listener with --explain, "fans also like" for a sample artist, listener
+## segments, and their export as audiences with hashed ids (salt from a file, never on the command line).
+## Everything goes under out/demo/, which the demo owns and recreates.
+DEMO_DIR     := out/demo
+DEMO_USER    := 89c05e4b4cef2621fc55d926fdac51497f596f1d
+DEMO_ARTIST  := Doom of Skull
 demo: build
-	@mkdir -p out && rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
-	$(BIN) import taste-profile GraphData/triplets.tsv --metadata GraphData/song_data.csv --store $(DEMO_STORE)
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@echo "== 1. import the sample (2,000 listeners, 3,000 songs) =="
+	$(BIN) import taste-profile GraphData/triplets.tsv --metadata GraphData/song_data.csv --store $(DEMO_STORE) --quiet
 	$(BIN) stats --store $(DEMO_STORE)
+	@echo; echo "== 2. train the GCN (seed 1) =="
+	$(BIN) train --store $(DEMO_STORE) --out $(DEMO_DIR)/gcn.tgck --seed 1 --quiet
+	@echo; echo "== 3. what should this listener hear next, and why =="
+	$(BIN) recommend --store $(DEMO_STORE) --checkpoint $(DEMO_DIR)/gcn.tgck --user $(DEMO_USER) -k 5 --explain
+	@echo; echo "== 4. fans of $(DEMO_ARTIST) also like =="
+	$(BIN) related --store $(DEMO_STORE) --artist "$(DEMO_ARTIST)" -k 5 --seed 1
+	@echo; echo "== 5. listener segments =="
+	$(BIN) segments --store $(DEMO_STORE) --seed 1 --quiet
+	@echo; echo "== 6. export them as audiences with hashed ids =="
+	@head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DEMO_DIR)/salt && chmod 600 $(DEMO_DIR)/salt
+	$(BIN) segments export --store $(DEMO_STORE) --out $(DEMO_DIR)/audiences --hash-ids --salt-file $(DEMO_DIR)/salt --min-audience 50
+	@head -3 $(DEMO_DIR)/audiences/members.csv
 
 ## test: every test (Swift Testing), then every notebook executed headless (`make notebooks`); tests needing
 ## ../shared/datasets skip with a message when it is absent. The model's venv goes first on PATH so the
