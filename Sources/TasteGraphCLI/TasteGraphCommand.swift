@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TasteGraphModel
 import TasteGraphStore
 import TasteGraphSupport
 
@@ -73,6 +74,14 @@ public enum CommandLineTool {
             // A missing, unreadable or directory input file: the same shape and status as bad data.
             report("error: \(error)")
             return Status.invalidData.rawValue
+        } catch let error as CheckpointError {
+            // A damaged, truncated or foreign model file is invalid input.
+            report("error: \(error)")
+            return Status.invalidData.rawValue
+        } catch let error as OutputPathError {
+            // An output that would replace what TasteGraph did not create: nothing was written.
+            report("error: \(error)")
+            return Status.usage.rawValue
         } catch {
             // Help and usage errors raised while running (ArgumentParser's help command, `validate()`).
             let code = TasteGraphCommand.exitCode(for: error)

@@ -142,6 +142,17 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(FileManager.default.fileExists(atPath: dir.file("out") + "/members.csv"))
         #expect(FileManager.default.fileExists(atPath: dir.file("out") + "/manifest.json"))
         #expect(run(["segments", "export", "--store", store, "--out", dir.file("x"), "--hash-ids"]).status == 2)
+        // The salt may come from a file (not visible in the process list): the same keys as --salt.
+        let saltFile = dir.write("salt", "s\n")
+        let fromFile = run(["segments", "export", "--store", store, "--out", dir.file("from-file"), "--hash-ids", "--salt-file", saltFile, "--min-audience", "1"])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(try String(contentsOfFile: dir.file("from-file") + "/members.csv", encoding: .utf8) == String(contentsOfFile: dir.file("out") + "/members.csv", encoding: .utf8))
+        #expect(run(["segments", "export", "--store", store, "--out", dir.file("y"), "--hash-ids", "--salt-file", dir.write("empty", "\n")]).status == 2)
+        #expect(run(["segments", "export", "--store", store, "--out", dir.file("z"), "--hash-ids", "--salt-file", saltFile, "--salt", "s"]).status == 2)
+        // Exporting over an earlier export works; over the store's folder it is refused and nothing changes.
+        #expect(run(["segments", "export", "--store", store, "--out", dir.file("out"), "--hash-ids", "--salt", "s", "--min-audience", "1"]).status == 0)
+        #expect(run(["segments", "export", "--store", store, "--out", dir.path, "--min-audience", "1"]).status == 2)
+        #expect(FileManager.default.fileExists(atPath: store))
     }
 }
 
@@ -180,13 +191,22 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(unknown.stdout.contains("cold start"))
         #expect(unknown.stdout.split(separator: "\n").count == 31)
 
-        // A corrupt checkpoint is a clear error, never a crash.
+        // A corrupt checkpoint is invalid input (exit 3) with a clear error, never a crash: a weight, or one
+        // character of a user id in the header, changed.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
         bytes[bytes.count / 2] ^= 0x55
         try bytes.write(to: URL(fileURLWithPath: dir.file("bad.tgck")))
         let corrupt = run(["recommend", "--store", store, "--checkpoint", dir.file("bad.tgck"), "--user", firstUser])
-        #expect(corrupt.status == 1)
-        #expect(corrupt.stderr.contains("bad.tgck"))
+        #expect(corrupt.status == 3)
+        #expect(corrupt.stderr.contains("bad.tgck") && corrupt.stderr.contains("checksum"), "\(corrupt.stderr)")
+        var renamed = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        let id = Data(firstUser.utf8)
+        let at = try #require(renamed.range(of: id))
+        renamed[at.lowerBound] = renamed[at.lowerBound] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        try renamed.write(to: URL(fileURLWithPath: dir.file("renamed.tgck")))
+        let tampered = run(["recommend", "--store", store, "--checkpoint", dir.file("renamed.tgck"), "--user", firstUser])
+        #expect(tampered.status == 3, "\(tampered.stderr)")
+        #expect(run(["recommend", "--store", store, "--checkpoint", dir.path, "--user", firstUser]).status == 3)
     }
 
     @Test func resumeBatchCSVAndMismatchedCheckpoints() throws {
@@ -199,7 +219,7 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(resumed.status == 0, "\(resumed.stderr)")
         // Resuming needs the same architecture.
         let mismatch = run(["train", "--store", store, "--epochs", "1", "--hidden", "8", "--quiet", "--out", dir.file("x.tgck"), "--resume", first])
-        #expect(mismatch.status == 1)
+        #expect(mismatch.status == 2)  // a usage error: the flags do not match the resumed model
         #expect(mismatch.stderr.contains("architecture differs"))
         // Batch mode: a CSV row per recommendation, for every user.
         let csv = dir.file("all.csv")
@@ -222,6 +242,23 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
 }
 
 @Suite struct EvaluateCommandTests {
+    /// A model is evaluated only on the split it was trained with: another holdout seed would score it on its
+    /// own training listens (a leak), so it is refused with exit 2 and the reason.
+    @Test func evaluatingACheckpointOnAnotherSplitIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let checkpoint = dir.file("m.tgck")
+        let trained = run(["train", "--store", store, "--out", checkpoint, "--epochs", "2", "--hidden", "8", "--seed", "5", "--quiet"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let same = run(["evaluate", "--store", store, "--models", "gcn", "--checkpoint", checkpoint, "--seed", "5", "--json", "--quiet"])
+        #expect(same.status == 0, "\(same.stderr)")
+        let other = run(["evaluate", "--store", store, "--models", "gcn", "--checkpoint", checkpoint, "--seed", "6", "--quiet"])
+        #expect(other.status == 2)
+        #expect(other.stderr.contains("another split"), "\(other.stderr)")
+        let fraction = run(["evaluate", "--store", store, "--models", "gcn", "--checkpoint", checkpoint, "--seed", "5", "--test-fraction", "0.2", "--quiet"])
+        #expect(fraction.status == 2)
+    }
+
     @Test func evaluateJSONHasTheProtocolAndEveryModelsMetrics() throws {
         let dir = TemporaryDirectory()
         let store = GraphCommandTests.sampleStore(dir)

@@ -1,4 +1,5 @@
 import Foundation
+import SQLite
 import TestSupport
 import Testing
 
@@ -79,6 +80,16 @@ import Testing
         }
         #expect(try String(contentsOfFile: s.keep, encoding: .utf8) == "not TasteGraph's\n")
         #expect(s.fingerprint() == before)
+        // Another program's SQLite database is refused, never migrated into.
+        let foreign = s.dir.file("photos.db")
+        do {
+            let db = try Database(path: foreign)
+            try db.execute("CREATE TABLE photos(name TEXT); INSERT INTO photos VALUES ('cat')")
+        }
+        let intoForeign = run(["import", "taste-profile", triplets, "--store", foreign, "--quiet"])
+        #expect(intoForeign.status != 0 && intoForeign.stderr.contains("not a TasteGraph store"), "\(intoForeign.stderr)")
+        let db = try Database(path: foreign)
+        #expect(try db.text("SELECT group_concat(name) FROM sqlite_master WHERE type = 'table'") == "photos")
     }
 
     /// `--force` replaces an existing file — crash-safely, leaving no temporary file — but never the store.

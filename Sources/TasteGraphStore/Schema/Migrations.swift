@@ -171,9 +171,13 @@ enum Migrations {
     static var latest: Int { all.last!.version }
 
     /// Applies every migration newer than the database's `user_version`.
-    /// - Throws: `StoreError` when the file was written by a newer TasteGraph.
+    /// - Throws: `StoreError` when the file was written by a newer TasteGraph, or is another program's SQLite
+    ///   database (tables but no TasteGraph schema version): TasteGraph never adds its tables to it.
     static func migrate(_ db: Database) throws {
         let current = try db.userVersion
+        if current == 0, let tables = try db.text("SELECT group_concat(name, ', ') FROM sqlite_master WHERE type IN ('table', 'view')"), !tables.isEmpty {
+            throw StoreError("\(db.path) is another program's SQLite database (it holds \(tables)), not a TasteGraph store; name a new store file")
+        }
         guard current <= latest else {
             throw StoreError(
                 "\(db.path) has schema version \(current), newer than this build's \(latest); upgrade tastegraph")
