@@ -110,8 +110,18 @@ public struct Checkpoint: Sendable {
         } catch let error as ModelFileError {
             throw CheckpointError(path: path, reason: error.reason)
         }
+        // The layout comes from the file: its entries must tile the parameters exactly (checked with
+        // overflow-safe arithmetic) before `layout.count` or any entry's range may be used.
+        var tiled = 0
+        for entry in header.layout.entries {
+            let size = entry.rows.multipliedReportingOverflow(by: entry.columns)
+            guard entry.rows >= 0, entry.columns >= 0, !size.overflow, entry.offset == tiled,
+                  case let end = tiled.addingReportingOverflow(size.partialValue), !end.overflow
+            else { throw CheckpointError(path: path, reason: "parameter layout entry '\(entry.name)' is inconsistent (the file is corrupt)") }
+            tiled = end.partialValue
+        }
         let embeddingCount = (header.userIDs.count + header.itemIDs.count).multipliedReportingOverflow(by: header.model.hidden)
-        guard parameters.count == header.layout.count, !embeddingCount.overflow, embeddings.count == embeddingCount.partialValue else {
+        guard header.model.hidden >= 0, parameters.count == tiled, !embeddingCount.overflow, embeddings.count == embeddingCount.partialValue else {
             throw CheckpointError(path: path, reason: "arrays do not match the header (\(parameters.count) parameters, \(embeddings.count) embedding values)")
         }
         self.header = header

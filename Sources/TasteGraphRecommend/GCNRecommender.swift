@@ -42,6 +42,10 @@ public struct GCNRecommender: Recommender {
         guard let rank = layout["rankBias"], let ub = layout["userBias"], let ib = layout["itemBias"],
               let mu = layout["globalMean"], let s = layout["dotScale"]
         else { throw CheckpointError(path: "checkpoint", reason: "missing decoder parameters") }
+        // Sizes as the decoder reads them (the checkpoint checked that the entries tile the parameters).
+        guard rank.count == identity.itemIDs.count, ib.count == identity.itemIDs.count, ub.count == identity.userIDs.count,
+              mu.count == 1, s.count == 1
+        else { throw CheckpointError(path: "checkpoint", reason: "decoder parameters do not match the model's users and items") }
         rankBias = rank.offset
         userBias = ub.offset
         itemBias = ib.offset

@@ -198,11 +198,12 @@ public struct ALSRecommender: Recommender {
         let offsets = try archive.ints("offsets", path: path).map(Int.init)
         let items = try archive.ints("items", path: path)
         let c = try archive.floats("confidences", path: path)
-        guard x.count == archive.identity.userIDs.count * config.factors, y.count == archive.identity.itemIDs.count * config.factors,
-              offsets.count == archive.identity.userIDs.count + 1, offsets.last == items.count, items.count == c.count
+        let users = archive.identity.userIDs.count, itemCount = archive.identity.itemIDs.count
+        guard config.factors >= 1, x.count == ArchiveChecks.product(users, config.factors),
+              y.count == ArchiveChecks.product(itemCount, config.factors)
         else { throw CheckpointError(path: path, reason: "ALS arrays do not match the model's users, items and factors") }
-        self.init(identity: archive.identity, config: config, userFactors: x, itemFactors: y,
-                  confidences: CSR(offsets: offsets, targets: items, weights: c))
+        let confidences = try ArchiveChecks.csr(offsets: offsets, targets: items, weights: c, rows: users, columns: itemCount, what: "ALS", path: path)
+        self.init(identity: archive.identity, config: config, userFactors: x, itemFactors: y, confidences: confidences)
     }
 }
 

@@ -125,13 +125,10 @@ public struct ItemKNNRecommender: Recommender {
     init(archive: ModelArchive, path: String) throws {
         let config = (try? JSONDecoder().decode(Config.self, from: archive.settings)) ?? Config()
         func csr(_ offsets: String, _ targets: String, _ weights: String, rows: Int) throws -> CSR {
-            let o = try archive.ints(offsets, path: path).map(Int.init)
-            let t = try archive.ints(targets, path: path)
-            let w = try archive.floats(weights, path: path)
-            guard o.count == rows + 1, o.first == 0, o.last == t.count, t.count == w.count else {
-                throw CheckpointError(path: path, reason: "item-KNN arrays do not match the model's users and items")
-            }
-            return CSR(offsets: o, targets: t, weights: w)
+            try ArchiveChecks.csr(
+                offsets: try archive.ints(offsets, path: path).map(Int.init), targets: try archive.ints(targets, path: path),
+                weights: try archive.floats(weights, path: path), rows: rows, columns: archive.identity.itemIDs.count,
+                what: "item-KNN", path: path)
         }
         self.init(identity: archive.identity, config: config,
                   similarities: try csr("similarityOffsets", "neighbors", "similarities", rows: archive.identity.itemIDs.count),
