@@ -63,6 +63,7 @@ demo: build
 ## MiniLM parity tests find the model files through python3.
 test: deps model
 	PATH="$(CURDIR)/$(MODEL_VENV)/bin:$$PATH" $(SWIFT) test
+	$(MAKE) fuzz
 	$(MAKE) notebooks
 
 ## bench-import: import throughput and peak memory (lastfm-2k, generated 1M and 10M listens), JSON on stdout
@@ -102,6 +103,24 @@ bench-embed: deps
 
 clean:
 	rm -rf .build out .bench
+
+# Fuzzing (issue 12, item 8) ---------------------------------------------------------------------------------
+## fuzz: every input parser (triplets, song_data.csv, unique_tracks, lastfm, split files, model files) under
+## libFuzzer + AddressSanitizer for FUZZ_SECONDS each (default 30), from the committed seeds in Fuzz/corpus/;
+## one JSON line per fuzzer (execs/s, runs, coverage, peak RSS, found). Any crash, hang (-timeout), memory
+## blow-up (-rss_limit_mb) or leak writes its input under out/fuzz/NAME/ and fails the target. The harness
+## is declared in Package.swift only when TASTEGRAPH_FUZZ is set, and built in its own folder, so plain
+## `swift build` / `swift test` never compile it. libFuzzer's runtime ships with the Swift toolchain.
+FUZZ_SECONDS ?= 30
+FUZZ_BIN     := .build-fuzz/release/tastegraph-fuzz
+FUZZ_RUNTIME := $(wildcard $(dir $(shell command -v swiftc))../lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a)
+.PHONY: fuzz fuzz-build
+fuzz-build: deps
+	@[ -n "$(FUZZ_RUNTIME)" ] || { echo "fuzz: this Swift toolchain has no libFuzzer runtime (libclang_rt.fuzzer); use the swift.org toolchain" >&2; exit 1; }
+	@TASTEGRAPH_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz --product tastegraph-fuzz -Xswiftc -sanitize=fuzzer,address >&2
+fuzz: fuzz-build
+	@python3 Fuzz/run_fuzzers.py --binary $(FUZZ_BIN) --seconds $(FUZZ_SECONDS)
+# ------------------------------------------------------------------------------------------------------------
 
 # Notebooks (issue 7): `make notebooks` and `make notebooks-check` live beside the notebooks.
 -include Notebooks/notebooks.mk

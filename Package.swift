@@ -106,3 +106,18 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: Fuzzing (issue 12, item 8) — declared only for `make fuzz`
+//
+// `make fuzz` sets TASTEGRAPH_FUZZ=1 and builds this one target into its own scratch folder (.build-fuzz)
+// with `-sanitize=fuzzer,address`; plain `swift build` and `swift test` never see it, so they cost nothing
+// extra (and could not link it: libFuzzer's runtime comes with the sanitizer flag).
+if Context.environment["TASTEGRAPH_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "tastegraph-fuzz",
+            dependencies: ["TasteGraphStore", "TasteGraphGraph", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphSupport"],
+            path: "Fuzz/Harness"
+        )
+    )
+}
