@@ -47,10 +47,10 @@ let package = Package(
         .target(name: "TasteGraphGraph", dependencies: ["TasteGraphStore", "TasteGraphSupport"]),
         .target(name: "TasteGraphMetrics"),
         .target(name: "TasteGraphText", dependencies: ["BLAS"]),
-        .target(name: "TasteGraphFeatures", dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphText", "TasteGraphSupport"]),
+        .target(name: "TasteGraphFeatures", dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphText"]),
         .target(
             name: "TasteGraphModel",
-            dependencies: ["TasteGraphGraph", "TasteGraphFeatures", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
+            dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
         ),
         .target(
             name: "TasteGraphRecommend",
@@ -58,7 +58,7 @@ let package = Package(
         ),
         .target(
             name: "TasteGraphAnalytics",
-            dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TasteGraphMetrics", "Igraph"]
+            dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "Igraph"]
         ),
 
         // MARK: Command line
@@ -66,7 +66,7 @@ let package = Package(
             name: "TasteGraphCLI",
             dependencies: [
                 "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport", "TasteGraphGraph", "TasteGraphAnalytics",
-                "TasteGraphFeatures", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphMetrics", "BLAS",
+                "TasteGraphFeatures", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphMetrics", "TasteGraphText", "BLAS", "Igraph",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,11 +89,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TasteGraphSupport", "TasteGraphText"], path: "Tests/Support"),
         .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),
         .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphSupport"]),
-        .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "SQLite", "TestSupport"]),
+        .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "TasteGraphSupport", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
-        .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TestSupport"]),
+        .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TestSupport"]),
         .testTarget(name: "TasteGraphMetricsTests", dependencies: ["TasteGraphMetrics"]),
-        .testTarget(name: "TasteGraphTextTests", dependencies: ["TasteGraphText", "BLAS", "TestSupport"]),
+        .testTarget(name: "TasteGraphTextTests", dependencies: ["TasteGraphText", "TestSupport"]),
         .testTarget(name: "TasteGraphFeaturesTests", dependencies: ["TasteGraphFeatures", "TasteGraphStore", "TasteGraphText", "TestSupport"]),
         .testTarget(
             name: "TasteGraphRecommendTests",
@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "SQLite", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",
-            dependencies: ["TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSynth", "Igraph", "TestSupport"]
+            dependencies: ["TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSynth", "TasteGraphSupport", "Igraph", "TestSupport"]
         ),
     ]
 )
