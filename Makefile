@@ -11,7 +11,7 @@ BIN          := .build/release/tastegraph
 DEMO_STORE   := out/demo/store.sqlite
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps model build demo test bench-import bench-graph bench-train bench-train-scale bench-eval bench-embed clean
+.PHONY: deps model build demo test lint bench-import bench-graph bench-train bench-train-scale bench-eval bench-embed clean
 
 ## deps: install the C libraries (OpenBLAS, igraph, SQLite) from Debian when missing
 deps:
@@ -58,13 +58,22 @@ demo: build
 	$(BIN) segments export --store $(DEMO_STORE) --out $(DEMO_DIR)/audiences --hash-ids --salt-file $(DEMO_DIR)/salt --min-audience 50
 	@head -3 $(DEMO_DIR)/audiences/members.csv
 
-## test: every test (Swift Testing), then every notebook executed headless (`make notebooks`); tests needing
+## test: the layer check (`make lint`), every test (Swift Testing), the fuzzers (`make fuzz`), then every notebook
+## executed headless (`make notebooks`); tests needing
 ## ../shared/datasets skip with a message when it is absent. The model's venv goes first on PATH so the
 ## MiniLM parity tests find the model files through python3.
-test: deps model
+test: deps model lint
 	PATH="$(CURDIR)/$(MODEL_VENV)/bin:$$PATH" $(SWIFT) test
 	$(MAKE) fuzz
 	$(MAKE) notebooks
+
+## lint: Package.swift declares exactly what each target imports, and no target imports a layer above it
+## (layers.txt, lowest first), checked by the workplace's ../shared/tools/check-layers; skipped with a
+## message where ../shared is absent
+CHECK_LAYERS := ../shared/tools/check-layers
+lint:
+	@if [ -x $(CHECK_LAYERS) ]; then $(CHECK_LAYERS) --layers layers.txt; \
+	else echo "lint: skipped ($(CHECK_LAYERS) not found: ../shared is absent)"; fi
 
 ## bench-import: import throughput and peak memory (lastfm-2k, generated 1M and 10M listens), JSON on stdout
 bench-import: deps
