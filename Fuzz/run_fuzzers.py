@@ -12,9 +12,11 @@ script exits 1. The whole libFuzzer log of each fuzzer is kept beside it in out/
 """
 
 import argparse
+import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -84,6 +86,9 @@ def run(binary, name, max_len, args, artifacts, work):
     except subprocess.TimeoutExpired as expired:
         log, status = (expired.stdout or b"").decode("utf-8", "replace"), "hang"
     seconds = time.time() - started
+    # A crashed harness cannot remove its scratch folder (see Scratch in Fuzz/Harness/Harness.swift).
+    for folder in glob.glob("/dev/shm/tastegraph-fuzz-%s-*" % name) + glob.glob("/tmp/tastegraph-fuzz-%s-*" % name):
+        shutil.rmtree(folder, ignore_errors=True)
     with open(os.path.join(artifacts, name + ".log"), "w") as f:
         f.write(log)
     new = sorted(set(os.listdir(out_dir)) - before)
