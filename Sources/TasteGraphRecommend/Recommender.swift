@@ -54,27 +54,42 @@ extension Recommender {
 
     /// The top `k` items for `user` after the filter, best first (ties: lower item index).
     /// `heard` are the user's items in the store.
+    ///
+    /// The same list as walking all items sorted by score, without the sort: a partial top-k (`TopK`, a
+    /// heap) picks the best eligible candidates, and the per-artist cap, which depends on the order, is
+    /// applied to them; when the cap leaves fewer than `k`, the candidate count doubles and it repeats.
+    /// - Complexity: O(I log k) per call when the cap rarely bites (was O(I log I)).
     public func recommend(user: Int, count k: Int, heard: Set<Int>, filter: RecommendationFilter, catalog: Catalog) -> [Recommendation] {
+        guard k > 0 else { return [] }
         let scores = scores(user: user)
-        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        var perArtist: [Int: Int] = [:]
-        var result: [Recommendation] = []
-        for item in order {
-            guard result.count < k else { break }
-            guard scores[item].isFinite else { continue }
-            if !filter.includeHeard && heard.contains(item) { continue }
-            guard catalog.itemActive.indices.contains(item), catalog.itemActive[item] else { continue }
-            let artist = catalog.itemArtist[item]
-            if filter.excludedArtists.contains(artist) { continue }
-            if catalog.itemPopularity[item] < filter.minPopularity { continue }
-            if filter.maxPerArtist > 0 && artist >= 0 {
-                if perArtist[artist, default: 0] >= filter.maxPerArtist { continue }
-                perArtist[artist, default: 0] += 1
-            }
-            let plays = predictsPlayCounts ? max(0, Double(expm1f(predictLog1p(user: user, item: item)))) : nil
-            result.append(Recommendation(item: item, score: Double(scores[item]), predictedPlays: plays))
+        func eligible(_ item: Int) -> Bool {
+            guard scores[item].isFinite else { return false }
+            if !filter.includeHeard && heard.contains(item) { return false }
+            guard catalog.itemActive.indices.contains(item), catalog.itemActive[item] else { return false }
+            if filter.excludedArtists.contains(catalog.itemArtist[item]) { return false }
+            return catalog.itemPopularity[item] >= filter.minPopularity
         }
-        return result
+        var candidates = k
+        while true {
+            let order = TopK.select(candidates, of: scores, where: eligible)
+            var perArtist: [Int: Int] = [:]
+            var chosen: [Int] = []
+            for item in order where chosen.count < k {
+                let artist = catalog.itemArtist[item]
+                if filter.maxPerArtist > 0 && artist >= 0 {
+                    if perArtist[artist, default: 0] >= filter.maxPerArtist { continue }
+                    perArtist[artist, default: 0] += 1
+                }
+                chosen.append(item)
+            }
+            if chosen.count == k || order.count < candidates || candidates >= scores.count {
+                return chosen.map { item in
+                    let plays = predictsPlayCounts ? max(0, Double(expm1f(predictLog1p(user: user, item: item)))) : nil
+                    return Recommendation(item: item, score: Double(scores[item]), predictedPlays: plays)
+                }
+            }
+            candidates = min(scores.count, candidates * 2)
+        }
     }
 
     /// The PEERS protocol on `heldOut` (see `Evaluation`); MAE/RMSE only for play-count models.
