@@ -1,4 +1,5 @@
 import ArgumentParser
+import BLAS
 import Foundation
 import TasteGraphModel
 import TasteGraphStore
@@ -38,7 +39,18 @@ public enum CommandLineTool {
 
     /// Every error message goes through `Printable.escaped` (line by line), so no input quoted in it can
     /// reach the terminal as a control sequence.
+    /// OpenBLAS's thread count, from the environment (`TASTEGRAPH_BLAS_THREADS`, default 1: on 2-vCPU
+    /// machines one thread is fastest, and the ALS and MiniLM workers each run single-threaded sgemm).
+    /// The one place in TasteGraph that sets it; library code never changes it.
+    static func configureBLAS(context: CLIContext) {
+        let configured = ProcessInfo.processInfo.environment["TASTEGRAPH_BLAS_THREADS"]
+        let threads = configured.flatMap(Int.init).map { max(1, $0) } ?? 1
+        BLAS.setThreadCount(threads)
+        if configured != nil { context.stderr("OpenBLAS threads: \(threads) (TASTEGRAPH_BLAS_THREADS)\n") }
+    }
+
     public static func run(_ arguments: [String], context: CLIContext = .standard) -> Int32 {
+        configureBLAS(context: context)
         func report(_ message: String, toStdout: Bool = false) {
             let safe = Printable.escaped(message, keepingNewlines: true) + "\n"
             if toStdout { context.stdout(safe) } else { context.stderr(safe) }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import BLAS
 import Foundation
 import TasteGraphFeatures
 import TasteGraphStore
@@ -82,8 +81,8 @@ struct Embed: ContextCommand {
     func loadEmbedder(maxLength: Int? = nil) throws -> MiniLMEmbedder {
         let directory = try MiniLMModel.locate(directory: modelDir)
         var encoder = try MiniLMLimit.asUsageError { try SentenceEncoder(modelDirectory: directory, maxLength: maxLength ?? maxSeqLength) }
-        // Parallel batches, not parallel sgemm: every part of the encoder then runs on all threads.
-        BLAS.setThreadCount(1)
+        // Parallel batches, not parallel sgemm (OpenBLAS runs single-threaded: CommandLineTool.configureBLAS),
+        // so every part of the encoder runs on all threads.
         encoder.batchTokens = batchTokens
         encoder.workers = threads
         return MiniLMEmbedder(encoder: encoder)

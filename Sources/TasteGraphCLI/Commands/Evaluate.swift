@@ -1,5 +1,4 @@
 import ArgumentParser
-import BLAS
 import Foundation
 import TasteGraphFeatures
 import TasteGraphGraph
@@ -124,7 +123,6 @@ struct Evaluate: ContextCommand {
                     extra["source"] = "checkpoint \(checkpoint)"
                     modelSettings[choice.name] = ["checkpoint": checkpoint, "model": try jsonObject(loaded.checkpoint.header.model)]
                 } else {
-                    BLAS.setThreadCount(1)
                     var training = TrainingConfig()
                     training.seed = seed
                     training.validationFraction = validationFraction

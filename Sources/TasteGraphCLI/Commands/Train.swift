@@ -1,5 +1,4 @@
 import ArgumentParser
-import BLAS
 import Foundation
 import TasteGraphFeatures
 import TasteGraphGraph
@@ -64,7 +63,7 @@ struct Train: ContextCommand {
     @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given (default 0.1).")
     var testFraction = 0.1
     @Option(name: .long, help: "Random seed: the same seed and threads give the same model.") var seed: UInt64?
-    @Option(name: .long, help: "GCN: OpenBLAS threads (default 1, fastest on 2-vCPU machines); ALS: worker threads (default 2).")
+    @Option(name: .long, help: "ALS: worker threads (default 2). OpenBLAS's own threads are set once per process by TASTEGRAPH_BLAS_THREADS (default 1, fastest on 2-vCPU machines).")
     var threads: Int?
     @Option(name: .long, help: ArgumentHelp(
         "Write the training log here as JSON Lines, one object per epoch: epoch, loss, validation_recall@20 (null when not validated), seconds.",
@@ -162,7 +161,6 @@ struct Train: ContextCommand {
             try fitBaseline(split: split, catalog: catalog, identity: identity, seed: trainingConfig.seed, context: context)
             return
         }
-        BLAS.setThreadCount(threads ?? 1)
         let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
         var initial: [Float]?
         if let resume {

@@ -225,9 +225,8 @@ struct RowSolver: Sendable {
         let gram = Self.regularizedGram(fixed, factors: f, regularization: regularization)
         let blockCount = (rows.rowCount + blockSize - 1) / blockSize
         let workers = min(threads, max(1, blockCount))
-        let previousThreads = BLAS.threadCount
-        BLAS.setThreadCount(1)
-        defer { BLAS.setThreadCount(previousThreads) }
+        // Each worker runs its own sgemm calls: OpenBLAS should run single-threaded (the CLI sets it once per
+        // process; library code never changes it).
         x.withUnsafeMutableBufferPointer { xb in
             let out = UnsafeSendable(xb)
             fixed.withUnsafeBufferPointer { fb in
