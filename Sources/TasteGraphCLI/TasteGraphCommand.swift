@@ -39,6 +39,12 @@ public enum CommandLineTool {
 
     /// Every error message goes through `Printable.escaped` (line by line), so no input quoted in it can
     /// reach the terminal as a control sequence.
+    /// Invalid input data (exit 3): a bad row, an aborted import, a missing, unreadable or directory input
+    /// file, or a damaged, truncated or foreign model file.
+    static func isInvalidInput(_ error: Error) -> Bool {
+        error is InputError || error is ImportAborted || error is FileReadError || error is CheckpointError
+    }
+
     /// OpenBLAS's thread count, from the environment (`TASTEGRAPH_BLAS_THREADS`, default 1: on 2-vCPU
     /// machines one thread is fastest, and the ALS and MiniLM workers each run single-threaded sgemm).
     /// The one place in TasteGraph that sets it; library code never changes it.
@@ -76,18 +82,7 @@ public enum CommandLineTool {
                 try plain.run()
             }
             return Status.success.rawValue
-        } catch let error as InputError {
-            report("error: \(error)")
-            return Status.invalidData.rawValue
-        } catch let error as ImportAborted {
-            report("error: \(error)")
-            return Status.invalidData.rawValue
-        } catch let error as FileReadError {
-            // A missing, unreadable or directory input file: the same shape and status as bad data.
-            report("error: \(error)")
-            return Status.invalidData.rawValue
-        } catch let error as CheckpointError {
-            // A damaged, truncated or foreign model file is invalid input.
+        } catch where Self.isInvalidInput(error) {
             report("error: \(error)")
             return Status.invalidData.rawValue
         } catch let error as OutputPathError {
