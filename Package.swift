@@ -6,7 +6,9 @@
 //
 //   C system libraries   CSQLite  CBLAS  CIgraph          (module maps, found through pkg-config)
 //   safe Swift wrappers  SQLite   BLAS   Igraph           (nothing above these imports C)
-//   shared utilities     TasteGraphSupport                (SHA-256, seeded RNG, fast line reading)
+//   core values          TasteGraphCore                   (typed indices, id maps, listens, catalog, shared errors,
+//                                                          the model-file container; no dependencies)
+//   shared utilities     TasteGraphSupport                (seeded RNG, fast line reading, safe outputs, top-k)
 //   store                TasteGraphStore                  (schema, migrations, importers, preparation)
 //   sample data          TasteGraphSynth                  (planted-genre generator for GraphData/)
 //   graph                TasteGraphGraph                  (CSR bipartite graph, explicit splits)
@@ -38,34 +40,35 @@ let package = Package(
         .target(name: "Igraph", dependencies: ["CIgraph"]),
 
         // MARK: Engine layers
-        .target(name: "TasteGraphSupport"),
+        .target(name: "TasteGraphCore"),
+        .target(name: "TasteGraphSupport", dependencies: ["TasteGraphCore"]),
         .target(
             name: "TasteGraphStore",
-            dependencies: ["SQLite", "TasteGraphSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SQLite", "TasteGraphCore", "TasteGraphSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "TasteGraphSynth", dependencies: ["TasteGraphSupport"]),
-        .target(name: "TasteGraphGraph", dependencies: ["TasteGraphStore", "TasteGraphSupport"]),
+        .target(name: "TasteGraphGraph", dependencies: ["TasteGraphCore", "TasteGraphSupport"]),
         .target(name: "TasteGraphMetrics"),
         .target(name: "TasteGraphText", dependencies: ["BLAS"]),
-        .target(name: "TasteGraphFeatures", dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphText"]),
+        .target(name: "TasteGraphFeatures", dependencies: ["TasteGraphCore", "TasteGraphGraph", "TasteGraphStore", "TasteGraphText"]),
         .target(
             name: "TasteGraphModel",
-            dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
+            dependencies: ["TasteGraphCore", "TasteGraphGraph", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
         ),
         .target(
             name: "TasteGraphRecommend",
-            dependencies: ["TasteGraphModel", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphMetrics", "TasteGraphStore", "TasteGraphSupport", "BLAS"]
+            dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"]
         ),
         .target(
             name: "TasteGraphAnalytics",
-            dependencies: ["TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "Igraph"]
+            dependencies: ["TasteGraphCore", "TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "Igraph"]
         ),
 
         // MARK: Command line
         .target(
             name: "TasteGraphCLI",
             dependencies: [
-                "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport", "TasteGraphGraph", "TasteGraphAnalytics",
+                "TasteGraphCore", "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport", "TasteGraphGraph", "TasteGraphAnalytics",
                 "TasteGraphFeatures", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphMetrics", "TasteGraphText", "BLAS", "Igraph",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,28 +84,29 @@ let package = Package(
         ),
         .executableTarget(
             name: "tastegraph-bench-train",
-            dependencies: ["TasteGraphModel", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"],
+            dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"],
             path: "Benchmarks/TrainBench"
         ),
 
         // MARK: Tests (mirror the targets)
         .target(name: "TestSupport", dependencies: ["TasteGraphSupport", "TasteGraphText"], path: "Tests/Support"),
         .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),
-        .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphSupport"]),
-        .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphStore", "TasteGraphSupport", "SQLite", "TestSupport"]),
+        .testTarget(name: "TasteGraphCoreTests", dependencies: ["TasteGraphCore"]),
+        .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphCore", "TasteGraphSupport"]),
+        .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphCore", "TasteGraphStore", "TasteGraphSupport", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
-        .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TestSupport"]),
+        .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphGraph", "TestSupport"]),
         .testTarget(name: "TasteGraphMetricsTests", dependencies: ["TasteGraphMetrics"]),
         .testTarget(name: "TasteGraphTextTests", dependencies: ["TasteGraphText", "TestSupport"]),
         .testTarget(name: "TasteGraphFeaturesTests", dependencies: ["TasteGraphFeatures", "TasteGraphStore", "TasteGraphText", "TestSupport"]),
         .testTarget(
             name: "TasteGraphRecommendTests",
-            dependencies: ["TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "TestSupport"]
+            dependencies: ["TasteGraphCore", "TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]
         ),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "SQLite", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",
-            dependencies: ["TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSynth", "TasteGraphSupport", "Igraph", "TestSupport"]
+            dependencies: ["TasteGraphCore", "TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSynth", "TasteGraphSupport", "Igraph", "TestSupport"]
         ),
     ]
 )
@@ -116,7 +120,7 @@ if Context.environment["TASTEGRAPH_FUZZ"] != nil {
     package.targets.append(
         .executableTarget(
             name: "tastegraph-fuzz",
-            dependencies: ["TasteGraphStore", "TasteGraphGraph", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphSupport"],
+            dependencies: ["TasteGraphCore", "TasteGraphStore", "TasteGraphGraph", "TasteGraphModel", "TasteGraphRecommend"],
             path: "Fuzz/Harness"
         )
     )

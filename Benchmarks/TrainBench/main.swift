@@ -1,6 +1,7 @@
 // Training benchmark: the GCN on the shared lastfm-2k split (train.tsv / test.tsv), with the protocol of
 // ../shared/PEERS.md. Prints one JSON object on stdout. Run through `make bench-train`.
 import Foundation
+import TasteGraphCore
 import TasteGraphFeatures
 import TasteGraphGraph
 import TasteGraphMetrics

@@ -1,9 +1,8 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphModel
 import TasteGraphRecommend
-import TasteGraphStore
-import TasteGraphSupport
 
 /// The model-file reader every command uses, `RecommenderFile.load(_:path:)` over the input's bytes, in two
 /// harnesses:

@@ -1,5 +1,5 @@
+import TasteGraphCore
 import TasteGraphGraph
-import TasteGraphStore
 
 /// The explicit split reader over a small catalog: users `u0`…`u3`, items `i0`…`i5`.
 enum SplitFileHarness {

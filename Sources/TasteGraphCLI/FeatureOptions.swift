@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Foundation
+import TasteGraphCore
 import TasteGraphFeatures
 import TasteGraphGraph
 import TasteGraphStore

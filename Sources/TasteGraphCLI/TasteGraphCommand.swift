@@ -1,6 +1,7 @@
 import ArgumentParser
 import BLAS
 import Foundation
+import TasteGraphCore
 import TasteGraphModel
 import TasteGraphStore
 import TasteGraphSupport

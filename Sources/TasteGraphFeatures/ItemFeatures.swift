@@ -1,5 +1,5 @@
+import TasteGraphCore
 import TasteGraphGraph
-import TasteGraphStore
 
 /// Item node features: a text embedding of the item's metadata, then its popularity score.
 ///

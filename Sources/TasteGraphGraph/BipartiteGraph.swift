@@ -1,4 +1,4 @@
-import TasteGraphStore
+import TasteGraphCore
 
 /// Compressed sparse rows: the neighbours of row `r` are `targets[offsets[r]..<offsets[r+1]]`, with
 /// one weight each.

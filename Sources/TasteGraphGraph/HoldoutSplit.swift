@@ -1,4 +1,4 @@
-import TasteGraphStore
+import TasteGraphCore
 import TasteGraphSupport
 
 /// Train / validation / test listens.

@@ -1,4 +1,4 @@
-import TasteGraphStore
+import TasteGraphCore
 import TasteGraphSupport
 
 /// Reads an explicit train or test split: `userID<TAB>itemID<TAB>weight`, optionally with the header
@@ -35,7 +35,7 @@ public enum SplitFile {
                 throw InputError(file: path, line: number, reason: "weight '\(fields[2])' is not a non-negative number")
             }
             // The same limit as a stored play count, so sums over a split stay finite too.
-            guard weight <= Float(GraphStore.maximumPlayCount) else {
+            guard weight <= Float(ListenTable.maximumPlayCount) else {
                 throw InputError(file: path, line: number, reason: "weight \(fields[2]) is too large: at most 1,000,000,000 plays per row")
             }
             table.append(user: user, item: item, plays: weight)

@@ -1,6 +1,6 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphMetrics
-import TasteGraphSupport
 
 /// A trained GCN on disk: everything `recommend` (and later the server) needs, in one file.
 ///
@@ -126,17 +126,4 @@ public struct Checkpoint: Sendable {
         }
         self.header = header
     }
-}
-
-/// A checkpoint that cannot be used, with the reason.
-public struct CheckpointError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let reason: String
-
-    public init(path: String, reason: String) {
-        self.path = path
-        self.reason = reason
-    }
-
-    public var description: String { "\(path): \(reason)" }
 }

@@ -288,8 +288,8 @@ public struct GCNModel<T: BLASScalar>: Sendable {
                         let zu = z + u * h
                         let zi = z + (userCount + i) * h
                         let zj = z + (userCount + j) * h
-                        let dotI = Kernels.dot(zu, zi, h)
-                        let dotJ = Kernels.dot(zu, zj, h)
+                        let dotI = VectorKernels.dot(zu, zi, h)
+                        let dotJ = VectorKernels.dot(zu, zj, h)
                         // MSE: r = ŷ − y,  ŷ = s·⟨z_u, z_i⟩ + b_u + b_i + μ
                         let r = p[scale] * dotI + p[userBias + u] + p[itemBias + i] + p[mu] - T(batch.targets[e])
                         total += r * r / b

@@ -81,26 +81,6 @@ public enum Kernels {
         }
     }
 
-    /// ⟨a, b⟩ over `h` entries. Float reductions do not auto-vectorize, so the Float path sums in SIMD16
-    /// accumulators when h is a multiple of 16.
-    @inlinable @inline(__always)
-    public static func dot<T: BinaryFloatingPoint>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ h: Int) -> T {
-        if T.self == Float.self && h % 16 == 0 {
-            let x = UnsafeRawPointer(a)
-            let y = UnsafeRawPointer(b)
-            var acc = SIMD16<Float>.zero
-            var offset = 0
-            while offset < h * 4 {
-                acc += x.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) * y.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-                offset += 64
-            }
-            return T(acc.sum())
-        }
-        var sum: T = 0
-        for k in 0..<h { sum += a[k] * b[k] }
-        return sum
-    }
-
     /// Reference twin of `spmm`: the dense product, for tests.
     public static func spmmReference<T: BinaryFloatingPoint>(_ a: SparseMatrix<T>, _ x: [T], columns h: Int) -> [T] {
         let dense = a.dense()

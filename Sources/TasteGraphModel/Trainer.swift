@@ -1,8 +1,8 @@
 import BLAS
 import Foundation
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphMetrics
-import TasteGraphStore
 import TasteGraphSupport
 
 /// Optimization settings (every one a `train` flag).
@@ -45,14 +45,6 @@ public struct TrainingResult: Sendable {
     /// Wall time until the end of the best epoch, validation included.
     public let secondsToBest: Double
     public let trainSeconds: Double
-}
-
-/// A training error users can act on.
-public struct ModelFitError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public var description: String { message }
-
-    public init(message: String) { self.message = message }
 }
 
 /// The data a model is fit on: the graph of train edges and the held-out sets.

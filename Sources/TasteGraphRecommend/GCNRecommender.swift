@@ -1,10 +1,10 @@
 import BLAS
 import Foundation
+import TasteGraphCore
 import TasteGraphMetrics
 import TasteGraphFeatures
 import TasteGraphGraph
 import TasteGraphModel
-import TasteGraphStore
 
 /// The GCN as a `Recommender`, from a trained checkpoint: ranking score ⟨z_u, z_i⟩ + c_i over all items,
 /// play counts s·⟨z_u, z_i⟩ + b_u + b_i + μ.

@@ -1,6 +1,6 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphModel
-import TasteGraphSupport
 
 /// Which users and items a fitted model speaks of, in its dense order, and the data it was fitted on.
 public struct ModelIdentity: Codable, Sendable, Equatable {

@@ -1,6 +1,6 @@
 import BLAS
+import TasteGraphCore
 import TasteGraphModel
-import TasteGraphStore
 import TasteGraphSupport
 
 /// One recommended item.

@@ -1,9 +1,9 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphSupport
 import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphModel
-import TasteGraphStore
 
 /// The models `evaluate` compares and `recommend` serves.
 public enum ModelKind: String, Sendable, Codable, CaseIterable {

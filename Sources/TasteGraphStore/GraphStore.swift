@@ -1,14 +1,6 @@
 import Foundation
 import SQLite
-import TasteGraphSupport
-
-/// The kind of dataset a store holds; one store per dataset.
-public enum DatasetKind: String, Sendable, Codable, CaseIterable {
-    /// Echo Nest Taste Profile triplets with song metadata: items are songs.
-    case tasteProfile = "taste-profile"
-    /// hetrec2011 Last.fm 2k: listens are counted per artist, so items are artists.
-    case lastfm
-}
+import TasteGraphCore
 
 /// One dataset's graph store: a SQLite file in WAL mode holding users, artists, items, tags, listens,
 /// friends and the import log. Opening it applies any pending schema migrations.
@@ -18,15 +10,8 @@ public final class GraphStore {
     public let path: String
     let db: Database
 
-    /// The largest play count one listen may hold: 10⁹ plays.
-    ///
-    /// Every total the tool forms (per user, per item, over the store) is a sum of at most 2³¹ listens,
-    /// and 2³¹ · 10⁹ ≈ 2.1 · 10¹⁸ stays below `Int64.max` ≈ 9.2 · 10¹⁸, so no such sum can overflow; as a
-    /// `Float` (what the models read) 10⁹ is far from overflow too. Real data is far below: the Taste
-    /// Profile's largest count is 9,667 and hetrec2011 Last.fm's largest weight 352,698. Imports reject a
-    /// larger count on its line; a store whose listens break the limit (written by another tool) is
-    /// refused with an `InputError` naming it, never summed.
-    public static let maximumPlayCount: Int64 = 1_000_000_000
+    /// The largest play count one listen may hold (`ListenTable.maximumPlayCount`: 10⁹ plays).
+    public static let maximumPlayCount: Int64 = ListenTable.maximumPlayCount
     static let maximumPlayCountText = "1,000,000,000"
 
     /// How long a write waits for another process's write lock before it fails with "locked" (ms).

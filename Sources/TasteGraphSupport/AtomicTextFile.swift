@@ -1,4 +1,5 @@
 import Foundation
+import TasteGraphCore
 
 #if canImport(Glibc)
 import Glibc

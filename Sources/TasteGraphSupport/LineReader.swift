@@ -1,3 +1,5 @@
+import TasteGraphCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,6 @@
 import Foundation
 import TasteGraphAnalytics
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphStore
 import TestSupport

@@ -1,5 +1,6 @@
 import Foundation
 import TasteGraphAnalytics
+import TasteGraphCore
 import TasteGraphStore
 import TasteGraphSupport
 import TestSupport

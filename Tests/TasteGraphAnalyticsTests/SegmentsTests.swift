@@ -1,6 +1,7 @@
 import Foundation
 import Igraph
 import TasteGraphAnalytics
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphStore

@@ -1,6 +1,6 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphGraph
-import TasteGraphStore
 import Testing
 
 @testable import TasteGraphModel

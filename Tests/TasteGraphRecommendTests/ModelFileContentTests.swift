@@ -1,7 +1,7 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphModel
 import TasteGraphRecommend
-import TasteGraphSupport
 import TestSupport
 import Testing
 

@@ -1,7 +1,7 @@
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphModel
 import TasteGraphRecommend
-import TasteGraphStore
 import TasteGraphSupport
 
 /// A planted graph with two disjoint taste groups: 48 users who only play items 0..<30 and 16 users who

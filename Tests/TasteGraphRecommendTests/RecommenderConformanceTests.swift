@@ -1,8 +1,8 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphModel
 import TasteGraphRecommend
-import TasteGraphStore
 import TasteGraphSupport
 import TestSupport
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphSupport
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphStore
-import TasteGraphSupport
 
 /// A segmentation computed from a store, with profiles, ready to save.
 public struct SegmentationRun: Sendable {

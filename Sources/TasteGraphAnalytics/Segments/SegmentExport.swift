@@ -1,4 +1,5 @@
 import Foundation
+import TasteGraphCore
 import TasteGraphStore
 import TasteGraphSupport
 

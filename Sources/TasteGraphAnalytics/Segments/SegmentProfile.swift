@@ -1,5 +1,5 @@
+import TasteGraphCore
 import TasteGraphGraph
-import TasteGraphStore
 
 /// Who a segment is: size, top artists, top tags, median plays, and a readable label.
 public struct SegmentProfile: Codable, Sendable, Equatable {

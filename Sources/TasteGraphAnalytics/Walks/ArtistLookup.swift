@@ -1,4 +1,4 @@
-import TasteGraphStore
+import TasteGraphCore
 
 /// Why an artist name could not be resolved; lists the closest names.
 public struct ArtistLookupError: Error, CustomStringConvertible, Sendable {

@@ -1,5 +1,4 @@
 import TasteGraphGraph
-import TasteGraphStore
 import TasteGraphSupport
 
 /// Parameters of the related-artist random walk.

@@ -1,3 +1,4 @@
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphStore
 

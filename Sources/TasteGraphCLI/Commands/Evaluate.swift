@@ -1,12 +1,12 @@
 import ArgumentParser
 import Foundation
+import TasteGraphCore
 import TasteGraphFeatures
 import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphModel
 import TasteGraphRecommend
 import TasteGraphStore
-import TasteGraphSupport
 
 /// `tastegraph evaluate`: every model on one split, one table.
 struct Evaluate: ContextCommand {

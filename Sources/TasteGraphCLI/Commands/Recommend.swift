@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TasteGraphAnalytics
+import TasteGraphCore
 import TasteGraphModel
 import TasteGraphRecommend
 import TasteGraphStore

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TasteGraphAnalytics
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphStore
 import TasteGraphSupport

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TasteGraphCore
 import TasteGraphFeatures
 import TasteGraphGraph
 import TasteGraphMetrics

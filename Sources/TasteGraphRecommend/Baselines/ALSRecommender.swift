@@ -1,8 +1,8 @@
 import BLAS
 import Dispatch
 import Foundation
+import TasteGraphCore
 import TasteGraphGraph
-import TasteGraphModel
 import TasteGraphSupport
 
 /// How play counts become ALS confidences.
@@ -299,7 +299,7 @@ struct RowSolver: Sendable {
                 for e in rows.offsets[row]..<rows.offsets[row + 1] {
                     let yj = y.baseAddress! + Int(targets[e]) * f
                     let c = weights[e]
-                    let d = Kernels.dot(yj, v, f)
+                    let d = VectorKernels.dot(yj, v, f)
                     // r: (c − (c − 1)·(y_j·x)) y_j (b's term c·y_j minus the played part of A·x); A·p: (c − 1)(y_j·p) y_j.
                     let scale = bTerm ? c - (c - 1) * d : (c - 1) * d
                     for k in 0..<f { out[k] += scale * yj[k] }
@@ -320,7 +320,7 @@ struct RowSolver: Sendable {
                     BLAS.sgemm(.none, .none, m: count, n: f, k: f, alpha: -1, a: UnsafeBufferPointer(xBlock), b: gram, c: r)
                     for i in 0..<count {
                         addPlayed(rows, range.lowerBound + i, y: y, v: xBlock.baseAddress! + i * f, out: r.baseAddress! + i * f, bTerm: true)
-                        let rs = Kernels.dot(r.baseAddress! + i * f, r.baseAddress! + i * f, f)
+                        let rs = VectorKernels.dot(r.baseAddress! + i * f, r.baseAddress! + i * f, f)
                         scratch.rsOld[i] = rs
                         scratch.active[i] = rs >= 1e-20
                         for k in 0..<f { p[i * f + k] = r[i * f + k] }
@@ -334,12 +334,12 @@ struct RowSolver: Sendable {
                             let ri = r.baseAddress! + i * f
                             let xi = xBlock.baseAddress! + i * f
                             addPlayed(rows, range.lowerBound + i, y: y, v: pi, out: api, bTerm: false)
-                            let alpha = scratch.rsOld[i] / Kernels.dot(pi, api, f)
+                            let alpha = scratch.rsOld[i] / VectorKernels.dot(pi, api, f)
                             for k in 0..<f {
                                 xi[k] += alpha * pi[k]
                                 ri[k] -= alpha * api[k]
                             }
-                            let rsNew = Kernels.dot(ri, ri, f)
+                            let rsNew = VectorKernels.dot(ri, ri, f)
                             if rsNew < 1e-20 {
                                 scratch.active[i] = false
                                 continue

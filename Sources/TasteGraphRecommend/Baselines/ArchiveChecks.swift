@@ -1,5 +1,5 @@
+import TasteGraphCore
 import TasteGraphGraph
-import TasteGraphModel
 
 /// Checks on what a model file's arrays hold, not only their lengths: the digest proves a file is the one
 /// written, not that its writer was TasteGraph, so a loaded model must never index out of its arrays.

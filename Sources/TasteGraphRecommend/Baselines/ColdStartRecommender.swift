@@ -1,5 +1,5 @@
 import Foundation
-import TasteGraphModel
+import TasteGraphCore
 
 /// The seed's cold-start mix as a ranker: the 30 items of `ColdStartMix` first, in their order, then every
 /// other item by train listeners, so a list is always full even when the user has heard some of the mix.

@@ -1,6 +1,5 @@
 import Foundation
 import TasteGraphGraph
-import TasteGraphModel
 
 /// Item-based nearest neighbours on cosine similarity (Sarwar et al. 2001), as implicit's
 /// `CosineRecommender` computes it.

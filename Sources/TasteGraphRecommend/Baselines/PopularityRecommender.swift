@@ -1,5 +1,5 @@
 import Foundation
-import TasteGraphModel
+import TasteGraphCore
 
 /// The non-personalized baseline: everyone gets the items with the most train listeners, and play counts
 /// are predicted by the bias baseline.

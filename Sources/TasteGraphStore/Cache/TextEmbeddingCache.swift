@@ -1,5 +1,5 @@
 import SQLite
-import TasteGraphSupport
+import TasteGraphCore
 
 /// The text-embedding cache (schema v3, table `text_embeddings`): one vector per (model, SHA-256 of the
 /// text), so an embedding computed once — by `tastegraph embed` or by a training run — is never computed again.

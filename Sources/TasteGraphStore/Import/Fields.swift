@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import TasteGraphSupport
+import TasteGraphCore
 
 /// Byte-level field parsing for the importers. Lines arrive as raw bytes (see `LineReader`); these
 /// helpers split them and decode fields without going through `String` for numbers.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SQLite
+import TasteGraphCore
 import TasteGraphSupport
 
 /// Options every importer takes.

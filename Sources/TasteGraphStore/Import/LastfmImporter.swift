@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SQLite
+import TasteGraphCore
 
 /// Imports the hetrec2011 Last.fm 2k dataset as shipped (tab-separated, headers, CRLF or LF line ends).
 ///

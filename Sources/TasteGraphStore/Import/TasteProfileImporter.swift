@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Logging
 import SQLite
+import TasteGraphCore
 import TasteGraphSupport
 
 /// Imports Echo Nest Taste Profile data: `user<TAB>song<TAB>play_count` triplets and, optionally, song
