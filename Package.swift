@@ -89,12 +89,13 @@ let package = Package(
         ),
 
         // MARK: Tests (mirror the targets)
-        .target(name: "TestSupport", dependencies: ["TasteGraphSupport", "TasteGraphText"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["TasteGraphCore", "TasteGraphSupport", "TasteGraphText"], path: "Tests/Support"),
         .testTarget(name: "WrapperTests", dependencies: ["SQLite", "BLAS", "Igraph", "TestSupport"]),
         .testTarget(name: "TasteGraphCoreTests", dependencies: ["TasteGraphCore"]),
         .testTarget(name: "TasteGraphSupportTests", dependencies: ["TasteGraphCore", "TasteGraphSupport"]),
         .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphCore", "TasteGraphStore", "TasteGraphSupport", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
+        .testTarget(name: "TasteGraphGraphTests", dependencies: ["TasteGraphCore", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]),
         .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphGraph", "TestSupport"]),
         .testTarget(name: "TasteGraphMetricsTests", dependencies: ["TasteGraphMetrics"]),
         .testTarget(name: "TasteGraphTextTests", dependencies: ["TasteGraphText", "TestSupport"]),

@@ -1,6 +1,5 @@
 import Foundation
 import TasteGraphAnalytics
-import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphStore
 import TestSupport
@@ -89,16 +88,15 @@ import Testing
 
     /// Walks never cross between disjoint components: two groups of users with no item in common.
     @Test func walksStayInsideTheirComponent() {
-        var listens = ListenTable()
-        for user in 0..<6 {
-            let group = user / 3
-            for item in 0..<3 { listens.append(user: Int32(user), item: Int32(group * 3 + item), plays: Float(1 + item)) }
+        let planted = PlantedGraph(usersPerGroup: [3, 3], itemsPerGroup: [3, 3]) { _, _, groupItems in
+            groupItems.enumerated().map { PlantedListen(item: $0.element, plays: Float(1 + $0.offset)) }
         }
-        let graph = BipartiteGraph(userCount: 6, itemCount: 6, listens: listens, weighting: .log1p)
+        let graph = BipartiteGraph(userCount: 6, itemCount: 6, listens: planted.train, weighting: .log1p)
+        // Each item is its own artist, so an artist's group is its item's.
         let walker = PixieWalker(graph: graph, itemArtist: Array(0..<6), artistCount: 6, parameters: WalkParameters())
         for seed in 0..<6 {
             let related = walker.related(to: [seed], count: 5, seed: 9)
-            #expect(related.allSatisfy { $0.artist / 3 == seed / 3 })
+            #expect(related.allSatisfy { planted.itemGroup[$0.artist] == planted.itemGroup[seed] })
             #expect(related.count == 2)
         }
     }

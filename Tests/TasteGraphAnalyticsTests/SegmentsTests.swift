@@ -1,7 +1,6 @@
 import Foundation
 import Igraph
 import TasteGraphAnalytics
-import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphStore
@@ -56,15 +55,14 @@ import Testing
     /// every user with listens is accounted for.
     @Test func smallSegmentsAreMergedNotDropped() throws {
         // Two dense groups of 12 users and one trio tied weakly to the first group, plus one loner item user.
-        var listens = ListenTable()
-        for user in 0..<12 { for item in 0..<5 { listens.append(user: Int32(user), item: Int32(item), plays: 3) } }
-        for user in 12..<24 { for item in 5..<10 { listens.append(user: Int32(user), item: Int32(item), plays: 3) } }
-        for user in 24..<27 {
-            for item in 10..<13 { listens.append(user: Int32(user), item: Int32(item), plays: 5) }
-            listens.append(user: Int32(user), item: 0, plays: 1)
+        // Groups 0 and 1: users 0..<12 × items 0..<5 and 12..<24 × 5..<10; group 2, the trio 24..<27, plays
+        // items 10..<13 and item 0 once; group 3, user 27, plays only item 13 and shares nothing with anybody.
+        let plays: [Float] = [3, 3, 5, 4]
+        let planted = PlantedGraph(usersPerGroup: [12, 12, 3, 1], itemsPerGroup: [5, 5, 3, 1]) { _, group, groupItems in
+            let own = groupItems.map { PlantedListen(item: $0, plays: plays[group]) }
+            return group == 2 ? own + [PlantedListen(item: 0, plays: 1)] : own
         }
-        listens.append(user: 27, item: 13, plays: 4)  // shares nothing with anybody
-        let graph = BipartiteGraph(userCount: 28, itemCount: 14, listens: listens, weighting: .log1p)
+        let graph = BipartiteGraph(userCount: 28, itemCount: 14, listens: planted.train, weighting: .log1p)
         var parameters = SegmentationParameters()
         parameters.minSize = 10
         parameters.neighbors = 5

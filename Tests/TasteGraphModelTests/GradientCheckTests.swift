@@ -1,19 +1,20 @@
 import Foundation
 import TasteGraphCore
 import TasteGraphGraph
+import TestSupport
 import Testing
 
 @testable import TasteGraphModel
 
-/// A planted graph: 5 users, 7 items (N = 12), two taste groups plus one bridging listen, and item features.
+/// A planted graph: 5 users, 7 items (N = 12) in two taste groups (users 0–2 play items 0–3, users 3–4 items
+/// 4–6), and item features.
 func tinyModel(_ config: GCNConfig) -> (GCNModel<Double>, EdgeBatch) {
-    var listens = ListenTable()
-    let edges: [(Int32, Int32, Float)] = [
+    let edges: [(user: Int32, item: Int32, plays: Float)] = [
         (0, 0, 3), (0, 1, 10), (0, 2, 1), (1, 0, 2), (1, 1, 4), (2, 1, 7), (2, 3, 1),
         (3, 4, 5), (3, 5, 2), (4, 5, 9), (4, 6, 1), (3, 6, 3),
     ]
-    for (u, i, p) in edges { listens.append(user: u, item: i, plays: p) }
-    let graph = BipartiteGraph(userCount: 5, itemCount: 7, listens: listens, weighting: .log1p)
+    let planted = PlantedGraph(userGroup: [0, 0, 0, 1, 1], itemGroup: [0, 0, 0, 0, 1, 1, 1], edges: edges)
+    let graph = BipartiteGraph(userCount: planted.userCount, itemCount: planted.itemCount, listens: planted.train, weighting: .log1p)
     let features = SparseMatrix<Double>(rows: 7, columns: 4, entries: [
         (0, 0, 0.6), (0, 3, 0.8), (1, 1, 1), (2, 0, 0.5), (2, 2, -0.5), (3, 3, 1), (4, 2, 0.3), (5, 1, -0.7), (6, 0, 0.2), (6, 3, 0.9),
     ])

@@ -1,6 +1,7 @@
 import Foundation
 import TasteGraphCore
 import TasteGraphGraph
+import TestSupport
 import Testing
 @testable import TasteGraphRecommend
 
@@ -33,7 +34,7 @@ import Testing
     }
 
     @Test func conjugateGradientAgreesWithCholesky() throws {
-        let planted = PlantedTasteGroups()
+        let planted = PlantedGraph.tasteGroups()
         let data = try FitData(userCount: planted.userCount, itemCount: planted.itemCount, train: planted.train)
         var config = ALSConfig()
         config.factors = 4

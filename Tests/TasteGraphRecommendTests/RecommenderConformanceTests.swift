@@ -9,7 +9,7 @@ import Testing
 
 /// Every model fitted once on the planted groups, shared by the conformance tests.
 enum Fitted {
-    static let planted = PlantedTasteGroups()
+    static let planted = PlantedGraph.tasteGroups()
     static let models: [ModelKind: any Recommender] = Dictionary(uniqueKeysWithValues: ModelKind.allCases.map { ($0, try! planted.fit($0)) })
     static let personalized: [ModelKind] = [.gcn, .itemknn, .als]
 }
@@ -20,7 +20,7 @@ enum Fitted {
 
     /// Held-out Recall@20 of the users of one group (train items excluded).
     func recall(_ model: any Recommender, group: Int) -> Double {
-        let users = (0..<planted.userCount).filter { PlantedTasteGroups.group(ofUser: $0) == group }
+        let users = (0..<planted.userCount).filter { planted.userGroup[$0] == group }
         let total = users.map { user -> Double in
             let top = model.recommend(user: user, count: 20, heard: planted.heard(user), filter: RecommendationFilter(), catalog: planted.catalog)
             let held = planted.heldOut(user)
@@ -37,7 +37,7 @@ enum Fitted {
         // And the top 10 stays within the user's own group.
         for user in [0, 47, 48, 63] {
             let top = model.recommend(user: user, count: 10, heard: planted.heard(user), filter: RecommendationFilter(), catalog: planted.catalog)
-            let own = top.filter { PlantedTasteGroups.group(ofItem: $0.item) == PlantedTasteGroups.group(ofUser: user) }.count
+            let own = top.filter { planted.itemGroup[$0.item] == planted.userGroup[user] }.count
             #expect(own >= 9, "\(kind) user \(user): \(own) of 10 from the own group")
         }
     }
@@ -160,7 +160,7 @@ enum Fitted {
                 #expect(!reasons.isEmpty && reasons.count <= 4, "\(kind)")
                 #expect(reasons.allSatisfy { heard.contains($0.item) }, "\(kind): reasons are heard items")
                 #expect(zip(reasons, reasons.dropFirst()).allSatisfy { $0.weight >= $1.weight })
-                #expect(reasons.allSatisfy { PlantedTasteGroups.group(ofItem: $0.item) == 0 })
+                #expect(reasons.allSatisfy { planted.itemGroup[$0.item] == 0 })
             } else {
                 #expect(reasons.isEmpty, "\(kind) has no per-listener reason")
             }
