@@ -64,12 +64,18 @@ let package = Package(
             dependencies: ["TasteGraphCore", "TasteGraphGraph", "TasteGraphStore", "TasteGraphSupport", "Igraph"]
         ),
 
+        // MARK: Serving (one library under every front end: the CLI now, the HTTP server next)
+        .target(
+            name: "TasteGraphServing",
+            dependencies: ["TasteGraphCore", "TasteGraphAnalytics", "TasteGraphFeatures", "TasteGraphRecommend", "TasteGraphStore", "TasteGraphSupport"]
+        ),
+
         // MARK: Command line
         .target(
             name: "TasteGraphCLI",
             dependencies: [
                 "TasteGraphCore", "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport", "TasteGraphGraph", "TasteGraphAnalytics",
-                "TasteGraphFeatures", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphMetrics", "TasteGraphText", "BLAS", "Igraph",
+                "TasteGraphFeatures", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphMetrics", "TasteGraphText", "TasteGraphServing", "BLAS", "Igraph",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,6 +110,7 @@ let package = Package(
             name: "TasteGraphRecommendTests",
             dependencies: ["TasteGraphCore", "TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]
         ),
+        .testTarget(name: "TasteGraphServingTests", dependencies: ["TasteGraphServing", "TasteGraphRecommend", "TasteGraphStore", "TestSupport"]),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "SQLite", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",

@@ -53,31 +53,18 @@ struct FeatureOptions: ParsableArguments {
         }
     }
 
-    /// The features a checkpoint was trained with, rebuilt from its recorded embedder name.
-    static func matrix(recordedName name: String, catalog: Catalog, store: GraphStore) throws -> SparseMatrix<Float> {
-        if name.hasPrefix("hashing-"), let dimension = Int(name.dropFirst("hashing-".count)) {
-            return ItemFeatures.matrix(catalog, embedder: HashingEmbedder(dimension: dimension))
-        }
-        if let maxLength = MiniLMModel.maxLength(recordedName: name) {
-            return try minilmMatrix(catalog: catalog, store: store, modelDir: nil, maxLength: maxLength, context: nil)
-        }
-        throw ValidationError("the checkpoint's features '\(name)' cannot be rebuilt here")
-    }
-
-    /// [MiniLM(text) | popularity] for every item, through the store's embedding cache: the model is loaded
-    /// only when some item text is not cached yet, and what it computes is cached. Texts are cut at
-    /// `maxLength` tokens, and only vectors cached for that limit are used.
+    /// [MiniLM(text) | popularity] for every item (`RecordedFeatures.minilm`), a bad limit as a usage error,
+    /// with a line on stderr when texts had to be embedded.
     static func minilmMatrix(catalog: Catalog, store: GraphStore, modelDir: String?, maxLength: Int, context: CLIContext?) throws -> SparseMatrix<Float> {
-        let texts = ItemFeatures.texts(catalog)
         let started = Date()
-        let result = try CachedTextEmbeddings.embed(
-            texts, model: MiniLMModel.name(maxLength: maxLength), store: store,
-            loadEmbedder: { try MiniLMLimit.asUsageError { try MiniLMEmbedder(modelDirectory: modelDir, maxLength: maxLength) } })
+        let result = try MiniLMLimit.asUsageError {
+            try RecordedFeatures.minilm(catalog: catalog, store: store, modelDirectory: modelDir, maxLength: maxLength)
+        }
         if result.computed > 0 {
             context?.stderr(String(format: "minilm features: %d texts embedded in %.1f s and cached, %d read from the cache\n",
                                    result.computed, Date().timeIntervalSince(started), result.cached))
         }
-        return ItemFeatures.matrix(catalog, text: ItemFeatures.denseRows(result.vectors, rows: texts.count, columns: result.width))
+        return result.matrix
     }
 }
 

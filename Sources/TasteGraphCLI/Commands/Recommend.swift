@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import TasteGraphAnalytics
 import TasteGraphCore
-import TasteGraphModel
-import TasteGraphRecommend
+import TasteGraphServing
 import TasteGraphStore
 import TasteGraphSupport
 
@@ -58,96 +56,54 @@ struct Recommend: ContextCommand {
     func run(context: CLIContext) throws {
         if batch, let out { try force.outputGuard(store: store.store).checkFile(out) }
         let graphStore = try GraphStore.openExisting(path: store.store)
-        let catalog = try graphStore.catalog()
-        var recommender = try RecommenderFile.load(checkpoint)
-        guard recommender.identity.itemIDs == catalog.itemExternalIDs else {
-            throw CheckpointError(path: checkpoint, reason: "its items do not match this store's; train on this store first")
-        }
-        let listens = try graphStore.listens()
-        if explain, let gcn = recommender as? GCNRecommender {
-            let features = try FeatureOptions.matrix(recordedName: gcn.checkpoint.header.embedder ?? "hashing-256", catalog: catalog, store: graphStore)
-            recommender = gcn.attachingGraph(catalog: catalog, train: listens, features: features)
-        }
-        var heard = [Set<Int>](repeating: [], count: catalog.userCount)
-        var plays = [Double](repeating: 0, count: catalog.itemCount)
-        var listeners = [Double](repeating: 0, count: catalog.itemCount)
-        for e in 0..<listens.count {
-            heard[Int(listens.users[e])].insert(Int(listens.items[e]))
-            plays[Int(listens.items[e])] += Double(listens.plays[e])
-            listeners[Int(listens.items[e])] += 1
-        }
-        let coldStart = ColdStartMix(catalog: catalog, plays: plays, listeners: listeners, seed: seed)
-        var filter = RecommendationFilter()
-        filter.includeHeard = includeHeard
-        filter.minPopularity = minPopularity
-        filter.maxPerArtist = maxPerArtist
-        let lookup = ArtistLookup(catalog: catalog)
-        for name in excludeArtist {
-            do { filter.excludedArtists.insert(try lookup.resolve(name)) } catch let error as ArtistLookupError {
-                throw InputError(file: "--exclude-artist", line: nil, reason: error.description)
+        let service = try RecommendationService(
+            store: graphStore, modelPath: checkpoint, policy: ColdStartPolicy(minimumListens: 3, seed: seed), explanations: explain)
+        func answer(for user: String) throws -> RecommendationResponse {
+            var request = RecommendationRequest(user: user, count: k)
+            request.includeHeard = includeHeard
+            request.excludedArtists = excludeArtist
+            request.minPopularity = minPopularity
+            request.maxPerArtist = maxPerArtist
+            request.explain = explain
+            request.reasons = reasons
+            do {
+                return try service.recommend(request)
+            } catch let error as ServingError where error.field == "exclude_artist" {
+                throw InputError(file: "--exclude-artist", line: nil, reason: error.detail)
             }
         }
-        let storeUsers = Dictionary(uniqueKeysWithValues: catalog.userExternalIDs.enumerated().map { ($1, $0) })
-        let checkpointUsers = Dictionary(uniqueKeysWithValues: recommender.identity.userIDs.enumerated().map { ($1, $0) })
-        /// Model user index → the store user's heard items (the explanation needs the model's user index).
-        func reasons(for external: String, item: Int) -> [Contribution] {
-            guard explain, let index = checkpointUsers[external], let storeUser = storeUsers[external] else { return [] }
-            return recommender.explain(user: index, item: item, heard: heard[storeUser].sorted(), count: self.reasons)
-        }
-
-        func answer(for external: String) -> (coldStart: Bool, items: [Recommendation]) {
-            let storeUser = storeUsers[external]
-            let userHeard = storeUser.map { heard[$0] } ?? []
-            if let index = checkpointUsers[external], userHeard.count >= 3 {
-                return (false, recommender.recommend(user: index, count: k, heard: userHeard, filter: filter, catalog: catalog))
-            }
-            let items = coldStart.items.filter { (includeHeard || !userHeard.contains($0)) && !filter.excludedArtists.contains(catalog.itemArtist[$0]) }
-            return (true, items.prefix(k).map { Recommendation(item: $0, score: catalog.itemPopularity[$0], predictedPlays: nil) })
-        }
-
-        func title(_ item: Int) -> String { catalog.itemTitles[item] ?? catalog.itemExternalIDs[item] }
-        func artist(_ item: Int) -> String { catalog.itemArtist[item] >= 0 ? catalog.artistNames[catalog.itemArtist[item]] : "" }
 
         if batch {
+            _ = try answer(for: service.users.first ?? "")  // a bad --exclude-artist fails before the file is created
             try AtomicTextFile.write(to: out!) { file in
                 file.write("user_id,rank,item_id,title,artist,score,predicted_plays,cold_start" + (explain ? ",because" : "") + "\n")
-                for external in catalog.userExternalIDs {
-                    let result = answer(for: external)
-                    for (rank, r) in result.items.enumerated() {
+                for user in service.users {
+                    let result = try answer(for: user)
+                    for (rank, r) in result.recommendations.enumerated() {
                         let predicted = r.predictedPlays.map { String(format: "%.2f", $0) } ?? ""
-                        file.write("\(CSV.field(external)),\(rank + 1),\(CSV.field(catalog.itemExternalIDs[r.item])),\(CSV.field(title(r.item))),\(CSV.field(artist(r.item))),\(r.score),\(predicted),\(result.coldStart)")
-                        if explain { file.write("," + CSV.field(reasons(for: external, item: r.item).map { title($0.item) }.joined(separator: "; "))) }
+                        file.write("\(CSV.field(user)),\(rank + 1),\(CSV.field(r.item)),\(CSV.field(r.title)),\(CSV.field(r.artist)),\(r.score),\(predicted),\(result.coldStart)")
+                        if explain { file.write("," + CSV.field((r.because ?? []).map(\.title).joined(separator: "; "))) }
                         file.write("\n")
                     }
                 }
             }
-            context.print(output.json ? try jsonLine(["users": catalog.userCount, "csv": out!]) : "recommendations for \(catalog.userCount) users written to \(out!)")
+            context.print(output.json ? try jsonLine(["users": service.users.count, "csv": out!]) : "recommendations for \(service.users.count) users written to \(out!)")
             return
         }
-        let result = answer(for: user!)
+        let result = try answer(for: user!)
         if output.json {
-            let items = result.items.map { r -> [String: Any] in
-                var entry: [String: Any] = ["item": catalog.itemExternalIDs[r.item], "title": title(r.item), "artist": artist(r.item), "score": r.score]
-                if let plays = r.predictedPlays { entry["predicted_plays"] = plays }
-                if explain {
-                    entry["because"] = reasons(for: user!, item: r.item).map {
-                        ["item": catalog.itemExternalIDs[$0.item], "title": title($0.item), "weight": $0.weight] as [String: Any]
-                    }
-                }
-                return entry
-            }
-            context.print(try jsonLine(["user": user!, "cold_start": result.coldStart, "recommendations": items]))
+            context.print(try JSONOutput.encode(result))
             return
         }
         if result.coldStart {
-            context.print("cold start: user \(Printable.escaped(user!)) is unknown to the model or has fewer than 3 listens; showing the cold-start mix (10 popular + 20 discovery)")
+            context.print("cold start: user \(Printable.escaped(user!)) is unknown to the model or has fewer than \(service.policy.minimumListens) listens; showing the cold-start mix (10 popular + 20 discovery)")
         }
-        for (rank, r) in result.items.enumerated() {
+        for (rank, r) in result.recommendations.enumerated() {
             let predicted = r.predictedPlays.map { String(format: "  ~%.0f plays", $0) } ?? ""
-            let by = artist(r.item).isEmpty || artist(r.item) == title(r.item) ? "" : " — \(artist(r.item))"
-            context.print(String(format: "%3d. %@%@%@", rank + 1, title(r.item), by, predicted))
+            let by = r.artist.isEmpty || r.artist == r.title ? "" : " — \(r.artist)"
+            context.print(String(format: "%3d. %@%@%@", rank + 1, r.title, by, predicted))
             if explain && !result.coldStart {
-                let because = reasons(for: user!, item: r.item).map { title($0.item) }
+                let because = (r.because ?? []).map(\.title)
                 context.print(because.isEmpty ? "     (no per-listener reason: this model ranks by popularity)" : "     because you played " + because.joined(separator: ", "))
             }
         }
