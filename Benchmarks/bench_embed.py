@@ -179,7 +179,7 @@ def main():
         for features in ("hashing", "minilm"):
             out = os.path.join(WORK, f"gcn-{features}.tgck")
             cmd = [args.binary, "train", "--store", store, "--train", train, "--test", test, "--features", features,
-                   "--out", out, "--json", "--quiet"]
+                   "--out", out, "--force", "--json", "--quiet"]
             if features == "minilm":
                 cmd += ["--model-dir", model_dir]
             summary = json.loads(run(cmd).strip().splitlines()[-1])

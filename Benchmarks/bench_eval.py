@@ -158,7 +158,7 @@ def main():
         for repeat in range(args.repeats):
             result = last_json(run([args.binary, "train", "--store", store, "--train", train, "--test", test, "--model", "als",
                                     "--als-weighting", weighting, "--threads", str(args.threads), "--seed", str(args.seed),
-                                    "--out", os.path.join(WORK, f"als-{weighting}.tgm"), "--json", "--quiet"]))
+                                    "--out", os.path.join(WORK, f"als-{weighting}.tgm"), "--force", "--json", "--quiet"]))
             ours_seconds.append(result["fit_seconds"])
             ours_metrics = {"recall@20": result["recall@20"], "ndcg@20": result["ndcg@20"]}
             model, seconds = side.fit(weighting, args.seed + repeat)

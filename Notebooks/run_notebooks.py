@@ -154,7 +154,7 @@ def build_artifacts(data: Dataset, out: Path, run: Runner, args, log) -> dict[st
         run(["prepare", "--store", store, "--quiet"])
     with timed("train"):
         train = ["train", "--store", store, "--out", out / "model.tgck", "--log", out / "train.jsonl",
-                 "--json", "--quiet", "--seed", "0"] + data.split_args()
+                 "--json", "--quiet", "--seed", "0", "--force"] + data.split_args()
         if args.epochs:
             train += ["--epochs", str(args.epochs)]
         run(train, stdout=out / "train.json")

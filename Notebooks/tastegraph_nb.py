@@ -353,25 +353,36 @@ class Checkpoint:
 
 
 def read_checkpoint(path: Path) -> Checkpoint:
-    """Parses a `.tgck` file: "TGCK", u32 version, u64 header length, JSON header, P × f32, N × H × f32."""
+    """Parses a GCN model file (TasteGraph's one container, Sources/TasteGraphCore/ModelFile.swift): "TGMF",
+    u32 version (2), u64 frame length, JSON frame {kind, header (the checkpoint header as JSON text), arrays:
+    [{name, type, count}]}, the arrays (f32), and a SHA-256 over every byte before it (checked here too)."""
+    import hashlib
+
     data = Path(path).read_bytes()
-    if data[:4] != b"TGCK":
-        raise ValueError(f"{path}: not a TasteGraph checkpoint (magic {data[:4]!r})")
+    if data[:4] != b"TGMF":
+        raise ValueError(f"{path}: not a TasteGraph model file (magic {data[:4]!r})")
+    body, digest = data[:-32], data[-32:]
+    if hashlib.sha256(body).digest() != digest:
+        raise ValueError(f"{path}: checksum mismatch")
     (version,) = struct.unpack_from("<I", data, 4)
-    if version != 1:
-        raise ValueError(f"{path}: checkpoint version {version}; this reader knows version 1")
-    (header_length,) = struct.unpack_from("<Q", data, 8)
-    header = json.loads(data[16: 16 + header_length])
-    payload = np.frombuffer(data, dtype="<f4", offset=16 + header_length)
-    entries = header["layout"]["entries"]
-    n_parameters = max(e["offset"] + e["rows"] * e["columns"] for e in entries) if entries else 0
+    if version != 2:
+        raise ValueError(f"{path}: model file version {version}; this reader knows version 2")
+    (frame_length,) = struct.unpack_from("<Q", data, 8)
+    frame = json.loads(data[16: 16 + frame_length])
+    if frame["kind"] != "gcn":
+        raise ValueError(f"{path}: holds a '{frame['kind']}' model, not a GCN checkpoint")
+    header = json.loads(frame["header"])
+    arrays, offset = {}, 16 + frame_length
+    for entry in frame["arrays"]:
+        dtype = {"f32": "<f4", "i32": "<i4"}[entry["type"]]
+        arrays[entry["name"]] = np.frombuffer(body, dtype=dtype, count=entry["count"], offset=offset)
+        offset += 4 * entry["count"]
     hidden = header["model"]["hidden"]
     n_nodes = len(header["userIDs"]) + len(header["itemIDs"])
-    if payload.size != n_parameters + n_nodes * hidden:
-        raise ValueError(f"{path}: payload has {payload.size} floats; the header promises "
-                         f"{n_parameters} + {n_nodes} × {hidden}")
-    return Checkpoint(header, payload[:n_parameters].astype(np.float32),
-                      payload[n_parameters:].reshape(n_nodes, hidden).astype(np.float32))
+    embeddings = arrays["embeddings"]
+    if embeddings.size != n_nodes * hidden:
+        raise ValueError(f"{path}: {embeddings.size} embedding values; the header promises {n_nodes} × {hidden}")
+    return Checkpoint(header, arrays["parameters"].astype(np.float32), embeddings.reshape(n_nodes, hidden).astype(np.float32))
 
 
 def pca_2d(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -65,7 +65,7 @@ enum ModelFileHarness {
         settings.als.seed = 1
         settings.itemKNN.neighbors = 2
         let data = try FitData(userCount: 6, itemCount: 6, train: listens)
-        for kind in ModelKind.allCases where kind != .gcn {
+        for kind in ModelRegistry.kinds where kind != .gcn {
             let model = try Baselines.fit(kind, data: data, identity: identity, itemActive: catalog.itemActive, settings: settings)
             try model.save(to: "\(folder)/\(kind.rawValue).model")
             if sealed { try stripDigest("\(folder)/\(kind.rawValue).model") }

@@ -5,7 +5,15 @@ import TasteGraphRecommend
 
 extension ALSWeighting: ExpressibleByArgument {}
 extension ALSSolver: ExpressibleByArgument {}
-extension ModelKind: ExpressibleByArgument {}
+extension ModelKind: ExpressibleByArgument {
+    /// A registered model's name (`ModelRegistry`).
+    public init?(argument: String) {
+        guard let entry = ModelRegistry.entry(ModelKind(rawValue: argument.lowercased())) else { return nil }
+        self = entry.kind
+    }
+
+    public static var allValueStrings: [String] { ModelRegistry.kinds.map(\.rawValue) }
+}
 
 /// The baselines' flags, shared by `train --model` and `evaluate`.
 struct BaselineOptions: ParsableArguments {
@@ -59,7 +67,8 @@ struct ModelChoice: Hashable {
     let kind: ModelKind
     let alsWeighting: ALSWeighting?
 
-    static let names = ["gcn", "popularity", "coldstart", "itemknn", "als", "als-bm25", "als-conf"]
+    /// Every registered model, plus ALS with its weighting pinned.
+    static var names: [String] { ModelRegistry.kinds.map(\.rawValue) + ["als-bm25", "als-conf"] }
 
     init?(_ name: String) {
         self.name = name
@@ -67,7 +76,7 @@ struct ModelChoice: Hashable {
         case "als-bm25": kind = .als; alsWeighting = .bm25
         case "als-conf", "als-confidence": kind = .als; alsWeighting = .confidence
         default:
-            guard let kind = ModelKind(rawValue: name) else { return nil }
+            guard let kind = ModelKind(argument: name) else { return nil }
             self.kind = kind
             alsWeighting = nil
         }

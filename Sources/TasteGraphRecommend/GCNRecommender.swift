@@ -8,9 +8,22 @@ import TasteGraphModel
 
 /// The GCN as a `Recommender`, from a trained checkpoint: ranking score ⟨z_u, z_i⟩ + c_i over all items,
 /// play counts s·⟨z_u, z_i⟩ + b_u + b_i + μ.
-public struct GCNRecommender: Recommender {
+public struct GCNRecommender: RegisteredModel {
     public let checkpoint: Checkpoint
-    public var kind: ModelKind { .gcn }
+    public static let modelKind = ModelKind.gcn
+    public static let summary = "the two-layer GCN (LightGCN-style propagation over text features), early-stopped on validation Recall@20"
+    public static var defaultSettings: GCNSettings { GCNSettings() }
+    public static var usesFeatures: Bool { true }
+
+    /// Fits on `input.split` (early stopping on its validation listens) with `input.features`.
+    /// - Throws: `ModelFitError` without features, for non-finite plays, or when the loss diverges.
+    public static func fit(_ input: FitInput, settings: GCNSettings) throws -> GCNRecommender {
+        guard let features = input.features else { throw ModelFitError(message: "the GCN needs item features (FitInput.features)") }
+        return try fit(split: input.split, identity: input.identity, features: features.matrix, embedderName: features.name,
+                       model: settings.model, training: settings.training, progress: input.progress).recommender
+    }
+
+    public init(file: ModelFile, path: String) throws { try self.init(checkpoint: Checkpoint(file: file, path: path)) }
     public let identity: ModelIdentity
     public var predictsPlayCounts: Bool { true }
     let hidden: Int
@@ -199,4 +212,19 @@ extension GCNRecommender {
             parameters: result.parameters, embeddings: scorer.embeddings)
         return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint), result: result, testMetrics: testMetrics)
     }
+}
+
+/// The GCN's settings: the architecture and the training schedule.
+public struct GCNSettings: Codable, Sendable, Equatable {
+    public var model = GCNConfig()
+    public var training = TrainingConfig()
+
+    public init(model: GCNConfig = GCNConfig(), training: TrainingConfig = TrainingConfig()) {
+        self.model = model
+        self.training = training
+    }
+}
+
+extension ModelKind {
+    public static let gcn = ModelKind(rawValue: "gcn")
 }

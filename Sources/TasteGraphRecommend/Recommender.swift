@@ -5,11 +5,6 @@ import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphModel
 
-/// The models `evaluate` compares and `recommend` serves.
-public enum ModelKind: String, Sendable, Codable, CaseIterable {
-    case gcn, popularity, coldstart, itemknn, als
-}
-
 /// One heard item's share of a recommendation's score (`recommend --explain`).
 public struct Contribution: Sendable, Codable, Equatable {
     public let item: Int
@@ -155,14 +150,10 @@ public enum RecommenderFile {
         } catch let error as ModelFileError {
             throw CheckpointError(path: path, reason: error.reason)
         }
-        switch ModelKind(rawValue: file.kind) {
-        case .gcn: return try GCNRecommender(checkpoint: Checkpoint(file: file, path: path))
-        case .popularity: return try PopularityRecommender(archive: ModelArchive(file: file, path: path), path: path)
-        case .coldstart: return try ColdStartRecommender(archive: ModelArchive(file: file, path: path), path: path)
-        case .itemknn: return try ItemKNNRecommender(archive: ModelArchive(file: file, path: path), path: path)
-        case .als: return try ALSRecommender(archive: ModelArchive(file: file, path: path), path: path)
-        case nil: throw CheckpointError(path: path, reason: "unknown model kind '\(file.kind)'")
+        guard let entry = ModelRegistry.entry(ModelKind(rawValue: file.kind)) else {
+            throw CheckpointError(path: path, reason: "unknown model kind '\(file.kind)'; this build reads \(ModelRegistry.names)")
         }
+        return try entry.load(file, path: path)
     }
 }
 

@@ -242,6 +242,28 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
 }
 
 @Suite struct EvaluateCommandTests {
+    /// `evaluate` fits the GCN from the same flags as `train` (GCNOptions): the settings it records are the
+    /// flags given, not the defaults; help texts list every registered model.
+    @Test func evaluateHonoursTheGCNFlagsAndHelpListsTheRegistry() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let result = run(["evaluate", "--store", store, "--models", "gcn", "--hidden", "8", "--epochs", "2", "--learning-rate", "0.02",
+                          "--bpr-weight", "3", "--seed", "4", "--json", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let settings = ((json["protocol"] as! [String: Any])["settings"] as! [String: Any])["gcn"] as! [String: Any]
+        let model = settings["model"] as! [String: Any], training = settings["training"] as! [String: Any]
+        #expect(model["hidden"] as? Int == 8 && model["bprWeight"] as? Double == 3)
+        #expect(training["epochs"] as? Int == 2 && training["learningRate"] as? Double == 0.02 && training["seed"] as? Int == 4)
+        for command in ["train", "evaluate"] {
+            let help = run([command, "--help"]).stdout
+            for name in ["gcn", "popularity", "coldstart", "itemknn", "als"] {
+                #expect(help.contains(name), "\(command) --help lacks \(name)")
+            }
+        }
+        #expect(run(["train", "--store", store, "--model", "nonsense", "--out", dir.file("x")]).status == 2)
+    }
+
     /// A model is evaluated only on the split it was trained with: another holdout seed would score it on its
     /// own training listens (a leak), so it is refused with exit 2 and the reason.
     @Test func evaluatingACheckpointOnAnotherSplitIsRefused() throws {

@@ -10,11 +10,11 @@ import Testing
 /// Every model fitted once on the planted groups, shared by the conformance tests.
 enum Fitted {
     static let planted = PlantedGraph.tasteGroups()
-    static let models: [ModelKind: any Recommender] = Dictionary(uniqueKeysWithValues: ModelKind.allCases.map { ($0, try! planted.fit($0)) })
+    static let models: [ModelKind: any Recommender] = Dictionary(uniqueKeysWithValues: ModelRegistry.kinds.map { ($0, try! planted.fit($0)) })
     static let personalized: [ModelKind] = [.gcn, .itemknn, .als]
 }
 
-/// The contract every recommender keeps, run against all of them (ModelKind.allCases).
+/// The contract every recommender keeps, run against all of them (ModelRegistry.kinds).
 @Suite struct RecommenderConformanceTests {
     let planted = Fitted.planted
 
@@ -56,7 +56,7 @@ enum Fitted {
         #expect(mix.filter { $0 > 1 }.count == 30, "the mix holds 10 popular + 20 discovery items")
     }
 
-    @Test(arguments: ModelKind.allCases)
+    @Test(arguments: ModelRegistry.kinds)
     func rankingContract(kind: ModelKind) {
         let model = Fitted.models[kind]!
         for user in [0, 50] {
@@ -80,7 +80,7 @@ enum Fitted {
         }
     }
 
-    @Test(arguments: ModelKind.allCases)
+    @Test(arguments: ModelRegistry.kinds)
     func batchScoresEqualSingleScores(kind: ModelKind) {
         let model = Fitted.models[kind]!
         let users = [3, 0, 63, 48, 3]
@@ -96,7 +96,7 @@ enum Fitted {
         }
     }
 
-    @Test(arguments: ModelKind.allCases)
+    @Test(arguments: ModelRegistry.kinds)
     func saveLoadGivesIdenticalOutput(kind: ModelKind) throws {
         let model = Fitted.models[kind]!
         let dir = TemporaryDirectory()
@@ -122,7 +122,7 @@ enum Fitted {
 
     /// Every model file is sealed as a whole: a seeded sample of 400 byte positions (and every byte of the
     /// first 64: magic, version, lengths and the start of the JSON header), each flipped, is rejected each time.
-    @Test(arguments: ModelKind.allCases)
+    @Test(arguments: ModelRegistry.kinds)
     func anyChangedByteOfAModelFileIsRejected(kind: ModelKind) throws {
         let dir = TemporaryDirectory()
         let path = dir.file("model")
@@ -140,7 +140,7 @@ enum Fitted {
         #expect((try? RecommenderFile.load(bytes, path: path)) != nil)
     }
 
-    @Test(arguments: ModelKind.allCases)
+    @Test(arguments: ModelRegistry.kinds)
     func nanInTrainingIsAClearError(kind: ModelKind) {
         var listens = planted.train
         listens.plays[17] = .nan
@@ -148,7 +148,7 @@ enum Fitted {
         #expect(error?.message.contains("play count nan") == true, "\(String(describing: error))")
     }
 
-    @Test(arguments: ModelKind.allCases)
+    @Test(arguments: ModelRegistry.kinds)
     func explanationsNameHeardItemsLargestFirst(kind: ModelKind) {
         let model = Fitted.models[kind]!
         let user = 5

@@ -32,28 +32,25 @@ struct Evaluate: ContextCommand {
     @OptionGroup var store: StoreOption
     @Option(name: .long, help: ArgumentHelp("Explicit train split file.", valueName: "file")) var train: String?
     @Option(name: .long, help: ArgumentHelp("Explicit test split file.", valueName: "file")) var test: String?
-    @Option(name: .long, help: ArgumentHelp("Comma-separated models (default: all five).", valueName: "list"))
-    var models = "gcn,popularity,coldstart,itemknn,als"
+    @Option(name: .long, help: ArgumentHelp("Comma-separated models from the registry (\(ModelChoice.names.joined(separator: ", ")); default: every registered model).", valueName: "list"))
+    var models = ModelRegistry.kinds.map(\.rawValue).joined(separator: ",")
     @Option(name: .long, help: ArgumentHelp("A GCN checkpoint for the gcn row instead of training one.", valueName: "checkpoint"))
     var checkpoint: String?
     @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given.") var testFraction = 0.1
-    @Option(name: .long, help: "Share of the train listens the GCN holds out for early stopping.") var validationFraction = 0.1
-    @Option(name: .long, help: "GCN: maximum epochs (default 300; early stopping usually ends sooner).") var epochs: Int?
     @Option(name: .long, help: "Seed of the holdout split, the GCN, ALS's initial factors and the cold-start mix.") var seed: UInt64 = 0
     @Option(name: .long, help: "Worker threads for ALS (the GCN trains with one OpenBLAS thread, fastest on 2 vCPUs).") var threads = 2
     @Option(name: .long, help: ArgumentHelp("Also save every fitted model into this directory (NAME.tgm; the GCN as gcn.tgck).", valueName: "dir"))
     var saveDir: String?
     @OptionGroup var features: FeatureOptions
     @OptionGroup(title: "Baselines") var baselines: BaselineOptions
+    @OptionGroup(title: "GCN (when --models has gcn and no --checkpoint)") var gcn: GCNOptions
     @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if (train == nil) != (test == nil) { throw ValidationError("give both --train and --test, or neither") }
         guard (0..<1).contains(testFraction) else { throw ValidationError("--test-fraction must be in [0, 1)") }
-        guard (0..<1).contains(validationFraction) else { throw ValidationError("--validation-fraction must be in [0, 1)") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
-        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
         _ = try ModelChoice.parse(models)
     }
 
@@ -123,33 +120,29 @@ struct Evaluate: ContextCommand {
                     extra["source"] = "checkpoint \(checkpoint)"
                     modelSettings[choice.name] = ["checkpoint": checkpoint, "model": try jsonObject(loaded.checkpoint.header.model)]
                 } else {
-                    var training = TrainingConfig()
-                    training.seed = seed
-                    training.validationFraction = validationFraction
-                    if let epochs { training.epochs = epochs }
-                    let split = InteractionSplit.carvingValidation(train: trainListens, test: ListenTable(), fraction: validationFraction, seed: seed)
+                    // Every GCN flag of `train` applies here too (GCNOptions), with this evaluation's --seed.
+                    let gcnSettings = try gcn.settings(seed: seed)
+                    let training = gcnSettings.training
+                    let split = InteractionSplit.carvingValidation(
+                        train: trainListens, test: ListenTable(), fraction: training.validationFraction, seed: seed)
                     let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
                     let progress = ProgressDisplay(context: context, total: training.epochs, quiet: output.quiet)
                     let fit = try GCNRecommender.fit(
-                        split: split, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name, model: GCNConfig(), training: training) { progress.update($0) }
+                        split: split, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
+                        model: gcnSettings.model, training: training) { progress.update($0) }
                     progress.finish()
                     recommender = fit.recommender
                     extra["source"] = "trained"
                     extra["epochs"] = fit.result.epochs
                     extra["best_epoch"] = fit.result.bestEpoch
                     extra["seconds_per_epoch"] = fit.result.secondsPerEpoch
-                    modelSettings[choice.name] = ["model": try jsonObject(GCNConfig()), "training": try jsonObject(training), "features": itemFeatures.name]
+                    modelSettings[choice.name] = ["model": try jsonObject(gcnSettings.model), "training": try jsonObject(training), "features": itemFeatures.name]
                 }
             default:
                 var modelSpecific = settings
                 if let weighting = choice.alsWeighting { modelSpecific.als.weighting = weighting }
                 recommender = try Baselines.fit(choice.kind, data: data, identity: identity, itemActive: catalog.itemActive, settings: modelSpecific)
-                switch choice.kind {
-                case .als: modelSettings[choice.name] = try jsonObject(modelSpecific.als)
-                case .itemknn: modelSettings[choice.name] = try jsonObject(modelSpecific.itemKNN)
-                case .coldstart: modelSettings[choice.name] = try jsonObject(modelSpecific.coldStart)
-                default: modelSettings[choice.name] = try jsonObject(modelSpecific.popularity)
-                }
+                modelSettings[choice.name] = try ModelRegistry.entry(choice.kind)?.settings(overrides: modelSpecific.overrides(for: choice.kind)) ?? [:]
             }
             let seconds = Date().timeIntervalSince(started)
             if let saveDir, let path = savePath(choice) {

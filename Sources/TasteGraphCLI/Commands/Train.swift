@@ -9,15 +9,14 @@ import TasteGraphRecommend
 import TasteGraphStore
 import TasteGraphSupport
 
-extension Activation: ExpressibleByArgument {}
-
 /// `tastegraph train`: fit the GCN (or a baseline) and write it to a file `recommend` reads.
 struct Train: ContextCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the two-layer GCN that predicts play counts and ranks unheard items (or a baseline); write the model.",
         discussion: """
-            --model picks what to fit: gcn (default; writes a checkpoint), popularity, coldstart, itemknn or als \
-            (write a model archive; the ALS and item-KNN flags below apply). `recommend --checkpoint` reads either.
+            --model picks what to fit from the model registry: \(ModelRegistry.names) (gcn by default, which writes a \
+            checkpoint; the others write a model file, and the ALS and item-KNN flags below apply). \
+            `recommend --checkpoint` reads any of them.
 
             Data: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, ids as in the store) or a seeded \
             per-user holdout of the store's listens (--test-fraction). A seeded share of each user's train \
@@ -34,33 +33,14 @@ struct Train: ContextCommand {
     @Option(name: .long, help: ArgumentHelp("Explicit train split file.", valueName: "file")) var train: String?
     @Option(name: .long, help: ArgumentHelp("Explicit test split file.", valueName: "file")) var test: String?
     @Option(name: .long, help: ArgumentHelp("Checkpoint file to write.", valueName: "checkpoint")) var out: String
-    @Option(name: .long, help: ArgumentHelp("JSON settings file; flags override it.", valueName: "file")) var config: String?
     @Option(name: .long, help: ArgumentHelp("Continue training from this checkpoint (same data and architecture).", valueName: "checkpoint"))
     var resume: String?
 
-    @Option(name: .long, help: "Model to fit: gcn, popularity, coldstart, itemknn or als (default gcn).") var model: ModelKind = .gcn
+    @Option(name: .long, help: ArgumentHelp("Model to fit, from the registry: \(ModelRegistry.entries.map { "\($0.kind) (\($0.summary))" }.joined(separator: "; ")). Default gcn.", valueName: "model"))
+    var model: ModelKind = .gcn
     @OptionGroup var features: FeatureOptions
     @OptionGroup(title: "Baselines (--model other than gcn)") var baselines: BaselineOptions
-    // GCN
-    @Option(name: .long, help: "Hidden width H of both layers (default 64).") var hidden: Int?
-    @Option(name: .long, help: "Weight λ of the BPR ranking loss beside the MSE (default 5).") var bprWeight: Double?
-    @Option(name: .long, help: "Activation after each layer: none or relu (default none).") var activation: Activation?
-    @Option(name: .long, help: "Use a learned H×H weight per layer: true/false (default false).") var layerWeights: Bool?
-    @Option(name: .long, help: "Average input and both layers' outputs, LightGCN-style: true/false (default true).") var combineLayers: Bool?
-    @Option(name: .long, help: "Learned item ID embeddings beside the text features: true/false (default true).") var itemEmbeddings: Bool?
-    @Option(name: .long, help: "Project item text features into the input layer: true/false (default true).") var textFeatures: Bool?
-    @Option(name: .long, help: "Keep training the biases after the bias-baseline start: true/false (default false).") var trainBiases: Bool?
-    @Option(name: .long, help: "Let the play-count error reach the embeddings: true/false (default true).") var playCountGradient: Bool?
-    @Option(name: .long, help: "Standard deviation of the initial embeddings (default 0.1).") var initScale: Double?
-    // Training
-    @Option(name: .long, help: "Maximum epochs (default 300).") var epochs: Int?
-    @Option(name: .long, help: "Adam learning rate (default 0.01).") var learningRate: Double?
-    @Option(name: .long, help: "Decoupled weight decay on embeddings and weights (default 0.5).") var weightDecay: Double?
-    @Option(name: .long, help: "Mini-batches (Adam steps) per epoch (default 4).") var batchesPerEpoch: Int?
-    @Option(name: .long, help: "Stop after this many validations without improvement (default 20).") var patience: Int?
-    @Option(name: .long, help: "Validate every N epochs (default 2).") var validateEvery: Int?
-    @Option(name: .long, help: "Share of each user's train listens used for validation (default 0.1).") var validationFraction: Double?
-    @Option(name: .long, help: "λ of the regularized bias baseline the play-count head starts from (default 5).") var biasRegularization: Double?
+    @OptionGroup(title: "GCN (--model gcn)") var gcn: GCNOptions
     @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given (default 0.1).")
     var testFraction = 0.1
     @Option(name: .long, help: "Random seed: the same seed and threads give the same model.") var seed: UInt64?
@@ -75,61 +55,15 @@ struct Train: ContextCommand {
 
     func validate() throws {
         if (train == nil) != (test == nil) { throw ValidationError("give both --train and --test, or neither") }
-        if let hidden, hidden <= 0 { throw ValidationError("--hidden must be positive") }
-        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
-        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
-        if let batchesPerEpoch, batchesPerEpoch <= 0 { throw ValidationError("--batches-per-epoch must be positive") }
         guard (0..<1).contains(testFraction) else { throw ValidationError("--test-fraction must be in [0, 1)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if model != .gcn && resume != nil { throw ValidationError("--resume applies to the GCN only") }
     }
 
-    /// Defaults ← config file ← flags.
+    /// Defaults ← config file ← flags (`GCNOptions`), with `--seed`.
     func settings() throws -> (GCNConfig, TrainingConfig) {
-        var model = TrainDefaults.model
-        var training = TrainDefaults.training
-        if let config {
-            guard let data = FileManager.default.contents(atPath: config),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            else { throw ValidationError("--config \(config): not a readable JSON object") }
-            model = try merge(model, object["model"])
-            training = try merge(training, object["training"])
-        }
-        if let hidden { model.hidden = hidden }
-        if let bprWeight { model.bprWeight = bprWeight }
-        if let activation { model.activation = activation }
-        if let layerWeights { model.layerWeights = layerWeights }
-        if let combineLayers { model.combineLayers = combineLayers }
-        if let itemEmbeddings { model.itemEmbeddings = itemEmbeddings }
-        if let textFeatures { model.textFeatures = textFeatures }
-        if let trainBiases { model.trainBiases = trainBiases }
-        if let playCountGradient { model.playCountGradient = playCountGradient }
-        if let initScale { model.initScale = initScale }
-        if let epochs { training.epochs = epochs }
-        if let learningRate { training.learningRate = learningRate }
-        if let weightDecay { training.weightDecay = weightDecay }
-        if let batchesPerEpoch { training.batchesPerEpoch = batchesPerEpoch }
-        if let patience { training.patience = patience }
-        if let validateEvery { training.validateEvery = validateEvery }
-        if let validationFraction { training.validationFraction = validationFraction }
-        if let biasRegularization { training.biasRegularization = biasRegularization }
-        if let seed { training.seed = seed }
-        return (model, training)
-    }
-
-    /// Overlays the keys of a JSON object onto a Codable value.
-    private func merge<T: Codable>(_ value: T, _ overlay: Any?) throws -> T {
-        guard let overlay = overlay as? [String: Any] else { return value }
-        var base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as! [String: Any]
-        for (key, entry) in overlay {
-            guard base[key] != nil else { throw ValidationError("--config: unknown setting '\(key)'") }
-            base[key] = entry
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: base))
-        } catch {
-            throw ValidationError("--config: \(error)")
-        }
+        let settings = try gcn.settings(seed: seed)
+        return (settings.model, settings.training)
     }
 
     func run(context: CLIContext) throws {
@@ -265,11 +199,6 @@ final class TrainingLog {
 }
 
 /// The defaults of `train`: the library's defaults, which are the ablation's winner (README, "Ablation").
-enum TrainDefaults {
-    static var model: GCNConfig { GCNConfig() }
-    static var training: TrainingConfig { TrainingConfig() }
-}
-
 /// Training progress on stderr: a bar with epoch, loss, validation Recall@20 and ETA on a terminal, plain
 /// lines otherwise, nothing with --quiet.
 final class ProgressDisplay {

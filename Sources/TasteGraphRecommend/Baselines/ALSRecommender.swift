@@ -50,8 +50,16 @@ public struct ALSConfig: Codable, Sendable, Equatable {
 /// ```
 /// with c_ui = 1 for unplayed pairs, so YᵀY is shared by every row and only the played items add terms.
 /// Shapes: X (U, f), Y (I, f). Factors start uniform in [0, 0.01), as in implicit.
-public struct ALSRecommender: Recommender {
-    public var kind: ModelKind { .als }
+public struct ALSRecommender: RegisteredModel {
+    public static let modelKind = ModelKind.als
+    public static let summary = "implicit-feedback ALS (Hu, Koren, Volinsky), bm25 or confidence weighting"
+    public static var defaultSettings: ALSConfig { ALSConfig() }
+
+    public static func fit(_ input: FitInput, settings: ALSConfig) throws -> ALSRecommender {
+        try fit(try input.fitData(), identity: input.identity, config: settings)
+    }
+
+    public init(file: ModelFile, path: String) throws { try self.init(archive: ModelArchive(file: file, path: path), path: path) }
     public let identity: ModelIdentity
     public var predictsPlayCounts: Bool { false }
     public let config: ALSConfig
@@ -383,3 +391,7 @@ struct UnsafeSendable<T>: @unchecked Sendable {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension ModelKind {
+    public static let als = ModelKind(rawValue: "als")
+}

@@ -8,14 +8,22 @@ import TasteGraphCore
 /// score(i) = 2 − position(i) / 30              for the mix's items   (in (1, 2])
 ///          = listeners(i) / (1 + max listeners) otherwise             (in [0, 1))
 /// ```
-public struct ColdStartRecommender: Recommender {
+public struct ColdStartRecommender: RegisteredModel {
     public struct Config: Codable, Sendable, Equatable {
         /// Picks which 10 of the 20 most popular items.
         public var seed: UInt64 = 0
         public init() {}
     }
 
-    public var kind: ModelKind { .coldstart }
+    public static let modelKind = ModelKind.coldstart
+    public static let summary = "the seed's rule-based mix: 10 of the 20 most popular items plus 20 discovery items"
+    public static var defaultSettings: Config { Config() }
+
+    public static func fit(_ input: FitInput, settings: Config) throws -> ColdStartRecommender {
+        fit(try input.fitData(), identity: input.identity, itemActive: input.itemActive, config: settings)
+    }
+
+    public init(file: ModelFile, path: String) throws { try self.init(archive: ModelArchive(file: file, path: path), path: path) }
     public let identity: ModelIdentity
     public var predictsPlayCounts: Bool { false }
     public let config: Config
@@ -62,4 +70,8 @@ public struct ColdStartRecommender: Recommender {
         }
         self.init(identity: archive.identity, config: config, itemScores: scores)
     }
+}
+
+extension ModelKind {
+    public static let coldstart = ModelKind(rawValue: "coldstart")
 }

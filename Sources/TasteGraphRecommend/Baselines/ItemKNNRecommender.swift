@@ -1,3 +1,4 @@
+import TasteGraphCore
 import Foundation
 import TasteGraphGraph
 
@@ -10,7 +11,7 @@ import TasteGraphGraph
 /// S_ji = ⟨ŵ_·j, ŵ_·i⟩, kept for the K largest i of each row j (j itself included)
 /// score(u, i) = Σ_{j ∈ I(u)} w_uj · S_ji
 /// ```
-public struct ItemKNNRecommender: Recommender {
+public struct ItemKNNRecommender: RegisteredModel {
     public struct Config: Codable, Sendable, Equatable {
         /// Neighbours kept per item.
         public var neighbors = 50
@@ -18,7 +19,15 @@ public struct ItemKNNRecommender: Recommender {
         public init() {}
     }
 
-    public var kind: ModelKind { .itemknn }
+    public static let modelKind = ModelKind.itemknn
+    public static let summary = "item-item cosine on the listens, top-K neighbours per item"
+    public static var defaultSettings: Config { Config() }
+
+    public static func fit(_ input: FitInput, settings: Config) throws -> ItemKNNRecommender {
+        fit(try input.fitData(), identity: input.identity, config: settings)
+    }
+
+    public init(file: ModelFile, path: String) throws { try self.init(archive: ModelArchive(file: file, path: path), path: path) }
     public let identity: ModelIdentity
     public var predictsPlayCounts: Bool { false }
     public let config: Config
@@ -133,4 +142,8 @@ public struct ItemKNNRecommender: Recommender {
                   similarities: try csr("similarityOffsets", "neighbors", "similarities", rows: archive.identity.itemIDs.count),
                   userRows: try csr("userOffsets", "userItems", "userWeights", rows: archive.identity.userIDs.count))
     }
+}
+
+extension ModelKind {
+    public static let itemknn = ModelKind(rawValue: "itemknn")
 }

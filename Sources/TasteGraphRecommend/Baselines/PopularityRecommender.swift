@@ -15,14 +15,22 @@ import TasteGraphCore
 /// ```
 /// `biasSweeps` times (defaults λ = 10, 10 sweeps; λ = 0 and one sweep give plain means). Unknown users
 /// or items get bias 0.
-public struct PopularityRecommender: Recommender {
+public struct PopularityRecommender: RegisteredModel {
     public struct Config: Codable, Sendable, Equatable {
         public var biasRegularization = 10.0
         public var biasSweeps = 10
         public init() {}
     }
 
-    public var kind: ModelKind { .popularity }
+    public static let modelKind = ModelKind.popularity
+    public static let summary = "most train listeners for everyone; play counts by the bias baseline μ + b_u + b_i"
+    public static var defaultSettings: Config { Config() }
+
+    public static func fit(_ input: FitInput, settings: Config) throws -> PopularityRecommender {
+        fit(try input.fitData(), identity: input.identity, config: settings)
+    }
+
+    public init(file: ModelFile, path: String) throws { try self.init(archive: ModelArchive(file: file, path: path), path: path) }
     public let identity: ModelIdentity
     public var predictsPlayCounts: Bool { true }
     public let config: Config
@@ -90,6 +98,10 @@ public struct PopularityRecommender: Recommender {
         else { throw CheckpointError(path: path, reason: "popularity arrays do not match the model's users and items") }
         self.init(identity: archive.identity, config: config, popularity: popularity, biases: biases)
     }
+}
+
+extension ModelKind {
+    public static let popularity = ModelKind(rawValue: "popularity")
 }
 
 #if canImport(Glibc)

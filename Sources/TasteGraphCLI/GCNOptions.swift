@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import TasteGraphModel
+import TasteGraphRecommend
+
+extension Activation: ExpressibleByArgument {}
+
+/// The GCN's flags, shared by `train` and `evaluate` (so both fit the same model from the same flags).
+struct GCNOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("JSON settings file for the GCN ({\"model\": {...}, \"training\": {...}}); flags override it.", valueName: "file"))
+    var config: String?
+    @Option(name: .long, help: "Hidden width H of both layers (default 64).") var hidden: Int?
+    @Option(name: .long, help: "Weight λ of the BPR ranking loss beside the MSE (default 5).") var bprWeight: Double?
+    @Option(name: .long, help: "Activation after each layer: none or relu (default none).") var activation: Activation?
+    @Option(name: .long, help: "Use a learned H×H weight per layer: true/false (default false).") var layerWeights: Bool?
+    @Option(name: .long, help: "Average input and both layers' outputs, LightGCN-style: true/false (default true).") var combineLayers: Bool?
+    @Option(name: .long, help: "Learned item ID embeddings beside the text features: true/false (default true).") var itemEmbeddings: Bool?
+    @Option(name: .long, help: "Project item text features into the input layer: true/false (default true).") var textFeatures: Bool?
+    @Option(name: .long, help: "Keep training the biases after the bias-baseline start: true/false (default false).") var trainBiases: Bool?
+    @Option(name: .long, help: "Let the play-count error reach the embeddings: true/false (default true).") var playCountGradient: Bool?
+    @Option(name: .long, help: "Standard deviation of the initial embeddings (default 0.1).") var initScale: Double?
+    @Option(name: .long, help: "Maximum epochs (default 300).") var epochs: Int?
+    @Option(name: .long, help: "Adam learning rate (default 0.01).") var learningRate: Double?
+    @Option(name: .long, help: "Decoupled weight decay on embeddings and weights (default 0.5).") var weightDecay: Double?
+    @Option(name: .long, help: "Mini-batches (Adam steps) per epoch (default 4).") var batchesPerEpoch: Int?
+    @Option(name: .long, help: "Stop after this many validations without improvement (default 20).") var patience: Int?
+    @Option(name: .long, help: "Validate every N epochs (default 2).") var validateEvery: Int?
+    @Option(name: .long, help: "Share of each user's train listens held out for the GCN's early stopping (default 0.1).") var validationFraction: Double?
+    @Option(name: .long, help: "λ of the regularized bias baseline the play-count head starts from (default 5).") var biasRegularization: Double?
+
+    func validate() throws {
+        if let hidden, hidden <= 0 { throw ValidationError("--hidden must be positive") }
+        if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
+        if let batchesPerEpoch, batchesPerEpoch <= 0 { throw ValidationError("--batches-per-epoch must be positive") }
+        if let validationFraction, !(0..<1).contains(validationFraction) { throw ValidationError("--validation-fraction must be in [0, 1)") }
+    }
+
+    /// Defaults ← --config file ← flags (← `seed` when given).
+    func settings(seed: UInt64?) throws -> GCNSettings {
+        var model = GCNConfig()
+        var training = TrainingConfig()
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else { throw ValidationError("--config \(config): not a readable JSON object") }
+            model = try merge(model, object["model"])
+            training = try merge(training, object["training"])
+        }
+        if let hidden { model.hidden = hidden }
+        if let bprWeight { model.bprWeight = bprWeight }
+        if let activation { model.activation = activation }
+        if let layerWeights { model.layerWeights = layerWeights }
+        if let combineLayers { model.combineLayers = combineLayers }
+        if let itemEmbeddings { model.itemEmbeddings = itemEmbeddings }
+        if let textFeatures { model.textFeatures = textFeatures }
+        if let trainBiases { model.trainBiases = trainBiases }
+        if let playCountGradient { model.playCountGradient = playCountGradient }
+        if let initScale { model.initScale = initScale }
+        if let epochs { training.epochs = epochs }
+        if let learningRate { training.learningRate = learningRate }
+        if let weightDecay { training.weightDecay = weightDecay }
+        if let batchesPerEpoch { training.batchesPerEpoch = batchesPerEpoch }
+        if let patience { training.patience = patience }
+        if let validateEvery { training.validateEvery = validateEvery }
+        if let validationFraction { training.validationFraction = validationFraction }
+        if let biasRegularization { training.biasRegularization = biasRegularization }
+        if let seed { training.seed = seed }
+        return GCNSettings(model: model, training: training)
+    }
+
+    /// Overlays the keys of a JSON object onto a Codable value.
+    private func merge<T: Codable>(_ value: T, _ overlay: Any?) throws -> T {
+        guard let overlay = overlay as? [String: Any] else { return value }
+        var base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as! [String: Any]
+        for (key, entry) in overlay {
+            guard base[key] != nil else { throw ValidationError("--config: unknown setting '\(key)'") }
+            base[key] = entry
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: base))
+        } catch {
+            throw ValidationError("--config: \(error)")
+        }
+    }
+}
