@@ -67,7 +67,7 @@ let package = Package(
         // MARK: Serving (one library under every front end: the CLI now, the HTTP server next)
         .target(
             name: "TasteGraphServing",
-            dependencies: ["TasteGraphCore", "TasteGraphAnalytics", "TasteGraphFeatures", "TasteGraphRecommend", "TasteGraphStore", "TasteGraphSupport"]
+            dependencies: ["TasteGraphCore", "TasteGraphAnalytics", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphRecommend", "TasteGraphStore", "TasteGraphSupport"]
         ),
 
         // MARK: Command line
@@ -110,7 +110,13 @@ let package = Package(
             name: "TasteGraphRecommendTests",
             dependencies: ["TasteGraphCore", "TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]
         ),
-        .testTarget(name: "TasteGraphServingTests", dependencies: ["TasteGraphServing", "TasteGraphRecommend", "TasteGraphStore", "TestSupport"]),
+        .testTarget(
+            name: "TasteGraphServingTests",
+            dependencies: [
+                "TasteGraphServing", "TasteGraphAnalytics", "TasteGraphCore", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphModel",
+                "TasteGraphRecommend", "TasteGraphStore", "TasteGraphSynth", "TestSupport",
+            ]
+        ),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "SQLite", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",

@@ -40,7 +40,7 @@ if let beta = Double(argument("--beta", "")) { parameters.popularityExponent = b
 if let restart = Double(argument("--restart", "")) { parameters.restartProbability = restart }
 if let steps = Int(argument("--steps", "")) { parameters.maxSteps = steps }
 var started = DispatchTime.now()
-let service = try RelatedArtistsService(store: store, parameters: parameters, listens: train)
+let service = try RelatedArtistsEngine(store: store, parameters: parameters, listens: train)
 let buildMs = milliseconds(started)
 let walker = service.walker
 let eligible = (0..<catalog.artistCount).filter { walker.artistListeners[$0] >= 10 && !catalog.artistTags[$0].isEmpty }

@@ -6,8 +6,8 @@ import TestSupport
 import Testing
 
 @Suite struct RelatedArtistsTests {
-    static func service(_ parameters: WalkParameters = WalkParameters()) throws -> RelatedArtistsService {
-        try RelatedArtistsService(store: try GraphStore(path: PlantedSample.shared.storePath), parameters: parameters)
+    static func service(_ parameters: WalkParameters = WalkParameters()) throws -> RelatedArtistsEngine {
+        try RelatedArtistsEngine(store: try GraphStore(path: PlantedSample.shared.storePath), parameters: parameters)
     }
 
     /// On the planted sample, each artist's top-10 is mostly its own genre (≥ 80 % on average).

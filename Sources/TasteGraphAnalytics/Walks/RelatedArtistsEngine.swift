@@ -10,8 +10,11 @@ public enum RelatedMethod: String, Codable, Sendable, CaseIterable {
     case ppr
 }
 
-/// "Fans also like" on a store: resolves names, builds the walker once, answers queries.
-public struct RelatedArtistsService {
+/// "Fans also like" on a store: resolves names, builds the walker once, answers queries by index.
+///
+/// The engine under `TasteGraphServing.RelatedArtistsService` (external ids, stored lists, Codable answers)
+/// and `related --batch`.
+public struct RelatedArtistsEngine: Sendable {
     public let catalog: Catalog
     public let lookup: ArtistLookup
     public let walker: PixieWalker

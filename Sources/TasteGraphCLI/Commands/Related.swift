@@ -3,6 +3,7 @@ import Foundation
 import TasteGraphAnalytics
 import TasteGraphCore
 import TasteGraphGraph
+import TasteGraphServing
 import TasteGraphStore
 import TasteGraphSupport
 
@@ -18,7 +19,9 @@ struct Related: ContextCommand {
             play counts, restarting at the seed with --restart; visits are summed per artist and divided by \
             listeners^--popularity-exponent so very popular artists do not top every list. Several --artist \
             flags combine with the multi-hit booster. --method ppr ranks by igraph's personalized PageRank \
-            instead. --batch computes the top-k of every artist into the store and a CSV.
+            instead. --batch computes the top-k of every artist into the store and a CSV; afterwards one --artist is \
+            answered from that stored list when it was computed with the same --method, walk flags and --seed and is at \
+            least -k long (the output says "stored list"; --live walks anyway).
             """
     )
 
@@ -45,6 +48,8 @@ struct Related: ContextCommand {
     var train: String?
     @Option(name: .long, help: "Random seed (the same seed gives the same lists).")
     var seed: UInt64 = 0
+    @Flag(name: .long, help: "Walk now even when the store has a --batch list for the artist (a --train split always walks).")
+    var live = false
     @Flag(name: .long, help: "Compute the top-k of every artist, store them and write a CSV (see --out).")
     var batch = false
     @Option(name: .long, help: ArgumentHelp("CSV file for --batch.", valueName: "file"))
@@ -75,41 +80,44 @@ struct Related: ContextCommand {
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalogForSplit = try train.map { _ in try graphStore.catalog() }
         let listens = try train.map { try SplitFile.load(path: $0, catalog: catalogForSplit!) }
-        let service = try RelatedArtistsService(store: graphStore, parameters: parameters, listens: listens)
-        let catalog = service.catalog
-        if batch { return try runBatch(service, store: graphStore, context: context) }
+        if batch {
+            return try runBatch(RelatedArtistsEngine(store: graphStore, parameters: parameters, listens: listens), store: graphStore, context: context)
+        }
+        let settings = RelatedArtistsSettings(walk: parameters, damping: damping, seed: seed, useStoredLists: !live)
+        let service = try RelatedArtistsService(store: graphStore, settings: settings, listens: listens)
         if let item {
-            guard let index = catalog.itemExternalIDs.firstIndex(of: item) else {
-                throw ValidationError("no item with id '\(item)' in the store")
-            }
-            let related = service.relatedItems(to: index, count: k, seed: seed)
-            let rows = related.map { ["item": catalog.itemExternalIDs[$0.artist], "title": catalog.itemTitles[$0.artist] ?? "", "score": $0.score] as [String: Any] }
+            let result = try answer { try service.relatedItems(RelatedItemsRequest(item: item, count: k)) }
             if output.json {
-                context.print(try jsonLine(["item": item, "related": rows]))
+                context.print(try JSONOutput.encode(result))
             } else {
-                for (rank, r) in related.enumerated() {
-                    context.print("\(rank + 1). \(catalog.itemTitles[r.artist] ?? catalog.itemExternalIDs[r.artist]) (\(catalog.itemExternalIDs[r.artist]))  \(String(format: "%.4g", r.score))")
+                for (rank, r) in result.related.enumerated() {
+                    context.print("\(rank + 1). \(r.title.isEmpty ? r.item : r.title) (\(r.item))  \(String(format: "%.4g", r.score))")
                 }
             }
             return
         }
-        let seeds = try artist.map { name -> Int in
-            do { return try service.lookup.resolve(name) } catch let error as ArtistLookupError { throw InputError(file: "--artist", line: nil, reason: error.description) }
-        }
-        let related = try service.related(to: seeds, count: k, method: method, seed: seed, damping: damping)
+        let result = try answer { try service.related(RelatedArtistsRequest(artists: artist, count: k, method: method)) }
         if output.json {
-            let seedNames = seeds.map { catalog.artistNames[$0] }
-            let list = related.map { ["artist": catalog.artistNames[$0.artist], "id": catalog.artistExternalIDs[$0.artist], "score": $0.score] as [String: Any] }
-            context.print(try jsonLine(["artist": seedNames.count == 1 ? seedNames[0] as Any : seedNames as Any, "related": list, "method": method.rawValue]))
+            context.print(try JSONOutput.encode(result))
         } else {
-            context.print("fans of \(seeds.map { catalog.artistNames[$0] }.joined(separator: " + ")) also like (\(method.rawValue)):")
-            for (rank, r) in related.enumerated() {
-                context.print(String(format: "%3d. %@  %.4g", rank + 1, catalog.artistNames[r.artist], r.score))
+            let source = result.source == .stored ? ", stored list" : ""
+            context.print("fans of \(result.artists.joined(separator: " + ")) also like (\(result.method.rawValue)\(source)):")
+            for (rank, r) in result.related.enumerated() {
+                context.print(String(format: "%3d. %@  %.4g", rank + 1, r.name, r.score))
             }
         }
     }
 
-    private func runBatch(_ service: RelatedArtistsService, store: GraphStore, context: CLIContext) throws {
+    /// The service's answer, its request errors as the CLI's: an unknown artist is invalid input (exit 3,
+    /// with the closest names), anything else a usage error (exit 2).
+    private func answer<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as ServingError {
+            if error.field == "artist" { throw InputError(file: "--artist", line: nil, reason: error.detail) }
+            throw ValidationError(error.detail)
+        }
+    }
+
+    private func runBatch(_ service: RelatedArtistsEngine, store: GraphStore, context: CLIContext) throws {
         let catalog = service.catalog
         var lists: [StoredRelatedList] = []
         let started = Date()
@@ -121,12 +129,8 @@ struct Related: ContextCommand {
                 context.stderr("related: \(done + 1)/\(artists.count) artists\n")
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        var parameterText = String(decoding: try encoder.encode(parameters), as: UTF8.self)
-        parameterText.removeLast()
-        parameterText += ",\"seed\":\(seed)}"
-        try store.saveRelatedArtists(lists, method: method.rawValue, parametersJSON: parameterText)
+        let recorded = RelatedArtistsSettings(walk: parameters, damping: damping, seed: seed).recordedParametersJSON
+        try store.saveRelatedArtists(lists, method: method.rawValue, parametersJSON: recorded)
         try AtomicTextFile.write(to: out!) { file in
             file.write("artist_id,artist,rank,related_id,related,score\n")
             for list in lists {

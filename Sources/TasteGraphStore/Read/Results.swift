@@ -63,10 +63,16 @@ public struct StoredSegmentation: Sendable, Equatable {
 public struct StoredRelatedList: Sendable, Equatable {
     public let artist: Int
     public let related: [(artist: Int, score: Double)]
+    /// How the stored list was ranked (`walk`, `ppr`); nil for a list not read from the store.
+    public let method: String?
+    /// The parameters it was computed with (JSON, with the seed); nil for a list not read from the store.
+    public let parametersJSON: String?
 
-    public init(artist: Int, related: [(artist: Int, score: Double)]) {
+    public init(artist: Int, related: [(artist: Int, score: Double)], method: String? = nil, parametersJSON: String? = nil) {
         self.artist = artist
         self.related = related
+        self.method = method
+        self.parametersJSON = parametersJSON
     }
 
     public static func == (a: StoredRelatedList, b: StoredRelatedList) -> Bool {
@@ -150,8 +156,35 @@ extension GraphStore {
     /// The stored related-artist list of an artist (empty when none was computed).
     public func relatedArtists(of artist: Int) throws -> StoredRelatedList {
         var related: [(artist: Int, score: Double)] = []
-        try db.prepare("SELECT related_artist_id, score FROM related_artists WHERE artist_id = ? ORDER BY rank")
-            .query([.integer(Int64(artist))]) { related.append(($0.int(0), $0.double(1))) }
-        return StoredRelatedList(artist: artist, related: related)
+        var method: String?
+        var parameters: String?
+        try db.prepare("SELECT related_artist_id, score, method, parameters FROM related_artists WHERE artist_id = ? ORDER BY rank")
+            .query([.integer(Int64(artist))]) {
+                related.append(($0.int(0), $0.double(1)))
+                method = $0.text(2)
+                parameters = $0.text(3)
+            }
+        return StoredRelatedList(artist: artist, related: related, method: method, parametersJSON: parameters)
+    }
+
+    /// Every stored related-artist list (what `related --batch` saved), by artist index, with its method.
+    /// - Complexity: one scan of the table, O(rows).
+    public func relatedArtistLists() throws -> [StoredRelatedList] {
+        var lists: [StoredRelatedList] = []
+        var current: (artist: Int, related: [(artist: Int, score: Double)], method: String?, parameters: String?)?
+        func flush() {
+            if let current { lists.append(StoredRelatedList(artist: current.artist, related: current.related, method: current.method, parametersJSON: current.parameters)) }
+        }
+        try db.prepare("SELECT artist_id, related_artist_id, score, method, parameters FROM related_artists ORDER BY artist_id, rank")
+            .query([]) { row in
+                let artist = row.int(0)
+                if current?.artist != artist {
+                    flush()
+                    current = (artist, [], row.text(3), row.text(4))
+                }
+                current!.related.append((row.int(1), row.double(2)))
+            }
+        flush()
+        return lists
     }
 }
