@@ -29,7 +29,8 @@ struct ForceOption: ParsableArguments {
     }
 }
 
-/// JSON output with stable, snake_case keys.
+/// Every `--json` output goes through here: Codable values with stable, snake_case keys (`encode`), or an
+/// assembled object (`line`).
 enum JSONOutput {
     static func encode<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
@@ -37,6 +38,12 @@ enum JSONOutput {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// A JSON object assembled from parts (summaries that merge Codable reports with a few extra keys), as
+    /// one line with sorted keys. `embed --json` alone writes its own literals (`JSONText`), for speed.
+    static func line(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 }
 

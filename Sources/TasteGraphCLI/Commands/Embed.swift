@@ -164,35 +164,28 @@ struct EmbedSummary: Encodable {
     let seconds: Double
 }
 
-/// Embedding progress on stderr: one updating line on a terminal, a line per tenth otherwise, nothing with --quiet.
+/// Embedding progress (`ProgressLine`): texts done and the rate; a plain line per tenth off a terminal.
 final class EmbedProgress {
-    let context: CLIContext
+    let line: ProgressLine
     let total: Int
-    let quiet: Bool
     let started = Date()
     private var lastTenth = 0
 
     init(context: CLIContext, total: Int, quiet: Bool) {
-        self.context = context
+        line = ProgressLine(context: context, quiet: quiet)
         self.total = total
-        self.quiet = quiet
     }
 
     func update(_ done: Int) {
-        guard !quiet, total > 0 else { return }
+        guard total > 0 else { return }
         let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
-        if context.stderrIsTerminal {
-            context.stderr(String(format: "\rembedded %d/%d texts (%.0f texts/s)  ", done, total, rate))
-        } else if done * 10 / total > lastTenth {
-            lastTenth = done * 10 / total
-            context.stderr(String(format: "embedded %d/%d texts (%.0f texts/s)\n", done, total, rate))
-        }
+        let tenth = done * 10 / total
+        line.show(String(format: "embedded %d/%d texts (%.0f texts/s)", done, total, rate), milestone: tenth > lastTenth)
+        lastTenth = max(lastTenth, tenth)
     }
 
     func finish(seconds: Double) {
-        guard !quiet else { return }
-        if context.stderrIsTerminal && total > 0 { context.stderr("\n") }
-        context.stderr(String(format: "embedded %d texts in %.2f s (%.1f texts/s)\n", total, seconds, Double(total) / max(seconds, 1e-9)))
+        line.finish(String(format: "embedded %d texts in %.2f s (%.1f texts/s)", total, seconds, Double(total) / max(seconds, 1e-9)))
     }
 }
 

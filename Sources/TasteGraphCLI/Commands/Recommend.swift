@@ -87,7 +87,7 @@ struct Recommend: ContextCommand {
                     }
                 }
             }
-            context.print(output.json ? try jsonLine(["users": service.users.count, "csv": out!]) : "recommendations for \(service.users.count) users written to \(out!)")
+            context.print(output.json ? try JSONOutput.line(["users": service.users.count, "csv": out!]) : "recommendations for \(service.users.count) users written to \(out!)")
             return
         }
         let result = try answer(for: user!)

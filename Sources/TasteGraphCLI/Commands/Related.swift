@@ -141,14 +141,9 @@ struct Related: ContextCommand {
         }
         let seconds = Date().timeIntervalSince(started)
         if output.json {
-            context.print(try jsonLine(["artists": lists.count, "csv": out!, "seconds": seconds]))
+            context.print(try JSONOutput.line(["artists": lists.count, "csv": out!, "seconds": seconds]))
         } else {
             context.print("related artists for \(Format.grouped(lists.count)) artists in \(String(format: "%.1f", seconds)) s: stored, and written to \(out!)")
         }
     }
-}
-
-/// One JSON object as a line, keys sorted.
-func jsonLine(_ object: [String: Any]) throws -> String {
-    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
 }

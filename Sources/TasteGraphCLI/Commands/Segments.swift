@@ -76,7 +76,7 @@ extension Segments {
                 ]
             }
             if output.json {
-                context.print(try jsonLine([
+                context.print(try JSONOutput.line([
                     "segmentation_id": id, "modularity": run.segmentation.modularity, "segments": segments,
                     "unassigned": run.segmentation.unassigned, "isolated_users": run.segmentation.isolatedUsers,
                     "seconds": run.seconds, "algorithm": method.rawValue, "seed": seed,
