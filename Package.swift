@@ -8,7 +8,8 @@
 //   safe Swift wrappers  SQLite   BLAS   Igraph           (nothing above these imports C)
 //   core values          TasteGraphCore                   (typed indices, id maps, listens, catalog, shared errors,
 //                                                          the model-file container; no dependencies)
-//   shared utilities     TasteGraphSupport                (seeded RNG, fast line reading, safe outputs, top-k)
+//   shared utilities     TasteGraphSupport                (seeded RNG, fast line reading, safe outputs, top-k,
+//                                                          batched dot-product scoring through BLAS)
 //   store                TasteGraphStore                  (schema, migrations, importers, preparation)
 //   sample data          TasteGraphSynth                  (planted-genre generator for GraphData/)
 //   graph                TasteGraphGraph                  (CSR bipartite graph, explicit splits)
@@ -41,7 +42,7 @@ let package = Package(
 
         // MARK: Engine layers
         .target(name: "TasteGraphCore"),
-        .target(name: "TasteGraphSupport", dependencies: ["TasteGraphCore"]),
+        .target(name: "TasteGraphSupport", dependencies: ["BLAS", "TasteGraphCore"]),
         .target(
             name: "TasteGraphStore",
             dependencies: ["SQLite", "TasteGraphCore", "TasteGraphSupport", .product(name: "Logging", package: "swift-log")]

@@ -115,6 +115,8 @@ public struct GCNModel<T: BLASScalar>: Sendable {
     public let features: SparseMatrix<T>?
     let featuresTransposed: SparseMatrix<T>?
     public let layout: ParameterLayout
+    /// The ranking and play-count heads over Z (see `GCNDecoder`).
+    public let decoder: GCNDecoder
     public static var layerCount: Int { 2 }
 
     public var nodeCount: Int { userCount + itemCount }
@@ -139,6 +141,8 @@ public struct GCNModel<T: BLASScalar>: Sendable {
             ("globalMean", 1, 1), ("dotScale", 1, 1),
         ]
         layout = ParameterLayout(shapes)
+        // The layout above holds every decoder entry at the right size, so this cannot throw.
+        decoder = try! GCNDecoder(layout: layout, userCount: userCount, itemCount: itemCount, hidden: h)
     }
 
     /// Initial parameters: embeddings and W_x ~ N(0, initScale²) (seeded), W_l = I, biases 0, μ = `mean`.
@@ -248,16 +252,10 @@ public struct GCNModel<T: BLASScalar>: Sendable {
 
     // MARK: - Decoder
 
-    /// ŷ = s·⟨z_u, z_i⟩ + b_u + b_i + μ for one pair. Shapes: z (N, H).
+    /// ŷ = s·⟨z_u, z_i⟩ + b_u + b_i + μ for one pair (`GCNDecoder.predict`). Shapes: z (N, H).
     @inline(__always)
     public func predict(_ z: UnsafePointer<T>, _ parameters: UnsafePointer<T>, user: Int, item: Int) -> T {
-        let h = config.hidden
-        let zu = z + user * h
-        let zi = z + (userCount + item) * h
-        var dot: T = 0
-        for j in 0..<h { dot += zu[j] * zi[j] }
-        return parameters[layout["dotScale"]!.offset] * dot + parameters[layout["userBias"]!.offset + user]
-            + parameters[layout["itemBias"]!.offset + item] + parameters[layout["globalMean"]!.offset]
+        decoder.predict(z, parameters, user: user, item: item)
     }
 
     // MARK: - Loss and backward
@@ -270,11 +268,11 @@ public struct GCNModel<T: BLASScalar>: Sendable {
         let h = config.hidden
         let b = T(batch.count)
         let lambda = T(config.bprWeight)
-        let userBias = layout["userBias"]!.offset
-        let itemBias = layout["itemBias"]!.offset
-        let mu = layout["globalMean"]!.offset
-        let scale = layout["dotScale"]!.offset
-        let rankBias = layout["rankBias"]!.offset
+        let userBias = decoder.userBias
+        let itemBias = decoder.itemBias
+        let mu = decoder.globalMean
+        let scale = decoder.dotScale
+        let rankBias = decoder.rankBias
         var dZ = gradients == nil ? [] : [T](repeating: 0, count: nodeCount * h)
         var total: T = 0
         parameters.withUnsafeBufferPointer { p in
@@ -291,10 +289,10 @@ public struct GCNModel<T: BLASScalar>: Sendable {
                         let dotI = VectorKernels.dot(zu, zi, h)
                         let dotJ = VectorKernels.dot(zu, zj, h)
                         // MSE: r = ŷ − y,  ŷ = s·⟨z_u, z_i⟩ + b_u + b_i + μ
-                        let r = p[scale] * dotI + p[userBias + u] + p[itemBias + i] + p[mu] - T(batch.targets[e])
+                        let r = decoder.playCount(dot: dotI, user: u, item: i, p.baseAddress!) - T(batch.targets[e])
                         total += r * r / b
                         // BPR: x = r_ui − r_uj, loss −log σ(x) = log(1 + e^{−x})
-                        let x = (dotI + p[rankBias + i]) - (dotJ + p[rankBias + j])
+                        let x = decoder.rank(dot: dotI, item: i, p.baseAddress!) - decoder.rank(dot: dotJ, item: j, p.baseAddress!)
                         total += lambda * T(softplus(-Double(x))) / b
                         guard let g = gradients, let dzBase = dz.baseAddress else { continue }
                         let dPred = 2 * r / b                                   // ∂L/∂ŷ

@@ -257,31 +257,15 @@ public struct Scorer: Sendable {
         embeddings = model.forward(parameters).final
     }
 
-    /// Ranking scores ⟨z_u, z_i⟩ + c_i for `users` × all items.
+    /// Ranking scores ⟨z_u, z_i⟩ + c_i for `users` × all items (`GCNDecoder.scores`).
     /// Shapes: out (users.count, I).
     public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
-        let h = model.config.hidden
-        let items = model.itemCount
-        var zu = [Float](repeating: 0, count: users.count * h)
-        for (row, user) in users.enumerated() {
-            for j in 0..<h { zu[row * h + j] = embeddings[user * h + j] }
-        }
-        let bias = model.layout["rankBias"]!.offset
-        zu.withUnsafeBufferPointer { a in
-            embeddings.withUnsafeBufferPointer { z in
-                BLAS.gemm(.none, .transposed, m: users.count, n: items, k: h, a: a.baseAddress!, b: z.baseAddress! + model.userCount * h, c: out.baseAddress!)
-            }
-        }
-        for row in 0..<users.count {
-            for item in 0..<items { out[row * items + item] += parameters[bias + item] }
-        }
+        model.decoder.scores(users: users, embeddings: embeddings, parameters: parameters, into: out)
     }
 
-    /// Predicted log1p(play count).
+    /// Predicted log1p(play count) (`GCNDecoder.predict`).
     public func predict(user: Int, item: Int) -> Float {
-        embeddings.withUnsafeBufferPointer { z in
-            parameters.withUnsafeBufferPointer { p in model.predict(z.baseAddress!, p.baseAddress!, user: user, item: item) }
-        }
+        model.decoder.predict(embeddings, parameters, user: user, item: item)
     }
 
     public func evaluate(_ heldOut: HeldOut, regression: Bool = true) -> EvaluationReport {

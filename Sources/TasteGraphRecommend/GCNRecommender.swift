@@ -27,11 +27,8 @@ public struct GCNRecommender: RegisteredModel {
     public let identity: ModelIdentity
     public var predictsPlayCounts: Bool { true }
     let hidden: Int
-    let rankBias: Int
-    let userBias: Int
-    let itemBias: Int
-    let globalMean: Int
-    let dotScale: Int
+    /// The ranking and play-count heads, located in `checkpoint.parameters` by its layout.
+    let decoder: GCNDecoder
     /// Set by `attachingGraph`: each item's message to its listeners and the normalized adjacency.
     var explanation: Explanation?
 
@@ -51,46 +48,23 @@ public struct GCNRecommender: RegisteredModel {
         identity = ModelIdentity(userIDs: checkpoint.header.userIDs, itemIDs: checkpoint.header.itemIDs, dataFingerprint: checkpoint.header.dataFingerprint,
                                  splitFingerprint: checkpoint.header.splitFingerprint)
         hidden = checkpoint.header.model.hidden
-        let layout = checkpoint.header.layout
-        guard let rank = layout["rankBias"], let ub = layout["userBias"], let ib = layout["itemBias"],
-              let mu = layout["globalMean"], let s = layout["dotScale"]
-        else { throw CheckpointError(path: "checkpoint", reason: "missing decoder parameters") }
-        // Sizes as the decoder reads them (the checkpoint checked that the entries tile the parameters).
-        guard rank.count == identity.itemIDs.count, ib.count == identity.itemIDs.count, ub.count == identity.userIDs.count,
-              mu.count == 1, s.count == 1
-        else { throw CheckpointError(path: "checkpoint", reason: "decoder parameters do not match the model's users and items") }
-        rankBias = rank.offset
-        userBias = ub.offset
-        itemBias = ib.offset
-        globalMean = mu.offset
-        dotScale = s.offset
+        // The decoder checks its entries' sizes (the checkpoint checked that the entries tile the parameters).
+        do {
+            decoder = try GCNDecoder(layout: checkpoint.header.layout, userCount: identity.userIDs.count,
+                                     itemCount: identity.itemIDs.count, hidden: hidden)
+        } catch .missingParameters {
+            throw CheckpointError(path: "checkpoint", reason: "missing decoder parameters")
+        } catch .sizeMismatch {
+            throw CheckpointError(path: "checkpoint", reason: "decoder parameters do not match the model's users and items")
+        }
     }
 
     public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
-        let items = itemCount
-        var zu = [Float](repeating: 0, count: users.count * hidden)
-        checkpoint.embeddings.withUnsafeBufferPointer { z in
-            for (row, user) in users.enumerated() {
-                for j in 0..<hidden { zu[row * hidden + j] = z[user * hidden + j] }
-            }
-            zu.withUnsafeBufferPointer { a in
-                BLAS.gemm(.none, .transposed, m: users.count, n: items, k: hidden, a: a.baseAddress!,
-                          b: z.baseAddress! + userCount * hidden, c: out.baseAddress!)
-            }
-        }
-        checkpoint.parameters.withUnsafeBufferPointer { p in
-            for row in 0..<users.count {
-                for item in 0..<items { out[row * items + item] += p[rankBias + item] }
-            }
-        }
+        decoder.scores(users: users, embeddings: checkpoint.embeddings, parameters: checkpoint.parameters, into: out)
     }
 
     public func predictLog1p(user: Int, item: Int) -> Float {
-        let z = checkpoint.embeddings
-        var dot: Float = 0
-        for j in 0..<hidden { dot += z[user * hidden + j] * z[(userCount + item) * hidden + j] }
-        let p = checkpoint.parameters
-        return p[dotScale] * dot + p[userBias + user] + p[itemBias + item] + p[globalMean]
+        decoder.predict(checkpoint.embeddings, checkpoint.parameters, user: user, item: item)
     }
 
     /// Rebuilds the layer activations on `train` (the listens the model was trained on, or the store's),

@@ -141,15 +141,11 @@ public struct ALSRecommender: RegisteredModel {
         return ALSRecommender(identity: identity, config: config, userFactors: x, itemFactors: y, confidences: byUser)
     }
 
+    /// ⟨x_u, y_i⟩ for `users` × all items (`BatchedScoring`). Shapes: out (users.count, I).
     public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
-        let f = config.factors
-        var xu = [Float](repeating: 0, count: users.count * f)
-        for (row, user) in users.enumerated() {
-            for j in 0..<f { xu[row * f + j] = userFactors[user * f + j] }
-        }
-        xu.withUnsafeBufferPointer { a in
-            itemFactors.withUnsafeBufferPointer { b in
-                BLAS.sgemm(.none, .transposed, m: users.count, n: itemCount, k: f, a: a, b: b, c: out)
+        userFactors.withUnsafeBufferPointer { x in
+            itemFactors.withUnsafeBufferPointer { y in
+                BatchedScoring.scores(users: users, userRows: x, itemRows: y, width: config.factors, into: out)
             }
         }
     }
