@@ -65,31 +65,27 @@ struct Evaluate: ContextCommand {
         }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
-        var identity = ModelIdentity(userIDs: catalog.userExternalIDs, itemIDs: catalog.itemExternalIDs, dataFingerprint: try graphStore.dataFingerprint())
-        var protocolInfo: [String: Any] = ["store": store.store, "data_fingerprint": identity.dataFingerprint, "seed": seed, "k": [10, 20]]
-        let trainListens: ListenTable
-        let testListens: ListenTable
+        let splitChoice: ExperimentSetup.SplitChoice
         if let train, let test {
-            trainListens = try SplitFile.load(path: train, catalog: catalog)
-            testListens = try SplitFile.load(path: test, catalog: catalog)
-            protocolInfo["split"] = ["kind": "explicit", "train": train, "test": test]
+            splitChoice = try .files(train: train, test: test, catalog: catalog)
         } else {
-            let split = InteractionSplit.holdout(try graphStore.listens(), validationFraction: 0, testFraction: testFraction, seed: seed)
-            trainListens = split.train
-            testListens = split.test
-            protocolInfo["split"] = ["kind": "holdout", "test_fraction": testFraction, "seed": seed]
+            splitChoice = .holdout(testFraction: testFraction)
         }
+        // Every model fits on all train listens; the GCN row carves its own validation share from them.
+        let setup = try ExperimentSetup(catalog: catalog, dataFingerprint: try graphStore.dataFingerprint(), split: splitChoice, seed: seed) {
+            try graphStore.listens()
+        }
+        let trainListens = setup.split.train
+        let testListens = setup.split.test
         guard trainListens.count > 0, testListens.count > 0 else {
             throw ValidationError("the split has \(trainListens.count) train and \(testListens.count) test listens; both must be non-empty")
         }
-        identity.splitFingerprint = InteractionSplit.testFingerprint(testListens)
-        protocolInfo["split_fingerprint"] = identity.splitFingerprint
+        let identity = setup.identity
+        var protocolInfo = setup.jsonDescription
+        protocolInfo["store"] = store.store
+        protocolInfo["k"] = [10, 20]
         let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: trainListens)
-        let heldOut = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: trainListens, validation: ListenTable())
-            .heldOut(testListens)
-        protocolInfo["train_listens"] = trainListens.count
-        protocolInfo["test_listens"] = testListens.count
-        protocolInfo["items_ranked"] = catalog.itemCount
+        let heldOut = setup.heldOut
         protocolInfo["filters"] = ["exclude_train_items": true, "ties": "lower item index first"]
         protocolInfo["metrics"] = "recall, precision, hit rate, NDCG (binary), MAP: per-user means; coverage and novelty over all lists; MAE/RMSE on log1p(plays) of test edges"
 
@@ -109,7 +105,7 @@ struct Evaluate: ContextCommand {
                         throw CheckpointError(path: checkpoint, reason: "its users and items differ from this store's; train on this store")
                     }
                     // A model trained on another split may have trained on this split's test listens.
-                    guard loaded.identity.splitFingerprint == InteractionSplit.testFingerprint(testListens) else {
+                    guard loaded.identity.splitFingerprint == identity.splitFingerprint else {
                         throw ValidationError("""
                             \(checkpoint) was trained on another split than this evaluation's (its held-out listens differ: \
                             another --seed, --test-fraction or split files), so it may have trained on these test listens; \
@@ -123,8 +119,7 @@ struct Evaluate: ContextCommand {
                     // Every GCN flag of `train` applies here too (GCNOptions), with this evaluation's --seed.
                     let gcnSettings = try gcn.settings(seed: seed)
                     let training = gcnSettings.training
-                    let split = InteractionSplit.carvingValidation(
-                        train: trainListens, test: ListenTable(), fraction: training.validationFraction, seed: seed)
+                    let split = setup.carvingValidation(fraction: training.validationFraction)
                     let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
                     let progress = ProgressDisplay(context: context, total: training.epochs, quiet: output.quiet)
                     let fit = try GCNRecommender.fit(

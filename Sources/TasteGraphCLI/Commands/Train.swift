@@ -79,21 +79,21 @@ struct Train: ContextCommand {
         }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
-        let fraction = model == .gcn ? trainingConfig.validationFraction : 0
-        let split: InteractionSplit
+        let splitChoice: ExperimentSetup.SplitChoice
         if let train, let test {
-            split = InteractionSplit.carvingValidation(
-                train: try SplitFile.load(path: train, catalog: catalog), test: try SplitFile.load(path: test, catalog: catalog),
-                fraction: fraction, seed: trainingConfig.seed)
+            splitChoice = try .files(train: train, test: test, catalog: catalog)
         } else {
-            split = InteractionSplit.holdout(try graphStore.listens(), validationFraction: fraction, testFraction: testFraction, seed: trainingConfig.seed)
+            splitChoice = .holdout(testFraction: testFraction)
         }
+        let setup = try ExperimentSetup(
+            catalog: catalog, dataFingerprint: try graphStore.dataFingerprint(), split: splitChoice,
+            validationFraction: model == .gcn ? trainingConfig.validationFraction : 0, seed: trainingConfig.seed
+        ) { try graphStore.listens() }
+        let split = setup.split
         guard split.train.count > 0 else { throw ValidationError("no train listens: import data first") }
-        let identity = ModelIdentity(
-            userIDs: catalog.userExternalIDs, itemIDs: catalog.itemExternalIDs, dataFingerprint: try graphStore.dataFingerprint(),
-            splitFingerprint: split.testFingerprint)
+        let identity = setup.identity
         if model != .gcn {
-            try fitBaseline(split: split, catalog: catalog, identity: identity, seed: trainingConfig.seed, context: context)
+            try fitBaseline(setup: setup, catalog: catalog, context: context)
             return
         }
         let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
@@ -143,16 +143,14 @@ struct Train: ContextCommand {
     }
 
     /// `--model` other than gcn: fit on all train listens, score the test listens, write a model archive.
-    private func fitBaseline(split: InteractionSplit, catalog: Catalog, identity: ModelIdentity, seed: UInt64, context: CLIContext) throws {
-        let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: split.train)
+    private func fitBaseline(setup: ExperimentSetup, catalog: Catalog, context: CLIContext) throws {
+        let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: setup.split.train)
         let started = Date()
-        let settings = baselines.settings(seed: seed, threads: threads ?? 2)
-        let recommender = try Baselines.fit(model, data: data, identity: identity, itemActive: catalog.itemActive, settings: settings)
+        let settings = baselines.settings(seed: setup.seed, threads: threads ?? 2)
+        let recommender = try Baselines.fit(model, data: data, identity: setup.identity, itemActive: catalog.itemActive, settings: settings)
         let seconds = Date().timeIntervalSince(started)
         try recommender.save(to: out)
-        let heldOut = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: split.train, validation: ListenTable())
-            .heldOut(split.test)
-        let metrics = split.test.count > 0 ? recommender.evaluate(heldOut) : EvaluationReport()
+        let metrics = setup.split.test.count > 0 ? recommender.evaluate(setup.heldOut) : EvaluationReport()
         var summary = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics)) as! [String: Any]
         summary["model"] = model.rawValue
         summary["fit_seconds"] = seconds
