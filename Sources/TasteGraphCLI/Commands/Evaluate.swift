@@ -164,7 +164,7 @@ struct Evaluate: ContextCommand {
                 for (key, value) in row.extra { entry[key] = value }
                 modelsObject[row.name] = entry
             }
-            context.print(try jsonLine(["protocol": protocolInfo, "models": modelsObject]))
+            context.print(try JSONOutput.line(["protocol": protocolInfo, "models": modelsObject]))
             return
         }
         context.print("\(heldOut.relevant.filter { !$0.isEmpty }.count) test users, \(catalog.itemCount) items ranked, train items excluded")

@@ -135,7 +135,7 @@ struct Train: ContextCommand {
         summary["peak_rss_mib"] = ProcessStats.peakRSSMiB
         summary["checkpoint"] = out
         if output.json {
-            context.print(try jsonLine(summary))
+            context.print(try JSONOutput.line(summary))
         } else {
             context.print("best epoch \(result.bestEpoch) of \(result.epochs); \(String(format: "%.3f", result.secondsPerEpoch)) s/epoch; checkpoint \(out)")
             printMetrics(metrics, context: context)
@@ -158,7 +158,7 @@ struct Train: ContextCommand {
         summary["mae"] = metrics.mae ?? NSNull()
         summary["rmse"] = metrics.rmse ?? NSNull()
         if output.json {
-            context.print(try jsonLine(summary))
+            context.print(try JSONOutput.line(summary))
         } else {
             context.print("\(model.rawValue) fitted in \(String(format: "%.2f", seconds)) s; model \(out)")
             printMetrics(metrics, context: context)
@@ -196,39 +196,34 @@ final class TrainingLog {
     deinit { try? handle.close() }
 }
 
-/// The defaults of `train`: the library's defaults, which are the ablation's winner (README, "Ablation").
 /// Training progress on stderr: a bar with epoch, loss, validation Recall@20 and ETA on a terminal, plain
 /// lines otherwise, nothing with --quiet.
 final class ProgressDisplay {
-    let context: CLIContext
+    let line: ProgressLine
     let total: Int
-    let quiet: Bool
     let started = Date()
     var lastRecall: Double?
 
     init(context: CLIContext, total: Int, quiet: Bool) {
-        self.context = context
+        line = ProgressLine(context: context, quiet: quiet)
         self.total = total
-        self.quiet = quiet
     }
 
     func update(_ report: EpochReport) {
-        guard !quiet else { return }
         if let recall = report.validationRecall { lastRecall = recall }
         let elapsed = Date().timeIntervalSince(started)
-        let eta = elapsed / Double(report.epoch) * Double(total - report.epoch)
         let recall = lastRecall.map { String(format: "%.4f", $0) } ?? "–"
-        if context.stderrIsTerminal {
+        if line.context.stderrIsTerminal {
+            let eta = elapsed / Double(report.epoch) * Double(total - report.epoch)
             let width = 24
             let filled = width * report.epoch / max(1, total)
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            context.stderr(String(format: "\r%@ epoch %d/%d  loss %.4f  val R@20 %@  ETA %.0fs (early stopping may end sooner)  ", bar, report.epoch, total, report.loss, recall, eta))
-        } else if report.validationRecall != nil {
-            context.stderr(String(format: "epoch %d/%d loss %.4f val_recall@20 %@ elapsed %.1fs\n", report.epoch, total, report.loss, recall, elapsed))
+            line.show(String(format: "%@ epoch %d/%d  loss %.4f  val R@20 %@  ETA %.0fs (early stopping may end sooner)", bar, report.epoch, total, report.loss, recall, eta), milestone: false)
+        } else {
+            line.show(String(format: "epoch %d/%d loss %.4f val_recall@20 %@ elapsed %.1fs", report.epoch, total, report.loss, recall, elapsed),
+                      milestone: report.validationRecall != nil)
         }
     }
 
-    func finish() {
-        if !quiet && context.stderrIsTerminal { context.stderr("\n") }
-    }
+    func finish() { line.finish() }
 }
