@@ -49,3 +49,26 @@ import Testing
         }
     }
 }
+
+/// `segments show`: one listener's segment through SegmentService, the same answer in text and JSON.
+@Suite struct SegmentsShowCommandTests {
+    @Test func showsAUsersSegmentAndRefusesUnknownUsers() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let user = String(try String(contentsOfFile: SharedData.packageRoot + "/GraphData/triplets.tsv", encoding: .utf8).prefix(40))
+        let before = run(["segments", "show", "--store", store, "--user", user])
+        #expect(before.status == 2 && before.stderr.contains("tastegraph segments"), "\(before.stderr)")
+        let detected = run(["segments", "--store", store, "--seed", "2", "--json", "--quiet"])
+        #expect(detected.status == 0, "\(detected.stderr)")
+        let segments = (try JSONSerialization.jsonObject(with: Data(detected.stdout.utf8)) as! [String: Any])["segments"] as! [[String: Any]]
+        let shown = run(["segments", "show", "--store", store, "--user", user, "--json"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as! [String: Any]
+        let segment = try #require(json["segment"] as? [String: Any])
+        #expect(segments.contains { $0["id"] as? String == segment["id"] as? String && $0["label"] as? String == segment["label"] as? String })
+        #expect(json["user"] as? String == user)
+        let text = run(["segments", "show", "--store", store, "--user", user])
+        #expect(text.status == 0 && text.stdout.contains(segment["id"] as! String))
+        #expect(run(["segments", "show", "--store", store, "--user", "nobody"]).status == 2)
+    }
+}

@@ -4,6 +4,8 @@ import Igraph
 import TasteGraphAnalytics
 import TasteGraphGraph
 import TasteGraphStore
+import TasteGraphCore
+import TasteGraphServing
 
 extension SegmentationMethod: ExpressibleByArgument {}
 extension LeidenObjective: ExpressibleByArgument {}
@@ -12,7 +14,7 @@ extension LeidenObjective: ExpressibleByArgument {}
 struct Segments: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find listener segments (community detection) and export them as audiences.",
-        subcommands: [Detect.self, Export.self],
+        subcommands: [Detect.self, Export.self, Show.self],
         defaultSubcommand: Detect.self
     )
 }
@@ -169,6 +171,43 @@ extension Segments {
                 context.print("exported \(result.exportedSegments) segments (\(Format.grouped(result.members)) members) to \(result.directory); \(result.suppressedSegments) segments below --min-audience \(minAudience) not exported")
                 context.print("files: \(result.files.joined(separator: ", "))")
             }
+        }
+    }
+
+    /// `segments show`: one listener's segment, through the serving library's `SegmentService`.
+    struct Show: ContextCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the segment a user is in (label, profile, membership score) from a stored segmentation.",
+            discussion: """
+                Reads the latest segmentation stored by `tastegraph segments` (or --segmentation N). A user the \
+                segmentation left unassigned is shown as such; an unknown user is an error (exit 2).
+                """
+        )
+
+        @OptionGroup var store: StoreOption
+        @Option(name: .long, help: ArgumentHelp("The user's external id.", valueName: "id")) var user: String
+        @Option(name: .long, help: "Segmentation id (default: the latest).") var segmentation: Int?
+        @OptionGroup var output: OutputOptions
+
+        func run(context: CLIContext) throws {
+            let graphStore = try GraphStore.openExisting(path: store.store)
+            let answer: SegmentResponse
+            do {
+                answer = try SegmentService(store: graphStore, segmentation: segmentation).segment(forUser: user)
+            } catch let error as ServingError {
+                throw ValidationError("--\(error.field): \(error.detail)")
+            }
+            if output.json {
+                context.print(try JSONOutput.encode(answer))
+                return
+            }
+            guard let segment = answer.segment else {
+                context.print("user \(Printable.escaped(user)) is unassigned in segmentation \(answer.segmentation)")
+                return
+            }
+            context.print("user \(Printable.escaped(user)): segment \(segment.id) (\(segment.label)), \(segment.size) users, score \(String(format: "%.3f", answer.score))")
+            context.print("  artists: \(segment.topArtists.joined(separator: ", "))")
+            if !segment.topTags.isEmpty { context.print("  tags: \(segment.topTags.joined(separator: ", "))") }
         }
     }
 }
