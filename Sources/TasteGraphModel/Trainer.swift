@@ -172,43 +172,23 @@ public struct Trainer {
             trainSeconds: Date().timeIntervalSince(started))
     }
 
-    /// Starts μ, b_u, b_i at the regularized bias baseline (Koren 2010, §2.1), fit by alternating least
-    /// squares on all train listens (validation included: it is held out for ranking only), so the
-    /// play-count head begins where the baseline ends:
-    ///
-    /// ```
-    /// min Σ (y_ui − μ − b_u − b_i)² + λ (Σ b_u² + Σ b_i²),   λ = biasRegularization,   μ = mean y
-    /// b_u = Σ_i (y_ui − μ − b_i) / (n_u + λ),   b_i = Σ_u (y_ui − μ − b_u) / (n_i + λ),   10 rounds
-    /// ```
+    /// Starts μ, b_u, b_i at the regularized bias baseline (`BiasBaseline`: λ = biasRegularization,
+    /// 10 sweeps, users first), fit on all train listens (validation included: it is held out for ranking
+    /// only), so the play-count head begins where the baseline ends.
     func initializeBiases(_ parameters: inout [Float], targets trainTargets: [Float]) {
         guard !trainTargets.isEmpty, let userBias = model.layout["userBias"], let itemBias = model.layout["itemBias"],
               let mu = model.layout["globalMean"] else { return }
-        let lambda = config.biasRegularization
         var listens = data.train
         for e in 0..<data.validation.count {
             listens.append(user: data.validation.users[e], item: data.validation.items[e], plays: data.validation.plays[e])
         }
-        let targets = listens.plays.map { log1pf($0) }
-        let mean = targets.reduce(0.0) { $0 + Double($1) } / Double(targets.count)
-        var bu = [Double](repeating: 0, count: data.userCount)
-        var bi = [Double](repeating: 0, count: data.itemCount)
-        var userCount = [Double](repeating: 0, count: data.userCount)
-        var itemCount = [Double](repeating: 0, count: data.itemCount)
-        for e in 0..<targets.count {
-            userCount[Int(listens.users[e])] += 1
-            itemCount[Int(listens.items[e])] += 1
-        }
-        for _ in 0..<10 {
-            var sum = [Double](repeating: 0, count: data.userCount)
-            for e in 0..<targets.count { sum[Int(listens.users[e])] += Double(targets[e]) - mean - bi[Int(listens.items[e])] }
-            for u in 0..<data.userCount { bu[u] = sum[u] / (userCount[u] + lambda) }
-            var itemSum = [Double](repeating: 0, count: data.itemCount)
-            for e in 0..<targets.count { itemSum[Int(listens.items[e])] += Double(targets[e]) - mean - bu[Int(listens.users[e])] }
-            for i in 0..<data.itemCount { bi[i] = itemSum[i] / (itemCount[i] + lambda) }
-        }
-        parameters[mu.offset] = Float(mean)
-        for u in 0..<data.userCount { parameters[userBias.offset + u] = Float(bu[u]) }
-        for i in 0..<data.itemCount { parameters[itemBias.offset + i] = Float(bi[i]) }
+        let baseline = BiasBaseline.fit(
+            users: listens.users.map(Int.init), items: listens.items.map(Int.init),
+            targets: listens.plays.map { Double(log1pf($0)) }, userCount: data.userCount, itemCount: data.itemCount,
+            regularization: config.biasRegularization, sweeps: 10, order: .usersFirst)
+        parameters[mu.offset] = Float(baseline.mean)
+        for u in 0..<data.userCount { parameters[userBias.offset + u] = Float(baseline.userBias[u]) }
+        for i in 0..<data.itemCount { parameters[itemBias.offset + i] = Float(baseline.itemBias[i]) }
     }
 
     private func makeBatch(_ edges: ArraySlice<Int>, targets: [Float], rng: inout SplitMix64) -> EdgeBatch {

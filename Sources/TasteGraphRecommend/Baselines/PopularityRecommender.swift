@@ -1,5 +1,6 @@
 import Foundation
 import TasteGraphCore
+import TasteGraphModel
 
 /// The non-personalized baseline: everyone gets the items with the most train listeners, and play counts
 /// are predicted by the bias baseline.
@@ -8,13 +9,9 @@ import TasteGraphCore
 /// score(u, i) = listeners(i) + plays(i) / (1 + Σ plays)          (ties: more plays, then lower index)
 /// ŷ_ui = μ + b_u + b_i
 /// ```
-/// with y = log1p(plays), μ the mean train y, and the biases minimizing
-/// `Σ (y_ui − μ − b_u − b_i)² + λ (Σ b_u² + Σ b_i²)` by alternating exact updates, items first:
-/// ```
-/// b_i ← Σ_{u∈U(i)} (y_ui − μ − b_u) / (λ + |U(i)|),   b_u ← Σ_{i∈I(u)} (y_ui − μ − b_i) / (λ + |I(u)|)
-/// ```
-/// `biasSweeps` times (defaults λ = 10, 10 sweeps; λ = 0 and one sweep give plain means). Unknown users
-/// or items get bias 0.
+/// with y = log1p(plays), μ the mean train y, and the biases fit by `BiasBaseline` (the math is there)
+/// on the train listens, items first, `biasSweeps` times (defaults λ = 10, 10 sweeps; λ = 0 and one sweep
+/// give plain means). Unknown users or items get bias 0.
 public struct PopularityRecommender: RegisteredModel {
     public struct Config: Codable, Sendable, Equatable {
         public var biasRegularization = 10.0
@@ -43,24 +40,11 @@ public struct PopularityRecommender: RegisteredModel {
         let (listeners, plays) = data.itemTotals
         let totalPlays = plays.reduce(0, +)
         let popularity = (0..<data.itemCount).map { Float(listeners[$0] + plays[$0] / (1 + totalPlays)) }
-        let targets = data.train.plays.map { Double(log1pf($0)) }
-        let mean = targets.isEmpty ? 0 : targets.reduce(0, +) / Double(targets.count)
-        let lambda = config.biasRegularization
-        let users = data.train.users.map(Int.init), items = data.train.items.map(Int.init)
-        var itemCount = [Double](repeating: 0, count: data.itemCount)
-        var userCount = [Double](repeating: 0, count: data.userCount)
-        for e in 0..<data.train.count { itemCount[items[e]] += 1; userCount[users[e]] += 1 }
-        var itemBias = [Double](repeating: 0, count: data.itemCount)
-        var userBias = [Double](repeating: 0, count: data.userCount)
-        for _ in 0..<max(config.biasSweeps, 1) {
-            var itemSum = [Double](repeating: 0, count: data.itemCount)
-            for e in 0..<data.train.count { itemSum[items[e]] += targets[e] - mean - userBias[users[e]] }
-            for i in 0..<data.itemCount where lambda + itemCount[i] > 0 { itemBias[i] = itemSum[i] / (lambda + itemCount[i]) }
-            var userSum = [Double](repeating: 0, count: data.userCount)
-            for e in 0..<data.train.count { userSum[users[e]] += targets[e] - mean - itemBias[items[e]] }
-            for u in 0..<data.userCount where lambda + userCount[u] > 0 { userBias[u] = userSum[u] / (lambda + userCount[u]) }
-        }
-        let biases = [Float(mean)] + userBias.map { Float($0) } + itemBias.map { Float($0) }
+        let baseline = BiasBaseline.fit(
+            users: data.train.users.map(Int.init), items: data.train.items.map(Int.init),
+            targets: data.train.plays.map { Double(log1pf($0)) }, userCount: data.userCount, itemCount: data.itemCount,
+            regularization: config.biasRegularization, sweeps: config.biasSweeps, order: .itemsFirst)
+        let biases = [Float(baseline.mean)] + baseline.userBias.map { Float($0) } + baseline.itemBias.map { Float($0) }
         return PopularityRecommender(identity: identity, config: config, popularity: popularity, biases: biases)
     }
 
