@@ -91,7 +91,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tastegraph-bench-train",
-            dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"],
+            dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphRecommend", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSupport", "BLAS"],
             path: "Benchmarks/TrainBench"
         ),
 
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "TasteGraphFeaturesTests", dependencies: ["TasteGraphFeatures", "TasteGraphStore", "TasteGraphText", "TestSupport"]),
         .testTarget(
             name: "TasteGraphRecommendTests",
-            dependencies: ["TasteGraphCore", "TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]
+            dependencies: ["TasteGraphCore", "TasteGraphRecommend", "TasteGraphModel", "TasteGraphGraph", "TasteGraphMetrics", "TasteGraphSupport", "TestSupport"]
         ),
         .testTarget(
             name: "TasteGraphServingTests",

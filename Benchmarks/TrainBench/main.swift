@@ -6,6 +6,7 @@ import TasteGraphFeatures
 import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphModel
+import TasteGraphRecommend
 import TasteGraphStore
 import TasteGraphSupport
 import BLAS
@@ -89,8 +90,6 @@ if !FileManager.default.fileExists(atPath: storePath) {
 }
 let store = try GraphStore(path: storePath)
 let catalog = try store.catalog()
-let train = try SplitFile.load(path: lastfm + "/split/train.tsv", catalog: catalog)
-let test = try SplitFile.load(path: lastfm + "/split/test.tsv", catalog: catalog)
 
 var model = GCNConfig()
 var training = TrainingConfig()
@@ -112,30 +111,26 @@ if arguments.contains("--freeze-biases") { model.trainBiases = false }
 if arguments.contains("--train-biases") { model.trainBiases = true }
 if arguments.contains("--no-play-count-gradient") { model.playCountGradient = false }
 
-let split = InteractionSplit.carvingValidation(train: train, test: test, fraction: training.validationFraction, seed: training.seed)
-let data = TrainingData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: split.train, validation: split.validation)
-let features = ItemFeatures.matrix(catalog, embedder: HashingEmbedder())
-let gcn = GCNModel<Float>(config: model, userCount: catalog.userCount, itemCount: catalog.itemCount,
-                          adjacency: data.graph.gcnNormalized(), features: features)
-let trainer = Trainer(model: gcn, data: data, config: training)
+// The split files, a seeded validation share of train.tsv for early stopping, and the test protocol
+// (every train.tsv item excluded, train and validation parts) as `train --train --test` builds them.
+let setup = try ExperimentSetup(
+    catalog: catalog, dataFingerprint: try store.dataFingerprint(),
+    split: .files(train: lastfm + "/split/train.tsv", test: lastfm + "/split/test.tsv", catalog: catalog),
+    validationFraction: training.validationFraction, seed: training.seed
+) { try store.listens() }
+let embedder = HashingEmbedder()
+let features = ItemFeatures.matrix(catalog, embedder: embedder)
 let quiet = arguments.contains("--quiet")
-let result = try trainer.train { report in
+let fit = try GCNRecommender.fit(
+    split: setup.split, identity: setup.identity, features: features, embedderName: embedder.name,
+    model: model, training: training
+) { report in
     if !quiet, let recall = report.validationRecall {
         FileHandle.standardError.write(Data("epoch \(report.epoch) loss \(String(format: "%.4f", report.loss)) val recall@20 \(String(format: "%.4f", recall)) (\(String(format: "%.3f", report.seconds)) s)\n".utf8))
     }
 }
-// Test protocol: exclude every train.tsv item (train and validation parts).
-let heldOut = data.heldOut(test, alsoExcluded: split.validation)
-let report = trainer.evaluate(result.parameters, on: heldOut)
+var json = try TrainingSummary(metrics: fit.testMetrics ?? EvaluationReport(), result: fit.result).jsonObject()
 let encoder = JSONEncoder()
-encoder.outputFormatting = [.sortedKeys]
-var json = try JSONSerialization.jsonObject(with: try encoder.encode(report)) as! [String: Any]
-json["epochs"] = result.epochs
-json["best_epoch"] = result.bestEpoch
-json["seconds_per_epoch"] = result.secondsPerEpoch
-json["seconds_to_best_epoch"] = result.secondsToBest
-json["train_seconds"] = result.trainSeconds
-json["peak_rss_mib"] = ProcessStats.peakRSSMiB
 json["model"] = try JSONSerialization.jsonObject(with: try encoder.encode(model))
 json["training"] = try JSONSerialization.jsonObject(with: try encoder.encode(training))
 print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))

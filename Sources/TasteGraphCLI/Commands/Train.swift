@@ -124,15 +124,9 @@ struct Train: ContextCommand {
         try fit.recommender.save(to: out)
         let result = fit.result
         let metrics = fit.testMetrics ?? EvaluationReport()
-        var summary = try JSONSerialization.jsonObject(with: JSONEncoder().encode(metrics)) as! [String: Any]
+        var summary = try TrainingSummary(metrics: metrics, result: result).jsonObject()
         summary["model"] = "gcn"
         summary["features"] = itemFeatures.name
-        summary["epochs"] = result.epochs
-        summary["best_epoch"] = result.bestEpoch
-        summary["seconds_per_epoch"] = result.secondsPerEpoch
-        summary["seconds_to_best_epoch"] = result.secondsToBest
-        summary["train_seconds"] = result.trainSeconds
-        summary["peak_rss_mib"] = ProcessStats.peakRSSMiB
         summary["checkpoint"] = out
         if output.json {
             context.print(try JSONOutput.line(summary))
