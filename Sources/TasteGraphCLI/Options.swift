@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import TasteGraphCore
+import TasteGraphRecommend
 import TasteGraphSupport
 
 /// `--store FILE`, shared by every command that reads or writes a store.
@@ -62,5 +64,27 @@ enum Format {
             out.append(char)
         }
         return value < 0 ? "-" + out : out
+    }
+}
+
+/// `--train FILE --test FILE` or `--test-fraction`, shared by `train` and `evaluate`: which split an
+/// `ExperimentSetup` is built from.
+struct SplitOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Explicit train split file (userID<TAB>itemID<TAB>weight, ids as in the store).", valueName: "file"))
+    var train: String?
+    @Option(name: .long, help: ArgumentHelp("Explicit test split file.", valueName: "file"))
+    var test: String?
+    @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given (default 0.1).")
+    var testFraction = 0.1
+
+    func validate() throws {
+        if (train == nil) != (test == nil) { throw ValidationError("give both --train and --test, or neither") }
+        guard (0..<1).contains(testFraction) else { throw ValidationError("--test-fraction must be in [0, 1)") }
+    }
+
+    /// The split files, loaded through the catalog's ids, or the seeded holdout.
+    func choice(catalog: Catalog) throws -> ExperimentSetup.SplitChoice {
+        if let train, let test { return try .files(train: train, test: test, catalog: catalog) }
+        return .holdout(testFraction: testFraction)
     }
 }

@@ -30,13 +30,11 @@ struct Evaluate: ContextCommand {
     )
 
     @OptionGroup var store: StoreOption
-    @Option(name: .long, help: ArgumentHelp("Explicit train split file.", valueName: "file")) var train: String?
-    @Option(name: .long, help: ArgumentHelp("Explicit test split file.", valueName: "file")) var test: String?
+    @OptionGroup var split: SplitOptions
     @Option(name: .long, help: ArgumentHelp("Comma-separated models from the registry (\(ModelChoice.names.joined(separator: ", ")); default: every registered model).", valueName: "list"))
     var models = ModelRegistry.kinds.map(\.rawValue).joined(separator: ",")
     @Option(name: .long, help: ArgumentHelp("A GCN checkpoint for the gcn row instead of training one.", valueName: "checkpoint"))
     var checkpoint: String?
-    @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given.") var testFraction = 0.1
     @Option(name: .long, help: "Seed of the holdout split, the GCN, ALS's initial factors and the cold-start mix.") var seed: UInt64 = 0
     @Option(name: .long, help: "Worker threads for ALS (the GCN trains with one OpenBLAS thread, fastest on 2 vCPUs).") var threads = 2
     @Option(name: .long, help: ArgumentHelp("Also save every fitted model into this directory (NAME.tgm; the GCN as gcn.tgck).", valueName: "dir"))
@@ -48,8 +46,6 @@ struct Evaluate: ContextCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if (train == nil) != (test == nil) { throw ValidationError("give both --train and --test, or neither") }
-        guard (0..<1).contains(testFraction) else { throw ValidationError("--test-fraction must be in [0, 1)") }
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         _ = try ModelChoice.parse(models)
     }
@@ -65,12 +61,7 @@ struct Evaluate: ContextCommand {
         }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
-        let splitChoice: ExperimentSetup.SplitChoice
-        if let train, let test {
-            splitChoice = try .files(train: train, test: test, catalog: catalog)
-        } else {
-            splitChoice = .holdout(testFraction: testFraction)
-        }
+        let splitChoice = try split.choice(catalog: catalog)
         // Every model fits on all train listens; the GCN row carves its own validation share from them.
         let setup = try ExperimentSetup(catalog: catalog, dataFingerprint: try graphStore.dataFingerprint(), split: splitChoice, seed: seed) {
             try graphStore.listens()

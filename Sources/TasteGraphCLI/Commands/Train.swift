@@ -30,8 +30,7 @@ struct Train: ContextCommand {
     )
 
     @OptionGroup var store: StoreOption
-    @Option(name: .long, help: ArgumentHelp("Explicit train split file.", valueName: "file")) var train: String?
-    @Option(name: .long, help: ArgumentHelp("Explicit test split file.", valueName: "file")) var test: String?
+    @OptionGroup var split: SplitOptions
     @Option(name: .long, help: ArgumentHelp("Checkpoint file to write.", valueName: "checkpoint")) var out: String
     @Option(name: .long, help: ArgumentHelp("Continue training from this checkpoint (same data and architecture).", valueName: "checkpoint"))
     var resume: String?
@@ -41,8 +40,6 @@ struct Train: ContextCommand {
     @OptionGroup var features: FeatureOptions
     @OptionGroup(title: "Baselines (--model other than gcn)") var baselines: BaselineOptions
     @OptionGroup(title: "GCN (--model gcn)") var gcn: GCNOptions
-    @Option(name: .long, help: "Share of each user's listens held out for test when no --test is given (default 0.1).")
-    var testFraction = 0.1
     @Option(name: .long, help: "Random seed: the same seed and threads give the same model.") var seed: UInt64?
     @Option(name: .long, help: "ALS: worker threads (default 2). OpenBLAS's own threads are set once per process by TASTEGRAPH_BLAS_THREADS (default 1, fastest on 2-vCPU machines).")
     var threads: Int?
@@ -54,8 +51,6 @@ struct Train: ContextCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if (train == nil) != (test == nil) { throw ValidationError("give both --train and --test, or neither") }
-        guard (0..<1).contains(testFraction) else { throw ValidationError("--test-fraction must be in [0, 1)") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if model != .gcn && resume != nil { throw ValidationError("--resume applies to the GCN only") }
     }
@@ -79,18 +74,13 @@ struct Train: ContextCommand {
         }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
-        let splitChoice: ExperimentSetup.SplitChoice
-        if let train, let test {
-            splitChoice = try .files(train: train, test: test, catalog: catalog)
-        } else {
-            splitChoice = .holdout(testFraction: testFraction)
-        }
+        let splitChoice = try split.choice(catalog: catalog)
         let setup = try ExperimentSetup(
             catalog: catalog, dataFingerprint: try graphStore.dataFingerprint(), split: splitChoice,
             validationFraction: model == .gcn ? trainingConfig.validationFraction : 0, seed: trainingConfig.seed
         ) { try graphStore.listens() }
-        let split = setup.split
-        guard split.train.count > 0 else { throw ValidationError("no train listens: import data first") }
+        let interactions = setup.split
+        guard interactions.train.count > 0 else { throw ValidationError("no train listens: import data first") }
         let identity = setup.identity
         if model != .gcn {
             try fitBaseline(setup: setup, catalog: catalog, context: context)
@@ -114,7 +104,7 @@ struct Train: ContextCommand {
         let progress = ProgressDisplay(context: context, total: trainingConfig.epochs, quiet: output.quiet)
         let logFile = try log.map(TrainingLog.init(path:))
         let fit = try GCNRecommender.fit(
-            split: split, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
+            split: interactions, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
             model: modelConfig, training: trainingConfig, initial: initial
         ) { report in
             progress.update(report)
