@@ -1,6 +1,6 @@
 import Foundation
 import TasteGraphCore
-import TasteGraphModel
+import TasteGraphSupport
 
 /// The non-personalized baseline: everyone gets the items with the most train listeners, and play counts
 /// are predicted by the bias baseline.

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import TasteGraphModel
+@testable import TasteGraphSupport
 
 @Suite struct BiasBaselineTests {
     /// Listens (u0, i0, 1), (u0, i1, 3), (u1, i0, 2): μ = 2. With λ = 0 and one sweep each update is a
