@@ -132,6 +132,12 @@ public enum RecommenderFile {
     /// Loads and verifies the model file at `path`.
     /// - Throws: `CheckpointError` naming the file and what is wrong (unreadable, damaged, unknown kind).
     public static func load(_ path: String) throws -> any Recommender {
+        try load(bytes(at: path), path: path)
+    }
+
+    /// The bytes of the model file at `path` (for callers that also need them, e.g. to name the version).
+    /// - Throws: `CheckpointError` when the file is missing, a directory or unreadable.
+    public static func bytes(at path: String) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError(path: path, reason: "no such file")
@@ -139,7 +145,7 @@ public enum RecommenderFile {
         guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
             throw CheckpointError(path: path, reason: isDirectory.boolValue ? "is a directory, not a model file" : "cannot read the file")
         }
-        return try load(data, path: path)
+        return data
     }
 
     /// Verifies and loads a model file's bytes; `path` names it in errors.

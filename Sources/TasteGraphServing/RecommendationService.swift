@@ -113,7 +113,8 @@ public final class RecommendationService: Sendable {
     /// - Throws: `CheckpointError` for a damaged model or one fitted on other items; the store's errors.
     public init(store: GraphStore, modelPath: String, policy: ColdStartPolicy = ColdStartPolicy(), explanations: Bool = false) throws {
         let catalog = try store.catalog()
-        var recommender = try RecommenderFile.load(modelPath)
+        let bytes = try RecommenderFile.bytes(at: modelPath)  // read once: loaded and named from the same bytes
+        var recommender = try RecommenderFile.load(bytes, path: modelPath)
         guard recommender.identity.itemIDs == catalog.itemExternalIDs else {
             throw CheckpointError(path: modelPath, reason: "its items do not match this store's; train on this store first")
         }
@@ -139,12 +140,11 @@ public final class RecommendationService: Sendable {
         artists = ArtistLookup(catalog: catalog)
         storeUsers = Dictionary(uniqueKeysWithValues: catalog.userExternalIDs.enumerated().map { ($1, $0) })
         modelUsers = Dictionary(uniqueKeysWithValues: recommender.identity.userIDs.enumerated().map { ($1, $0) })
-        model = ServedModel(kind: recommender.kind.rawValue, version: Self.version(ofFileAt: modelPath))
+        model = ServedModel(kind: recommender.kind.rawValue, version: Self.version(of: bytes))
     }
 
-    /// The first 16 hex digits of the SHA-256 of the file's bytes.
-    static func version(ofFileAt path: String) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { return "unknown" }
+    /// The first 16 hex digits of the SHA-256 of a model file's bytes.
+    static func version(of data: Data) -> String {
         var hasher = SHA256()
         data.withUnsafeBytes { hasher.update($0) }
         return String(hasher.hexDigest().prefix(16))

@@ -97,8 +97,9 @@ public final class SimilarItemsService: Sendable {
         bases: Set<SimilarityBasis> = Set(SimilarityBasis.allCases)
     ) throws {
         let catalog = try store.catalog()
+        let bytes = try modelPath.map(RecommenderFile.bytes(at:))  // read once: loaded and named from the same bytes
         let recommender = try modelPath.map { path -> any Recommender in
-            let loaded = try RecommenderFile.load(path)
+            let loaded = try RecommenderFile.load(bytes!, path: path)
             guard loaded.identity.itemIDs == catalog.itemExternalIDs else {
                 throw CheckpointError(path: path, reason: "its items do not match this store's; train on this store first")
             }
@@ -106,8 +107,8 @@ public final class SimilarItemsService: Sendable {
         }
         let gcn = recommender as? GCNRecommender
         self.catalog = catalog
-        if let recommender, let modelPath {
-            model = ServedModel(kind: recommender.kind.rawValue, version: RecommendationService.version(ofFileAt: modelPath))
+        if let recommender, let bytes {
+            model = ServedModel(kind: recommender.kind.rawValue, version: RecommendationService.version(of: bytes))
         } else {
             model = nil
         }

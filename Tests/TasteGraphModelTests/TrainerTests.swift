@@ -51,18 +51,24 @@ import Testing
         #expect(throws: ModelFitError.self) { _ = try Trainer(model: model, data: data, config: TrainingConfig()).train() }
     }
 
-    @Test func checkpointRoundTripsAndRejectsCorruption() throws {
-        let path = NSTemporaryDirectory() + "ck-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+    /// A one-user, one-item GCN checkpoint (H = 2) with parameters 0, 1, 2, … and embeddings 1…4.
+    static func tinyCheckpoint(user: String, item: String, dataFingerprint: String, splitFingerprint: String?) -> Checkpoint {
         var config = GCNConfig()
         config.hidden = 2
         let model = GCNModel<Float>(
             config: config, userCount: 1, itemCount: 1,
             adjacency: SparseMatrix(rows: 2, columns: 2, entries: [(0, 0, 1), (1, 1, 1)]), features: nil)
-        let checkpoint = Checkpoint(
-            header: .init(model: config, training: TrainingConfig(), layout: model.layout, userIDs: ["u"], itemIDs: ["i"],
-                          dataFingerprint: "f", splitFingerprint: nil, embedder: nil, bestEpoch: 1, epochs: 1, testMetrics: nil, createdAt: "now"),
+        return Checkpoint(
+            header: .init(model: config, training: TrainingConfig(), layout: model.layout, userIDs: [user], itemIDs: [item],
+                          dataFingerprint: dataFingerprint, splitFingerprint: splitFingerprint, embedder: nil, bestEpoch: 1, epochs: 1,
+                          testMetrics: nil, createdAt: "now"),
             parameters: (0..<model.layout.count).map(Float.init), embeddings: [1, 2, 3, 4])
+    }
+
+    @Test func checkpointRoundTripsAndRejectsCorruption() throws {
+        let path = NSTemporaryDirectory() + "ck-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let checkpoint = Self.tinyCheckpoint(user: "u", item: "i", dataFingerprint: "f", splitFingerprint: nil)
         try checkpoint.write(to: path)
         let loaded = try Checkpoint.read(from: path)
         #expect(loaded.parameters == checkpoint.parameters && loaded.embeddings == checkpoint.embeddings)
@@ -79,16 +85,7 @@ import Testing
     /// The whole file is sealed: flipping any single byte — magic, version, a user id or the data
     /// fingerprint in the JSON header, a weight, the digest itself — is rejected, never loaded.
     @Test func everyChangedByteOfACheckpointIsRejected() throws {
-        var config = GCNConfig()
-        config.hidden = 2
-        let model = GCNModel<Float>(
-            config: config, userCount: 1, itemCount: 1,
-            adjacency: SparseMatrix(rows: 2, columns: 2, entries: [(0, 0, 1), (1, 1, 1)]), features: nil)
-        let checkpoint = Checkpoint(
-            header: .init(model: config, training: TrainingConfig(), layout: model.layout, userIDs: ["user-1"], itemIDs: ["item-1"],
-                          dataFingerprint: "fingerprint", splitFingerprint: "split", embedder: nil, bestEpoch: 1, epochs: 1,
-                          testMetrics: nil, createdAt: "now"),
-            parameters: (0..<model.layout.count).map(Float.init), embeddings: [1, 2, 3, 4])
+        let checkpoint = Self.tinyCheckpoint(user: "user-1", item: "item-1", dataFingerprint: "fingerprint", splitFingerprint: "split")
         let bytes = try checkpoint.modelFile().encoded()
         #expect(try Checkpoint.decode(bytes, path: "ok").header.userIDs == ["user-1"])
         var accepted: [Int] = []
