@@ -133,3 +133,23 @@ fuzz: fuzz-build
 
 # Notebooks (issue 7): `make notebooks` and `make notebooks-check` live beside the notebooks.
 -include Notebooks/notebooks.mk
+
+# Serving benchmark (issue 14, item 6) ----------------------------------------------------------------------
+## bench-serve: tastegraph-server under wrk (Debian's package) on loopback, side by side with the reference
+## Flask + gunicorn service of ../shared/peers/serve (implicit ALS, in its private venv .build-bench/peers-venv):
+## req/s and p50/p90/p99 at 16 and 64 connections (GCN and ALS recommendations, related, similar), listens/s
+## ingested with fold-in, ack-to-change latency, errors during reloads under load, peak RSS; JSON on stdout.
+## Skipped with a message when ../shared/datasets/lastfm-2k is absent. Flags: BENCH_SERVE_ARGS="--duration 5".
+PEERS_VENV       := .build-bench/peers-venv
+BENCH_SERVE_ARGS ?=
+.PHONY: bench-serve bench-serve-deps
+bench-serve-deps: deps
+	@command -v wrk >/dev/null 2>&1 || { echo "installing: wrk"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; } >&2
+	@$(PEERS_VENV)/bin/python -c "import implicit, flask, gunicorn" 2>/dev/null || { \
+		echo "installing the reference service's packages into $(PEERS_VENV)"; rm -rf $(PEERS_VENV); \
+		python3 -m venv $(PEERS_VENV) && $(PEERS_VENV)/bin/pip install -q numpy==2.4.6 scipy==1.16.3 implicit==0.7.3 flask==3.1.3 gunicorn==27.0.1; } >&2
+bench-serve: bench-serve-deps
+	@$(RELEASE) --product tastegraph >&2
+	@$(RELEASE) --product tastegraph-server >&2
+	@python3 Benchmarks/ServeBench/bench_serve.py $(BENCH_SERVE_ARGS)
+# ------------------------------------------------------------------------------------------------------------
