@@ -131,6 +131,30 @@ fuzz: fuzz-build
 	@python3 Fuzz/run_fuzzers.py --binary $(FUZZ_BIN) --seconds $(FUZZ_SECONDS)
 # ------------------------------------------------------------------------------------------------------------
 
+# API fuzzing (issue 14, item 5) ----------------------------------------------------------------------------
+## fuzz-api: schemathesis (PyPI, pinned, in the private venv .build-bench/api-venv) against a live
+## tastegraph-server on a free loopback port, over the committed OpenAPI document it serves at /openapi.json,
+## with the bearer token, on a small generated sample store with a GCN, a segmentation and stored related
+## lists (under out/fuzz-api/). Checks FUZZ_API_CHECKS (default: no 5xx, and every response as documented),
+## bounded by FUZZ_API_SECONDS (default 180) and FUZZ_API_EXAMPLES cases per operation and phase (default 25).
+## One JSON line on stdout; fails on any finding, a server that dies, or one that does not stop cleanly on
+## SIGTERM. Not part of `make test`.
+API_VENV          := .build-bench/api-venv
+FUZZ_API_SECONDS  ?= 180
+FUZZ_API_EXAMPLES ?= 25
+FUZZ_API_CHECKS   ?= not_a_server_error,response_schema_conformance
+.PHONY: fuzz-api
+fuzz-api: deps
+	@$(API_VENV)/bin/schemathesis --version 2>/dev/null | grep -q ' 4\.32\.5$$' || { \
+		echo "installing schemathesis into $(API_VENV)"; rm -rf $(API_VENV); python3 -m venv $(API_VENV) && \
+		$(API_VENV)/bin/pip install -q schemathesis==4.32.5 openapi-spec-validator==0.9.0; } >&2
+	@$(SWIFT) build --product tastegraph >&2
+	@$(SWIFT) build --product tastegraph-server >&2
+	@python3 Benchmarks/ApiFuzz/fuzz_api.py --cli .build/debug/tastegraph --server .build/debug/tastegraph-server \
+		--venv $(API_VENV) --work out/fuzz-api --checks $(FUZZ_API_CHECKS) \
+		--max-time $(FUZZ_API_SECONDS) --max-examples $(FUZZ_API_EXAMPLES)
+# ------------------------------------------------------------------------------------------------------------
+
 # Notebooks (issue 7): `make notebooks` and `make notebooks-check` live beside the notebooks.
 -include Notebooks/notebooks.mk
 
