@@ -649,6 +649,8 @@ def check_store(args, store, acked_ids, prefixes):
         tables = [args.events_table] if args.events_table else \
             [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         candidates = [t for t in tables if any(row[1] == "event_id" for row in db.execute(f'PRAGMA table_info("{t}")'))]
+        if "listen_events" in candidates:
+            candidates = ["listen_events"]  # the store's live listens (feedback has event ids too)
         if not candidates:
             return {"error": "no table of the store has an event_id column (name it with --events-table)"}
         counts = {}
@@ -807,6 +809,22 @@ def verdict(report):
     return measured, met
 
 
+def side_by_side(report):
+    """Our recommendations' req/s over the reference's, and both p99s, at each connection count."""
+    ours, ref = report.get("tastegraph") or {}, (report.get("reference") or {}).get("recommendations") or {}
+    table = {}
+    for kind in ("gcn", "als"):
+        runs = ours.get(f"recommendations_{kind}") or {}
+        for connections, theirs in ref.items():
+            mine = runs.get(connections) or {}
+            if mine.get("requests_per_s") and theirs.get("requests_per_s"):
+                table[f"{kind}@{connections}"] = {
+                    "rps_ratio": round(mine["requests_per_s"] / theirs["requests_per_s"], 2),
+                    "ours_rps": mine["requests_per_s"], "reference_rps": theirs["requests_per_s"],
+                    "ours_p99_ms": mine.get("p99_ms"), "reference_p99_ms": theirs.get("p99_ms")}
+    return table
+
+
 def has_error(node, depth=0):
     """Whether a section (or a part of it, two levels down) failed."""
     if not isinstance(node, dict):
@@ -838,7 +856,7 @@ def parse_args(argv):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--ingest-clients", type=int, default=4, help="concurrent keep-alive POST connections")
     parser.add_argument("--ingest-listens", type=int, default=300000, help="listens prepared for the ingest (the run stops at --duration)")
-    parser.add_argument("--events-table", help="the store's table of listen events (default: every table with an event_id column)")
+    parser.add_argument("--events-table", help="the store's table of listen events (default: listen_events, else every table with an event_id column)")
     parser.add_argument("--startup-timeout", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip", default="", help="comma-separated: reference, ours, reads, reload, change, ingest")
@@ -928,6 +946,7 @@ def main(argv=None):
     report["targets"] = {"required": TARGETS, "measured": measured,
                          "reference_at_16": {k: ref16.get(k) for k in ("requests_per_s", "p50_ms", "p90_ms", "p99_ms")} if ref16 else None}
     report["targets_met"] = met
+    report["side_by_side"] = side_by_side(report)
     report["all_targets_met"] = all(met.get(name, False) for name in TARGETS_MET)
     report["wall_seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(report, indent=2))
