@@ -416,6 +416,10 @@ def parse_wrk(output):
     if match:
         result["requests"] = int(match.group(1))
         result["seconds"] = round(parse_duration_ms(match.group(2)) / 1000, 2)
+    match = re.search(r"^\s+Latency\s+(\S+)\s+(\S+)\s+(\S+)", output, re.M)
+    if match:
+        result["mean_ms"] = round(parse_duration_ms(match.group(1)), 3)
+        result["max_ms"] = round(parse_duration_ms(match.group(3)), 3)
     for p, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.M):
         result[f"p{p}_ms"] = round(parse_duration_ms(value), 3)
     match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
