@@ -10,11 +10,12 @@ What it does, in order:
 1. Imports lastfm-2k into a base store (reused while the dataset files and the tastegraph version are the
    same) and trains a GCN and an ALS model on split/train.tsv (reused likewise); each run serves a fresh copy
    of the base store, so the listens this benchmark posts never leak into the next run.
-2. Starts tastegraph-server (127.0.0.1, a free port, a bearer token file) on the GCN and the reference
-   (gunicorn -w 2, as its README says), and runs wrk (-t2, --duration seconds, --latency) at each of
-   --connections against: GCN recommendations, related artists, similar items (by listens and by text),
-   the reference's recommendations, then ALS recommendations (after a reload to the ALS model), all over
-   the train users / train artists / train items, cycled by cycle.lua (the reference by its own users.lua).
+2. Starts the reference (gunicorn -w 2, as its README says) and tastegraph-server (127.0.0.1, a free port,
+   a bearer token file) on the GCN, and runs wrk (-t2, --duration seconds, --latency) at each of
+   --connections: the reference's recommendations and ours (GCN) one right after the other at each count,
+   then (the reference stopped) related artists, similar items (by listens and by text), and ALS
+   recommendations after a reload to the ALS model; all over the train users / train artists / train items,
+   cycled by cycle.lua (the reference by its own users.lua). Each endpoint gets a --warmup run first.
 3. Reload under load: wrk on GCN recommendations while POST /v1/admin/reload swaps the model --reloads
    times (ALS and GCN in turn, ending on the GCN); wrk's errors and non-2xx, and every reload's status.
 4. Ack-to-change: for --change-users sampled train users, POST one listen batch of their current top 3
@@ -716,22 +717,49 @@ def start_reference(args):
     return service
 
 
-def reference_bench(args):
-    service = start_reference(args)
-    try:
-        script = os.path.join(args.peers, "users.lua")
-        env = {"USERS_FILE": os.path.join(args.peers, "users.txt")}
-        runs = wrk_matrix(args, f"http://127.0.0.1:{service.port}", script, env, "reference recommendations")
-        rss = service.peak_rss_mib()
-        return {"recommendations": runs, "peak_rss": rss, "startup_seconds": service.startup_seconds,
-                "workers": args.reference_workers, "framework": "flask + gunicorn (sync workers)"}
-    finally:
-        service.stop()
+class Reference:
+    """The reference service, started once; its wrk runs sit right beside ours at the same connection counts
+    (run(c) just before our GCN run at c), and finish() runs any count not yet done, reads its peak RSS and
+    stops it."""
+
+    def __init__(self, args, report):
+        self.args, self.service, self.warmed = args, None, False
+        self.result = report["reference"] = {"framework": "flask + gunicorn (sync workers)", "workers": args.reference_workers,
+                                             "recommendations": {}}
+        try:
+            self.service = start_reference(args)
+            self.result["startup_seconds"] = self.service.startup_seconds
+        except BenchError as error:
+            log(f"error: {error}")
+            self.result["error"] = str(error)
+
+    def run(self, connections):
+        if self.service is None or str(connections) in self.result["recommendations"]:
+            return
+        script = os.path.join(self.args.peers, "users.lua")
+        env = {"USERS_FILE": os.path.join(self.args.peers, "users.txt")}
+        url = f"http://127.0.0.1:{self.service.port}"
+        if not self.warmed and self.args.warmup > 0:
+            section(lambda: run_wrk(self.args, url, script, env, connections, self.args.warmup, "reference recommendations (warm-up)"))
+        self.warmed = True
+        self.result["recommendations"][str(connections)] = section(
+            lambda: run_wrk(self.args, url, script, env, connections, self.args.duration, "reference recommendations"))
+
+    def finish(self):
+        if self.service is None:
+            return
+        try:
+            for connections in self.args.connections:
+                self.run(connections)
+            self.result["peak_rss"] = self.service.peak_rss_mib()
+        finally:
+            self.service.stop()
+            self.service = None
 
 
 # --- main ------------------------------------------------------------------------------------------------------
 
-def ours_bench(args, report, run_id):
+def ours_bench(args, report, run_id, reference):
     version = tastegraph_version(args.binary)
     train = os.path.join(args.lastfm, "split", "train.tsv")
     test = os.path.join(args.lastfm, "split", "test.tsv")
@@ -763,7 +791,18 @@ def ours_bench(args, report, run_id):
             ("similar_by_text", {"CYCLE_FILE": ids["items"], "CYCLE_PATH": "/v1/items/{id}/similar?k=10&by=text"}, "similar by text"),
         ]
         if "reads" not in args.skip:
-            for key, env, label in reads:
+            # GCN recommendations beside the reference's, connection count by connection count.
+            gcn_runs = ours["recommendations_gcn"] = {}
+            if args.warmup > 0:
+                section(lambda: run_wrk(args, url, CYCLE_LUA, recs, args.connections[0], args.warmup, "GCN recommendations (warm-up)"))
+            for connections in args.connections:
+                if reference:
+                    reference.run(connections)
+                gcn_runs[str(connections)] = section(lambda: run_wrk(args, url, CYCLE_LUA, recs, connections, args.duration, "GCN recommendations"))
+        if reference:
+            reference.finish()
+        if "reads" not in args.skip:
+            for key, env, label in reads[1:]:
                 ours[key] = section(lambda: wrk_matrix(args, url, CYCLE_LUA, env, label))
             swap = section(lambda: reload_model(service.port, token, als))
             ours["reload_to_als"] = swap
@@ -950,17 +989,20 @@ def main(argv=None):
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupted)
     started = time.monotonic()
+    reference = None
     try:
         if "reference" not in args.skip:
             log("== the reference service ==")
-            report["reference"] = section(lambda: reference_bench(args))
+            reference = Reference(args, report)
         if "ours" not in args.skip:
             log("== tastegraph-server ==")
             try:
-                ours_bench(args, report, run_id)
+                ours_bench(args, report, run_id, reference)
             except (BenchError, OSError, http.client.HTTPException, subprocess.SubprocessError, sqlite3.Error, ValueError) as error:
                 log(f"error: {error}")
                 report.setdefault("tastegraph", {})["error"] = str(error)
+        if reference:
+            reference.finish()  # its runs, when ours were skipped or failed before them
     except KeyboardInterrupt as stop:
         log(f"interrupted ({stop}): stopping the servers")
         report["interrupted"] = True
