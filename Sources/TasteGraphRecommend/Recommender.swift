@@ -50,13 +50,43 @@ extension Recommender {
     /// The top `k` items for `user` after the filter, best first (ties: lower item index).
     /// `heard` are the user's items in the store.
     ///
-    /// The same list as walking all items sorted by score, without the sort: a partial top-k (`TopK`, a
-    /// heap) picks the best eligible candidates, and the per-artist cap, which depends on the order, is
-    /// applied to them; when the cap leaves fewer than `k`, the candidate count doubles and it repeats.
+    /// Scores the user and picks through `RecommendationSelection.top` (the same selection serves folded-in
+    /// users, `FoldingRecommender.recommend(folded:…)`).
     /// - Complexity: O(I log k) per call when the cap rarely bites (was O(I log I)).
     public func recommend(user: Int, count k: Int, heard: Set<Int>, filter: RecommendationFilter, catalog: Catalog) -> [Recommendation] {
         guard k > 0 else { return [] }
-        let scores = scores(user: user)
+        return RecommendationSelection.top(
+            k, of: scores(user: user), heard: heard, filter: filter, catalog: catalog,
+            predictLog1p: predictsPlayCounts ? { predictLog1p(user: user, item: $0) } : nil)
+    }
+
+    /// The PEERS protocol on `heldOut` (see `Evaluation`); MAE/RMSE only for play-count models.
+    public func evaluate(_ heldOut: HeldOut) -> EvaluationReport {
+        Evaluation.evaluate(
+            heldOut: heldOut, itemCount: itemCount,
+            scoreUsers: { users, out in scores(users: users, into: out) },
+            predict: predictsPlayCounts ? { predictLog1p(user: $0, item: $1) } : nil)
+    }
+}
+
+/// The one top-k selection behind every recommendation list (a user of the model, a folded-in user).
+public enum RecommendationSelection {
+    /// The top `k` eligible items of `scores`, best first (ties: lower item index).
+    ///
+    /// Eligible: a finite score, not in `heard` (unless `filter.includeHeard`), active in `catalog`, not by an
+    /// excluded artist, popularity at least `filter.minPopularity`. The same list as walking all items sorted
+    /// by score, without the sort: a partial top-k (`TopK`, a heap) picks the best eligible candidates, and
+    /// the per-artist cap, which depends on the order, is applied to them; when the cap leaves fewer than `k`,
+    /// the candidate count doubles and it repeats.
+    ///
+    /// Shapes: scores (I), indexed like `catalog`'s items.
+    /// - Parameter predictLog1p: the model's log1p(play count) for an item, or nil (no predicted plays).
+    /// - Complexity: O(I log k) when the cap rarely bites.
+    public static func top(
+        _ k: Int, of scores: [Float], heard: Set<Int>, filter: RecommendationFilter, catalog: Catalog,
+        predictLog1p: ((Int) -> Float)?
+    ) -> [Recommendation] {
+        guard k > 0 else { return [] }
         func eligible(_ item: Int) -> Bool {
             guard scores[item].isFinite else { return false }
             if !filter.includeHeard && heard.contains(item) { return false }
@@ -79,20 +109,12 @@ extension Recommender {
             }
             if chosen.count == k || order.count < candidates || candidates >= scores.count {
                 return chosen.map { item in
-                    let plays = predictsPlayCounts ? max(0, Double(expm1f(predictLog1p(user: user, item: item)))) : nil
+                    let plays = predictLog1p.map { max(0, Double(expm1f($0(item)))) }
                     return Recommendation(item: item, score: Double(scores[item]), predictedPlays: plays)
                 }
             }
             candidates = min(scores.count, candidates * 2)
         }
-    }
-
-    /// The PEERS protocol on `heldOut` (see `Evaluation`); MAE/RMSE only for play-count models.
-    public func evaluate(_ heldOut: HeldOut) -> EvaluationReport {
-        Evaluation.evaluate(
-            heldOut: heldOut, itemCount: itemCount,
-            scoreUsers: { users, out in scores(users: users, into: out) },
-            predict: predictsPlayCounts ? { predictLog1p(user: $0, item: $1) } : nil)
     }
 }
 
