@@ -49,7 +49,8 @@ public struct ALSConfig: Codable, Sendable, Equatable {
 /// score(u, i) = x_uᵀ y_i
 /// ```
 /// with c_ui = 1 for unplayed pairs, so YᵀY is shared by every row and only the played items add terms.
-/// Shapes: X (U, f), Y (I, f). Factors start uniform in [0, 0.01), as in implicit.
+/// Shapes: X (U, f), Y (I, f). Factors start uniform in [0, 0.01), as in implicit. A live user is one more
+/// row solve against the fixed Y (`foldIn`).
 public struct ALSRecommender: RegisteredModel {
     public static let modelKind = ModelKind.als
     public static let summary = "implicit-feedback ALS (Hu, Koren, Volinsky), bm25 or confidence weighting"
@@ -71,39 +72,57 @@ public struct ALSRecommender: RegisteredModel {
     let confidences: CSR
     /// YᵀY + λI (f, f), shared by every user's explanation.
     let itemGram: [Float]
+    /// BM25's item-length normalizations L_i of the fit (I), for folding users in; nil for the confidence
+    /// weighting and for model files written before they were stored (see `foldIn`).
+    let itemLengths: [Float]?
 
-    init(identity: ModelIdentity, config: ALSConfig, userFactors: [Float], itemFactors: [Float], confidences: CSR) {
+    init(identity: ModelIdentity, config: ALSConfig, userFactors: [Float], itemFactors: [Float], confidences: CSR, itemLengths: [Float]?) {
         self.identity = identity
         self.config = config
         self.userFactors = userFactors
         self.itemFactors = itemFactors
         self.confidences = confidences
+        self.itemLengths = itemLengths
         itemGram = RowSolver.regularizedGram(itemFactors, factors: config.factors, regularization: Float(config.regularization))
+    }
+
+    /// BM25's length normalization of each item (document): L_i = (1 − B) + B · plays_i / mean plays per
+    /// item, over the train listens; nil for the confidence weighting. Shapes: (I).
+    static func itemLengths(_ graph: BipartiteGraph, _ config: ALSConfig) -> [Float]? {
+        guard config.weighting == .bm25 else { return nil }
+        let rows = graph.userItems
+        var itemTotals = [Double](repeating: 0, count: graph.itemCount)
+        for e in 0..<rows.edgeCount { itemTotals[Int(rows.targets[e])] += Double(rows.weights[e]) }
+        let average = itemTotals.reduce(0, +) / max(1, Double(graph.itemCount))
+        return itemTotals.map { Float((1 - config.bm25B) + config.bm25B * $0 / max(average, .leastNonzeroMagnitude)) }
+    }
+
+    /// The confidence of `plays` plays of an item: 1 + α·log1p(plays), or BM25's
+    /// plays·(K1 + 1) / (K1·L_i + plays) · idf_u with idf_u = ln I − log1p(items of u) (documents are items,
+    /// terms are users).
+    static func confidence(plays: Float, length: Float, userItems: Int, itemCount: Int, _ config: ALSConfig) -> Float {
+        switch config.weighting {
+        case .confidence:
+            return 1 + Float(config.alpha) * log1pf(plays)
+        case .bm25:
+            let idf = log(Double(itemCount)) - log1p(Double(userItems))
+            let p = Double(plays)
+            return Float(p * (config.bm25K1 + 1) / (config.bm25K1 * Double(length) + p) * idf)
+        }
     }
 
     /// Confidences c_ui for every train listen, per `config.weighting`. Shapes: (E) in `graph.userItems` order.
     static func confidences(_ graph: BipartiteGraph, _ config: ALSConfig) -> [Float] {
         let rows = graph.userItems
-        switch config.weighting {
-        case .confidence:
-            return rows.weights.map { 1 + Float(config.alpha) * log1pf($0) }
-        case .bm25:
-            // Documents are items, terms are users: idf_u = ln N − log1p(items of u), N = I.
-            let n = Double(graph.itemCount)
-            var itemTotals = [Double](repeating: 0, count: graph.itemCount)
-            for e in 0..<rows.edgeCount { itemTotals[Int(rows.targets[e])] += Double(rows.weights[e]) }
-            let average = itemTotals.reduce(0, +) / max(1, n)
-            var out = [Float](repeating: 0, count: rows.edgeCount)
-            for user in 0..<graph.userCount {
-                let idf = log(n) - log1p(Double(rows.degree(user)))
-                for e in rows.offsets[user]..<rows.offsets[user + 1] {
-                    let plays = Double(rows.weights[e])
-                    let lengthNorm = (1 - config.bm25B) + config.bm25B * itemTotals[Int(rows.targets[e])] / max(average, .leastNonzeroMagnitude)
-                    out[e] = Float(plays * (config.bm25K1 + 1) / (config.bm25K1 * lengthNorm + plays) * idf)
-                }
+        let lengths = itemLengths(graph, config)
+        var out = [Float](repeating: 0, count: rows.edgeCount)
+        for user in 0..<graph.userCount {
+            for e in rows.offsets[user]..<rows.offsets[user + 1] {
+                out[e] = confidence(plays: rows.weights[e], length: lengths?[Int(rows.targets[e])] ?? 1, userItems: rows.degree(user),
+                                    itemCount: graph.itemCount, config)
             }
-            return out
         }
+        return out
     }
 
     /// - Throws: `ModelFitError` when the factors stop being finite.
@@ -138,7 +157,8 @@ public struct ALSRecommender: RegisteredModel {
             }
             progress(iteration + 1)
         }
-        return ALSRecommender(identity: identity, config: config, userFactors: x, itemFactors: y, confidences: byUser)
+        return ALSRecommender(identity: identity, config: config, userFactors: x, itemFactors: y, confidences: byUser,
+                              itemLengths: itemLengths(graph, config))
     }
 
     /// ⟨x_u, y_i⟩ for `users` × all items (`BatchedScoring`). Shapes: out (users.count, I).
@@ -188,7 +208,7 @@ public struct ALSRecommender: RegisteredModel {
                 ("userFactors", .float(userFactors)), ("itemFactors", .float(itemFactors)),
                 ("offsets", .int(confidences.offsets.map { Int32($0) })), ("items", .int(confidences.targets)),
                 ("confidences", .float(confidences.weights)),
-            ]
+            ] + (itemLengths.map { [("itemLengths", .float($0))] } ?? [])
         ).write(to: path)
     }
 
@@ -207,7 +227,12 @@ public struct ALSRecommender: RegisteredModel {
               y.count == ArchiveChecks.product(itemCount, config.factors)
         else { throw CheckpointError(path: path, reason: "ALS arrays do not match the model's users, items and factors") }
         let confidences = try ArchiveChecks.csr(offsets: offsets, targets: items, weights: c, rows: users, columns: itemCount, what: "ALS", path: path)
-        self.init(identity: archive.identity, config: config, userFactors: x, itemFactors: y, confidences: confidences)
+        // Optional: files written before fold-in lack it.
+        let lengths = archive.arrays.contains { $0.name == "itemLengths" } ? try archive.floats("itemLengths", path: path) : nil
+        guard lengths.map({ $0.count == itemCount && $0.allSatisfy(\.isFinite) }) ?? true else {
+            throw CheckpointError(path: path, reason: "ALS item lengths do not match the model's items")
+        }
+        self.init(identity: archive.identity, config: config, userFactors: x, itemFactors: y, confidences: confidences, itemLengths: lengths)
     }
 }
 
