@@ -31,6 +31,8 @@ public struct GCNRecommender: RegisteredModel {
     let decoder: GCNDecoder
     /// Set by `attachingGraph`: each item's message to its listeners and the normalized adjacency.
     var explanation: Explanation?
+    /// Set by `attachingGraph`: the item rows of the layers that a fold-in recomputes a user from (`foldIn`).
+    var foldInBasis: GCNFoldInBasis?
 
     /// What the exact score decomposition needs (see `explain`).
     struct Explanation: Sendable {
@@ -68,7 +70,7 @@ public struct GCNRecommender: RegisteredModel {
     }
 
     /// Rebuilds the layer activations on `train` (the listens the model was trained on, or the store's),
-    /// so `explain` can decompose scores exactly.
+    /// so `explain` can decompose scores exactly and `foldIn` can recompute a user through the layers.
     public func attachingGraph(catalog: Catalog, train: ListenTable, features: SparseMatrix<Float>) -> GCNRecommender {
         let graph = BipartiteGraph(userCount: userCount, itemCount: itemCount, listens: train, weighting: .log1p)
         let config = checkpoint.header.model
@@ -96,6 +98,7 @@ public struct GCNRecommender: RegisteredModel {
         }
         var copy = self
         copy.explanation = Explanation(messages: messages, adjacency: adjacency, own: own)
+        copy.foldInBasis = GCNFoldInBasis(model: model, activations: activations, graph: graph)
         return copy
     }
 
