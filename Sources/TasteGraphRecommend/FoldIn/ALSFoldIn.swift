@@ -33,7 +33,7 @@ extension ALSRecommender: FoldingRecommender {
         var (a, b) = rowSystem(merged, c)
         let solved = a.withUnsafeMutableBufferPointer { ab in b.withUnsafeMutableBufferPointer { BLAS.solvePositiveDefinite(ab, $0, n: config.factors) } }
         let x = solved && b.allSatisfy(\.isFinite) ? b : [Float](repeating: 0, count: config.factors)
-        return FoldedUser(kind: kind, user: user, history: merged, embedding: x, weights: c)
+        return FoldedUser(kind: kind, itemCount: itemCount, user: user, history: merged, embedding: x, weights: c)
     }
 
     /// A = G + Y_hᵀ diag(c − 1) Y_h (f, f) and b = Y_hᵀ c (f) for the played items of `history`.
@@ -63,7 +63,7 @@ extension ALSRecommender: FoldingRecommender {
 
     /// ⟨x_u, y_i⟩ over all items (`BatchedScoring`, one row). Shapes: out (I).
     public func scores(of user: FoldedUser, into out: UnsafeMutableBufferPointer<Float>) {
-        check(user)
+        check(user, width: config.factors)
         user.embedding.withUnsafeBufferPointer { x in
             itemFactors.withUnsafeBufferPointer { y in
                 BatchedScoring.scores(users: [0], userRows: x, itemRows: y, width: config.factors, into: out)
@@ -76,7 +76,7 @@ extension ALSRecommender: FoldingRecommender {
     /// Hu et al.'s explanation for the folded row (as `explain(user:…)`): c_uj · ⟨A⁻¹ y_i, y_j⟩.
     /// - Complexity: O(n·f² + f³), the row's system rebuilt.
     public func explain(of user: FoldedUser, item: Int, count: Int) -> [Contribution] {
-        check(user)
+        check(user, width: config.factors)
         let f = config.factors
         var (a, _) = rowSystem(user.history, user.weights)
         var w = Array(itemFactors[(item * f)..<((item + 1) * f)])

@@ -31,9 +31,12 @@ public struct FoldedUser: Sendable {
     public let bias: Float
     /// One weight per `history` entry, as the model uses it: ALS c_uj, item-KNN w_uj; empty otherwise.
     let weights: [Float]
+    /// The folding model's item count (a folded user does not survive a reload to another model: fold it again).
+    let itemCount: Int
 
-    init(kind: ModelKind, user: Int?, history: [HeardItem], embedding: [Float] = [], bias: Float = 0, weights: [Float] = []) {
+    init(kind: ModelKind, itemCount: Int, user: Int?, history: [HeardItem], embedding: [Float] = [], bias: Float = 0, weights: [Float] = []) {
         self.kind = kind
+        self.itemCount = itemCount
         self.user = user
         self.history = history
         heard = Set(history.map(\.item))
@@ -86,9 +89,12 @@ extension FoldingRecommender {
             predictLog1p: predictsPlayCounts ? { predictLog1p(of: user, item: $0) } : nil)
     }
 
-    /// Stops a folded user from reaching a model it was not folded by.
-    func check(_ user: FoldedUser) {
-        precondition(user.kind == kind, "a user folded by a \(user.kind) model was passed to a \(kind) model; fold it in with this model")
+    /// Stops a folded user from reaching a model it was not folded by (another kind, or another model of
+    /// the same kind, e.g. after a reload).
+    /// - Parameter width: the length of the model's user vectors, when it has them.
+    func check(_ user: FoldedUser, width: Int = 0) {
+        precondition(user.kind == kind && user.itemCount == itemCount && user.embedding.count == width,
+                     "a user folded by another model (\(user.kind), \(user.itemCount) items, width \(user.embedding.count)) was passed to this \(kind) model (\(itemCount) items, width \(width)); fold it in with this model")
     }
 }
 

@@ -116,7 +116,7 @@ extension GCNRecommender: FoldingRecommender {
                                    regularization: checkpoint.header.training.biasRegularization)
         let known = user.flatMap { (0..<userCount).contains($0) ? $0 : nil }
         let z = foldInBasis.map { propagate(user: known, history: merged, basis: $0).z } ?? approximate(merged)
-        return FoldedUser(kind: kind, user: known, history: merged, embedding: z, bias: bias)
+        return FoldedUser(kind: kind, itemCount: itemCount, user: known, history: merged, embedding: z, bias: bias)
     }
 
     /// The rows of the fold-in (see `foldIn`): z_u, Â_uu, Â_uj and E0_j, H1_j' per heard item.
@@ -243,7 +243,7 @@ extension GCNRecommender: FoldingRecommender {
 
     /// r_ui = ⟨z_u, z_i⟩ + c_i over all items (`BatchedScoring`, one row). Shapes: out (I).
     public func scores(of user: FoldedUser, into out: UnsafeMutableBufferPointer<Float>) {
-        check(user)
+        check(user, width: hidden)
         let h = hidden
         user.embedding.withUnsafeBufferPointer { zu in
             checkpoint.embeddings.withUnsafeBufferPointer { z in
@@ -258,7 +258,7 @@ extension GCNRecommender: FoldingRecommender {
 
     /// ŷ_ui = s·⟨z_u, z_i⟩ + b_u + b_i + μ with the folded z_u and b_u.
     public func predictLog1p(of user: FoldedUser, item: Int) -> Float {
-        check(user)
+        check(user, width: hidden)
         let h = hidden
         var dot: Float = 0
         for k in 0..<h { dot += user.embedding[k] * checkpoint.embeddings[(userCount + item) * h + k] }
@@ -275,7 +275,7 @@ extension GCNRecommender: FoldingRecommender {
     /// its own: w_uj ⟨Z_j, z_i⟩ scaled like z_u.
     /// - Complexity: O(n·H), the fold-in's rows rebuilt.
     public func explain(of user: FoldedUser, item: Int, count: Int) -> [Contribution] {
-        check(user)
+        check(user, width: hidden)
         let h = hidden
         let z = checkpoint.embeddings
         let target = (userCount + item) * h
@@ -335,7 +335,7 @@ extension GCNRecommender {
     /// - Complexity: O(F·H) (+ O(H²) per layer with layer weights), and O(I) for c_new.
     public func placeNewItem(features: [Float]) throws(FoldInError) -> PlacedItem {
         guard let projection = checkpoint.header.layout["textProjection"] else {
-            throw FoldInError(message: "this GCN was trained without text features (--no-text-features); it cannot place a song without listens, retrain with text features")
+            throw FoldInError(message: "this GCN was trained without text features (--text-features false); it cannot place a song without listens: retrain with text features")
         }
         guard features.count == projection.rows else {
             throw FoldInError(message: "the feature row has \(features.count) values; this model's features have \(projection.rows) (the \(checkpoint.header.embedder ?? "unnamed") embedding plus the popularity column)")
@@ -361,7 +361,7 @@ extension GCNRecommender {
 
     /// r = ⟨z_u, z_new⟩ + c_new for a folded user.
     public func score(of user: FoldedUser, placed: PlacedItem) -> Float {
-        check(user)
+        check(user, width: hidden)
         return dot(user.embedding[...], placed.embedding) + placed.rankBias
     }
 
@@ -372,7 +372,7 @@ extension GCNRecommender {
 
     /// ŷ = s·⟨z_u, z_new⟩ + b_u + b_new + μ for a folded user.
     public func predictLog1p(of user: FoldedUser, placed: PlacedItem) -> Float {
-        check(user)
+        check(user, width: hidden)
         let p = checkpoint.parameters
         return p[decoder.dotScale] * dot(user.embedding[...], placed.embedding) + user.bias + placed.itemBias + p[decoder.globalMean]
     }

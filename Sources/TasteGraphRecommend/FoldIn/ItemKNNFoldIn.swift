@@ -15,7 +15,7 @@ extension ItemKNNRecommender: FoldingRecommender {
     /// - Complexity: O(n) here; O(I + n·K) to score (K neighbours per item).
     public func foldIn(user: Int?, history: [HeardItem]) -> FoldedUser {
         let merged = FoldIn.merged(history, itemCount: itemCount)
-        return FoldedUser(kind: kind, user: user, history: merged, weights: merged.map { config.weighting.weight($0.plays) })
+        return FoldedUser(kind: kind, itemCount: itemCount, user: user, history: merged, weights: merged.map { config.weighting.weight($0.plays) })
     }
 
     /// Σ_j w_uj · S_j· over the folded history. Shapes: out (I).

@@ -12,7 +12,7 @@ extension PopularityRecommender: FoldingRecommender {
         let merged = FoldIn.merged(history, itemCount: itemCount)
         let bias = FoldIn.userBias(merged, mean: biases[0], itemBias: { biases[1 + userCount + $0] },
                                    regularization: config.biasRegularization)
-        return FoldedUser(kind: kind, user: user, history: merged, bias: bias)
+        return FoldedUser(kind: kind, itemCount: itemCount, user: user, history: merged, bias: bias)
     }
 
     /// The popularity scores. Shapes: out (I).
@@ -33,7 +33,7 @@ extension PopularityRecommender: FoldingRecommender {
 extension ColdStartRecommender: FoldingRecommender {
     /// The mix is the same for everyone: the history only removes heard items.
     public func foldIn(user: Int?, history: [HeardItem]) -> FoldedUser {
-        FoldedUser(kind: kind, user: user, history: FoldIn.merged(history, itemCount: itemCount))
+        FoldedUser(kind: kind, itemCount: itemCount, user: user, history: FoldIn.merged(history, itemCount: itemCount))
     }
 
     /// The mix's scores. Shapes: out (I).
