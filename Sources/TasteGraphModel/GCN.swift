@@ -187,6 +187,11 @@ public struct GCNModel<T: BLASScalar>: Sendable {
     // MARK: - Forward
 
     /// Runs the layers. Shapes: parameters (layout.count) → activations, every matrix (N, H).
+    ///
+    /// Fold-in (`GCNRecommender.foldIn` in TasteGraphRecommend, where the math is written out) re-evaluates
+    /// one user's rows of this pass for a new history, every other row fixed:
+    /// `P1_u = Â_uu E0_u + Σ_j Â_uj E0_j`, `P2_u = Â_uu H1_u + Σ_j Â_uj H1_j'`, with Â_u· from the user's new
+    /// degree and each heard item's H1_j' corrected for the user's new edge.
     public func forward(_ parameters: [T]) -> Activations<T> {
         let h = config.hidden
         let n = nodeCount

@@ -11,6 +11,7 @@ import TasteGraphGraph
 /// S_ji = ⟨ŵ_·j, ŵ_·i⟩, kept for the K largest i of each row j (j itself included)
 /// score(u, i) = Σ_{j ∈ I(u)} w_uj · S_ji
 /// ```
+/// A live user's row of W is rebuilt from its history and scored by the same sum (`foldIn`).
 public struct ItemKNNRecommender: RegisteredModel {
     public struct Config: Codable, Sendable, Equatable {
         /// Neighbours kept per item.
