@@ -45,6 +45,11 @@ public struct TrainingResult: Sendable {
     /// Wall time until the end of the best epoch, validation included.
     public let secondsToBest: Double
     public let trainSeconds: Double
+    /// Validation Recall@20 of the best epoch (nil when nothing was validated).
+    public let bestValidationRecall: Double?
+    /// Validation Recall@20 of the initial parameters, when `train(validatingInitial:)` asked for it
+    /// (a warm start: how good the previous model already is on the new data).
+    public let initialValidationRecall: Double?
 }
 
 /// The data a model is fit on: the graph of train edges and the held-out sets.
@@ -103,15 +108,29 @@ public struct Trainer {
         self.config = config
     }
 
-    /// Trains from `initial` parameters (or a fresh seeded start).
-    /// - Parameter progress: called after every epoch.
-    /// - Throws: `ModelFitError` when the loss becomes NaN or infinite.
-    public func train(initial: [Float]? = nil, progress: (EpochReport) -> Void = { _ in }) throws -> TrainingResult {
-        let started = Date()
+    /// The parameters a cold start begins from: seeded embeddings and projections
+    /// (`GCNModel.initialParameters`, seed `config.seed`) with μ, b_u, b_i at the bias baseline
+    /// (`initializeBiases`). A warm start takes the rows it cannot carry over from here.
+    /// Shapes: (layout.count).
+    public func freshParameters() -> [Float] {
         let targets = data.train.plays.map { log1pf($0) }
         let mean = targets.isEmpty ? 0 : targets.reduce(0, +) / Float(targets.count)
-        var parameters = initial ?? model.initialParameters(seed: config.seed, mean: mean)
-        if initial == nil { initializeBiases(&parameters, targets: targets) }
+        var parameters = model.initialParameters(seed: config.seed, mean: mean)
+        initializeBiases(&parameters, targets: targets)
+        return parameters
+    }
+
+    /// Trains from `initial` parameters (or a fresh seeded start, `freshParameters()`).
+    /// - Parameters:
+    ///   - validatingInitial: validate `initial` before the first epoch and count it as epoch 0 of the early
+    ///     stopping, so a start already at the optimum (a warm start) is kept and training stops after
+    ///     `patience` validations without a better one. Off, the first validated epoch is the first best.
+    ///   - progress: called after every epoch.
+    /// - Throws: `ModelFitError` when the loss becomes NaN or infinite.
+    public func train(initial: [Float]? = nil, validatingInitial: Bool = false, progress: (EpochReport) -> Void = { _ in }) throws -> TrainingResult {
+        let started = Date()
+        let targets = data.train.plays.map { log1pf($0) }
+        var parameters = initial ?? freshParameters()
         guard parameters.count == model.layout.count else {
             throw ModelFitError(message: "initial parameters have \(parameters.count) values, the model needs \(model.layout.count)")
         }
@@ -126,6 +145,12 @@ public struct Trainer {
         let validation = data.heldOut(data.validation)
         var history: [EpochReport] = []
         var best = (recall: -1.0, epoch: 0, parameters: parameters, elapsed: 0.0)
+        var initialRecall: Double?
+        if validatingInitial && config.validateEvery > 0 {
+            let recall = evaluate(parameters, on: validation, regression: false).recall20
+            initialRecall = recall
+            best = (recall, 0, parameters, Date().timeIntervalSince(started))
+        }
         var optimizationSeconds = 0.0
         var sinceBest = 0
         var epoch = 0
@@ -165,11 +190,13 @@ public struct Trainer {
             progress(entry)
             if sinceBest >= config.patience { break }
         }
-        if best.recall < 0 { best = (0, epoch, parameters, Date().timeIntervalSince(started)) }
+        let validated = best.recall >= 0
+        if !validated { best = (0, epoch, parameters, Date().timeIntervalSince(started)) }
         return TrainingResult(
             parameters: best.parameters, bestEpoch: best.epoch, epochs: epoch, history: history,
             secondsPerEpoch: optimizationSeconds / Double(max(1, epoch)), secondsToBest: best.elapsed,
-            trainSeconds: Date().timeIntervalSince(started))
+            trainSeconds: Date().timeIntervalSince(started), bestValidationRecall: validated ? best.recall : nil,
+            initialValidationRecall: initialRecall)
     }
 
     /// Starts μ, b_u, b_i at the regularized bias baseline (`BiasBaseline`: λ = biasRegularization,
