@@ -162,11 +162,14 @@ extension GCNRecommender {
     /// - Parameters:
     ///   - features: item features X (I, F), from `ItemFeatures.matrix`.
     ///   - initial: parameters to resume from (same layout), or nil for a fresh start.
-    /// - Throws: `ModelFitError` when a play count is not finite or the loss diverges.
+    ///   - warmStart: a checkpoint to start from, matched to `identity` (`GCNWarmStart`); its parameters
+    ///     are validated as epoch 0, so early stopping keeps them unless training improves on them.
+    /// - Throws: `ModelFitError` when a play count is not finite or the loss diverges; `WarmStartError` when
+    ///   the warm start's rows do not fit this model.
     public static func fit(
         split: InteractionSplit, identity: ModelIdentity, features: SparseMatrix<Float>, embedderName: String,
         model modelConfig: GCNConfig, training trainingConfig: TrainingConfig, initial: [Float]? = nil,
-        progress: (EpochReport) -> Void = { _ in }
+        warmStart: GCNWarmStart? = nil, progress: (EpochReport) -> Void = { _ in }
     ) throws -> GCNFit {
         let userCount = identity.userIDs.count
         let itemCount = identity.itemIDs.count
@@ -177,7 +180,9 @@ extension GCNRecommender {
         if let initial, initial.count != model.layout.count {
             throw ModelFitError(message: "the resumed parameters do not fit this architecture")
         }
-        let result = try Trainer(model: model, data: data, config: trainingConfig).train(initial: initial, progress: progress)
+        let trainer = Trainer(model: model, data: data, config: trainingConfig)
+        let start = try warmStart.map { try $0.parameters(for: model, fresh: trainer.freshParameters()) } ?? initial
+        let result = try trainer.train(initial: start, validatingInitial: warmStart != nil, progress: progress)
         let scorer = Scorer(model: model, parameters: result.parameters)
         let testMetrics = split.test.count > 0 ? scorer.evaluate(data.heldOut(split.test, alsoExcluded: split.validation)) : nil
         let checkpoint = Checkpoint(
