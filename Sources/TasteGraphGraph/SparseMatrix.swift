@@ -134,3 +134,15 @@ extension BipartiteGraph {
         return SparseMatrix(rows: n, columns: n, offsets: offsets, indices: indices, values: values)
     }
 }
+
+extension SparseMatrix {
+    /// The first `count` rows (all of them when `count >= rows`). Shapes: (rows, C) → (min(count, rows), C).
+    /// - Complexity: O(nnz of the kept rows).
+    public func firstRows(_ count: Int) -> SparseMatrix {
+        let kept = max(0, min(count, rows))
+        guard kept < rows else { return self }
+        let end = offsets[kept]
+        return SparseMatrix(rows: kept, columns: columns, offsets: Array(offsets[0...kept]),
+                            indices: Array(indices[0..<end]), values: Array(values[0..<end]))
+    }
+}

@@ -187,7 +187,7 @@ public final class RelatedArtistsService: Sendable {
         guard !request.artists.isEmpty else { throw ServingError(field: "artist", detail: "give at least one artist (name or id)") }
         let seeds = try request.artists.map { name -> Int in
             do { return try engine.lookup.resolve(name) } catch let error as ArtistLookupError {
-                throw ServingError(field: "artist", detail: error.description)
+                throw ServingError(field: "artist", detail: error.description, kind: error.ambiguous ? .invalid : .notFound)
             }
         }
         let names = seeds.map { catalog.artistNames[$0] }
@@ -206,7 +206,7 @@ public final class RelatedArtistsService: Sendable {
     public func relatedItems(_ request: RelatedItemsRequest) throws -> RelatedItemsResponse {
         guard request.count >= 1 else { throw ServingError(field: "k", detail: "must be at least 1, got \(request.count)") }
         guard let index = items[request.item] else {
-            throw ServingError(field: "item", detail: "no item with id '\(request.item)' in the store")
+            throw ServingError(field: "item", detail: "no item with id '\(request.item)' in the store", kind: .notFound)
         }
         let related = engine.relatedItems(to: index, count: request.count, seed: settings.seed)
         return RelatedItemsResponse(

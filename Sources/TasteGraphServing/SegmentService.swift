@@ -55,7 +55,8 @@ public final class SegmentService: Sendable {
             throw ServingError(
                 field: "segmentation",
                 detail: id.map { "no segmentation \($0) in \(store.path); run `tastegraph segments --store \(store.path)` or give an existing id" }
-                    ?? "no segmentation in \(store.path); run `tastegraph segments --store \(store.path)` first")
+                    ?? "no segmentation in \(store.path); run `tastegraph segments --store \(store.path)` first",
+                kind: .notFound)
         }
         let catalog = try store.catalog()
         let decoder = JSONDecoder()
@@ -86,9 +87,10 @@ public final class SegmentService: Sendable {
             if knownUsers.contains(user) {
                 throw ServingError(
                     field: "user",
-                    detail: "user '\(user)' is not in segmentation \(segmentationID) (no listens when it ran); run `tastegraph segments` again")
+                    detail: "user '\(user)' is not in segmentation \(segmentationID) (no listens when it ran); run `tastegraph segments` again",
+                    kind: .notFound)
             }
-            throw ServingError(field: "user", detail: "no user with id '\(user)' in the store")
+            throw ServingError(field: "user", detail: "no user with id '\(user)' in the store", kind: .notFound)
         }
         let segment = membership.segment.flatMap { index in segments.first { $0.index == index } }
         return SegmentResponse(user: user, segmentation: segmentationID, segment: segment, score: membership.score)

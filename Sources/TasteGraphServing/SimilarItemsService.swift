@@ -100,9 +100,7 @@ public final class SimilarItemsService: Sendable {
         let bytes = try modelPath.map(RecommenderFile.bytes(at:))  // read once: loaded and named from the same bytes
         let recommender = try modelPath.map { path -> any Recommender in
             let loaded = try RecommenderFile.load(bytes!, path: path)
-            guard loaded.identity.itemIDs == catalog.itemExternalIDs else {
-                throw CheckpointError(path: path, reason: "its items do not match this store's; train on this store first")
-            }
+            try RecommendationService.checkItems(of: loaded, match: catalog, path: path)
             return loaded
         }
         let gcn = recommender as? GCNRecommender
@@ -143,11 +141,11 @@ public final class SimilarItemsService: Sendable {
             let nodes = gcn.userCount + gcn.itemCount
             let width = nodes > 0 ? z.count / nodes : 0
             let values = Array(z[(gcn.userCount * width)..<(nodes * width)])
-            listening = .dense(values: values, width: width, norms: Self.rowNorms(values, rows: itemCount, width: width))
+            listening = .dense(values: values, width: width, norms: Self.rowNorms(values, rows: gcn.itemCount, width: width))
             listeningSource = "gcn-embeddings"
         } else if let als = recommender as? ALSRecommender {
             let width = als.config.factors
-            listening = .dense(values: als.itemFactors, width: width, norms: Self.rowNorms(als.itemFactors, rows: itemCount, width: width))
+            listening = .dense(values: als.itemFactors, width: width, norms: Self.rowNorms(als.itemFactors, rows: als.itemCount, width: width))
             listeningSource = "als-item-factors"
         } else {
             let graph = BipartiteGraph(userCount: catalog.userCount, itemCount: itemCount, listens: try store.listens(), weighting: .log1p)
@@ -167,17 +165,17 @@ public final class SimilarItemsService: Sendable {
     public func similar(_ request: SimilarItemsRequest) throws -> SimilarItemsResponse {
         guard request.count >= 1 else { throw ServingError(field: "k", detail: "must be at least 1, got \(request.count)") }
         guard let query = items[request.item] else {
-            throw ServingError(field: "item", detail: "no item with id '\(request.item)' in the store")
+            throw ServingError(field: "item", detail: "no item with id '\(request.item)' in the store", kind: .notFound)
         }
         let scores: [Float]
         let source: String
         switch request.by {
         case .text:
-            guard let text, let textSource else { throw ServingError(field: "by", detail: "this service was loaded without text features") }
+            guard let text, let textSource else { throw ServingError(field: "by", detail: "this service was loaded without text features", kind: .unavailable) }
             scores = Self.textScores(text, norms: textNorms, query: query)
             source = textSource
         case .listens:
-            guard let listening, let listeningSource else { throw ServingError(field: "by", detail: "this service was loaded without listening vectors") }
+            guard let listening, let listeningSource else { throw ServingError(field: "by", detail: "this service was loaded without listening vectors", kind: .unavailable) }
             scores = Self.listeningScores(listening, query: query, itemCount: catalog.itemCount)
             source = listeningSource
         }
@@ -216,10 +214,11 @@ public final class SimilarItemsService: Sendable {
     static func listeningScores(_ vectors: ListeningVectors, query: Int, itemCount: Int) -> [Float] {
         switch vectors {
         case .dense(let values, let width, let norms):
-            let queryNorm = norms[query]
+            // Items the model does not know (appended to the store after it was trained) have no vector.
+            let queryNorm = query < norms.count ? norms[query] : 0
             return values.withUnsafeBufferPointer { v in
                 (0..<itemCount).map { item in
-                    guard queryNorm > 0, norms[item] > 0, width > 0 else { return .nan }
+                    guard queryNorm > 0, item < norms.count, norms[item] > 0, width > 0 else { return .nan }
                     return VectorKernels.dot(v.baseAddress! + query * width, v.baseAddress! + item * width, width) / (queryNorm * norms[item])
                 }
             }

@@ -73,7 +73,7 @@ import Testing
         #expect(throws: ServingError.self) { try service.recommend(request) }
         var explain = RecommendationRequest(user: user, count: 3)
         explain.explain = true
-        #expect(throws: ServingError(field: "explain", detail: "this service was loaded without explanations")) { try service.recommend(explain) }
+        #expect(throws: ServingError(field: "explain", detail: "this service was loaded without explanations", kind: .unavailable)) { try service.recommend(explain) }
         #expect(throws: ServingError.self) { try service.recommend(RecommendationRequest(user: user, count: 0)) }
     }
 }

@@ -48,7 +48,7 @@ import Testing
         }
         #expect(throws: ServingError.self) { try service.related(RelatedArtistsRequest(artists: ["Doom of Skull"], count: 0)) }
         #expect(throws: ServingError.self) { try service.related(RelatedArtistsRequest(artists: [])) }
-        #expect(throws: ServingError(field: "item", detail: "no item with id 'nope' in the store")) {
+        #expect(throws: ServingError(field: "item", detail: "no item with id 'nope' in the store", kind: .notFound)) {
             try service.relatedItems(RelatedItemsRequest(item: "nope"))
         }
     }

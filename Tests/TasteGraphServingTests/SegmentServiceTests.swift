@@ -56,7 +56,7 @@ import Testing
             #expect(!segment.topArtists.isEmpty && segment.medianPlays > 0)
             #expect(segment.topArtists.allSatisfy(catalog.artistNames.contains))
         }
-        #expect(throws: ServingError(field: "user", detail: "no user with id 'nobody' in the store")) {
+        #expect(throws: ServingError(field: "user", detail: "no user with id 'nobody' in the store", kind: .notFound)) {
             try service.segment(forUser: "nobody")
         }
     }

@@ -48,11 +48,11 @@ import Testing
     @Test func badRequestsAreRefused() throws {
         let dir = TemporaryDirectory()
         let service = try SimilarItemsService(store: try Self.tiny(dir), bases: [.text])
-        #expect(throws: ServingError(field: "item", detail: "no item with id 'nope' in the store")) {
+        #expect(throws: ServingError(field: "item", detail: "no item with id 'nope' in the store", kind: .notFound)) {
             try service.similar(SimilarItemsRequest(item: "nope"))
         }
         #expect(throws: ServingError.self) { try service.similar(SimilarItemsRequest(item: "S1", count: 0, by: .text)) }
-        #expect(throws: ServingError(field: "by", detail: "this service was loaded without listening vectors")) {
+        #expect(throws: ServingError(field: "by", detail: "this service was loaded without listening vectors", kind: .unavailable)) {
             try service.similar(SimilarItemsRequest(item: "S1", by: .listens))
         }
     }

@@ -1,0 +1,303 @@
+import Foundation
+import Synchronization
+import TasteGraphCore
+import TasteGraphRecommend
+import TasteGraphStore
+
+/// A user's state after live events, which replaces the snapshot's history of that user.
+public struct LiveUser: Sendable {
+    /// Every item the user has played (store item index → total plays): the store's at the first live
+    /// event, plus every live listen and like since.
+    public var history: [Int: Float]
+    /// Items never to recommend to the user again.
+    public var disliked: Set<Int> = []
+    /// Item → event time (Unix seconds) of the user's latest skip of it.
+    public var skippedAt: [Int: Int64] = [:]
+    /// The user folded into the model `foldedFor` names, from `history`.
+    public var folded: FoldedUser?
+    public var foldedFor = ""
+    /// Skips newer than this (event time) hide their item; set by `LiveServing` when it answers.
+    var skipHorizon: Int64 = .min
+
+    /// Disliked items and items skipped after `skipHorizon`.
+    public var hidden: Set<Int> {
+        disliked.union(skippedAt.compactMap { $0.value > skipHorizon ? $0.key : nil })
+    }
+}
+
+/// The live service every front end serves from: a `ServingSnapshot` (store + model, immutable), the
+/// state live events added since (users' new listens, folds, dislikes, skips), and the store connection
+/// that makes those events durable.
+///
+/// Reads never wait for writes or reloads: a request takes the current snapshot reference and the user's
+/// live state under short locks, then works outside them. Writes go through one store connection, one
+/// batch at a time (SQLite has one writer). A reload builds the next snapshot beside the current one and
+/// swaps the reference; requests in flight finish on the old one, and the live state carries over (folds
+/// are redone against the new model on first use).
+public final class LiveServing: Sendable {
+    /// How long a skip hides its item: a skip whose event time is within this many seconds of now.
+    public let skipCooldown: Int64
+    let configuration: Mutex<ServingConfiguration>
+    let current: Mutex<ServingSnapshot>
+    let users: Mutex<[String: LiveUser]>
+    let writer: Mutex<GraphStore>
+    let reloading = Mutex(false)
+
+    /// Loads the snapshot and opens the store for live writes.
+    /// - Parameter durability: `.processCrash` (a batch survives the process being killed) or `.powerLoss`
+    ///   (also the machine losing power: an fsync per batch).
+    /// - Throws: what `ServingSnapshot` throws; the store's errors.
+    public init(configuration: ServingConfiguration, durability: Durability = .processCrash, skipCooldown: Int64 = 86_400) throws {
+        let snapshot = try ServingSnapshot(configuration: configuration)
+        let store = try GraphStore.openExisting(path: configuration.storePath)
+        try store.setDurability(durability)
+        var restored: [String: LiveUser] = [:]
+        try Self.restoreFeedback(from: store, snapshot: snapshot, into: &restored)
+        self.configuration = Mutex(configuration)
+        current = Mutex(snapshot)
+        users = Mutex(restored)
+        self.skipCooldown = skipCooldown
+        writer = Mutex(store)
+    }
+
+    /// The model file reloads read by default.
+    public var modelPath: String { configuration.withLock { $0.modelPath } }
+
+    /// The snapshot serving now.
+    public var snapshot: ServingSnapshot { current.withLock { $0 } }
+
+    /// Recommendations for one user, with everything live events changed.
+    public func recommend(_ request: RecommendationRequest) throws -> RecommendationResponse {
+        let snapshot = self.snapshot
+        guard var live = users.withLock({ $0[request.user] }) else {
+            return try snapshot.recommendations.recommend(request)
+        }
+        if live.foldedFor != snapshot.model.version {  // first use after a reload: fold against this model
+            live.folded = snapshot.recommendations.foldIn(user: request.user, history: live.history)
+            live.foldedFor = snapshot.model.version
+            let refolded = live
+            users.withLock { $0[request.user] = refolded }
+        }
+        live.skipHorizon = Int64(Date().timeIntervalSince1970) - skipCooldown
+        return try snapshot.recommendations.recommend(request, live: live)
+    }
+
+    /// Items like one item.
+    public func similar(_ request: SimilarItemsRequest) throws -> SimilarItemsResponse {
+        try snapshot.similar.similar(request)
+    }
+
+    /// Stores a batch of listens durably and folds its users in, so their next list reflects it.
+    ///
+    /// All or nothing: a bad element (its index and field in the error's `field`, e.g. `listens[3].plays`)
+    /// stores nothing. A retried batch (same event ids) changes nothing. Returns after the commit.
+    /// - Throws: `ServingError` (invalid) naming the element and field; the store's errors.
+    public func ingest(_ events: [ListenEvent]) throws -> ListenReceipt {
+        var batch: [LiveListen] = []
+        batch.reserveCapacity(events.count)
+        for (index, event) in events.enumerated() {
+            let at = try Self.validate(event, index: index)
+            batch.append(LiveListen(eventID: event.eventId, user: event.user, item: event.item, plays: event.plays, at: at))
+        }
+        let receipt = try writer.withLock { store in
+            do {
+                return try store.appendListens(batch, receivedAt: Int64(Date().timeIntervalSince1970))
+            } catch let error as LiveWriteError {
+                throw ServingError(field: "listens[\(error.index)].\(Self.wireName(error.field))", detail: error.reason)
+            }
+        }
+        guard receipt.accepted > 0 else {
+            return ListenReceipt(accepted: 0, duplicates: receipt.duplicates, newUsers: [], newItems: [], foldedUsers: 0)
+        }
+        let snapshot = self.snapshot
+        var touched: [String: [(item: Int, total: Float)]] = [:]
+        for event in receipt.events {
+            touched[batch[event.batchIndex].user, default: []].append((event.item.rawValue, Float(event.totalPlays)))
+        }
+        let folded = update(touched, snapshot: snapshot)
+        return ListenReceipt(accepted: receipt.accepted, duplicates: receipt.duplicates, newUsers: receipt.newUsers, newItems: receipt.newItems,
+                             foldedUsers: folded)
+    }
+
+    /// Applies stored listens (item → the user's total plays of it now) to the users' live state and
+    /// refolds them; returns how many users were folded.
+    func update(_ touched: [String: [(item: Int, total: Float)]], snapshot: ServingSnapshot) -> Int {
+        var folded = 0
+        for (user, items) in touched {
+            var live = users.withLock { $0[user] } ?? LiveUser(history: Self.history(of: user, in: snapshot))
+            for (item, total) in items { live.history[item] = total }
+            live.folded = snapshot.recommendations.foldIn(user: user, history: live.history)
+            live.foldedFor = snapshot.model.version
+            if live.folded != nil { folded += 1 }
+            let updated = live
+            // Merge under the lock: only the history and the fold are ours to set.
+            users.withLock { table in
+                var merged = table[user] ?? updated
+                for (item, total) in items { merged.history[item] = total }
+                merged.history.merge(updated.history) { current, _ in current }
+                merged.folded = updated.folded
+                merged.foldedFor = updated.foldedFor
+                table[user] = merged
+            }
+        }
+        return folded
+    }
+
+    static func history(of user: String, in snapshot: ServingSnapshot) -> [Int: Float] {
+        Dictionary(snapshot.recommendations.history(of: user).map { ($0.item, $0.plays) }, uniquingKeysWith: +)
+    }
+
+    /// Stores likes, dislikes and skips durably and applies them.
+    /// - Throws: `ServingError` naming the element and field (invalid input; an unknown user or item is
+    ///   not found); the store's errors.
+    public func feedback(_ events: [FeedbackEvent]) throws -> FeedbackReceipt {
+        var batch: [LiveFeedback] = []
+        for (index, event) in events.enumerated() {
+            try EventValidation.id(event.eventId, field: "feedback[\(index)].event_id")
+            try EventValidation.id(event.user, field: "feedback[\(index)].user")
+            try EventValidation.id(event.item, field: "feedback[\(index)].item")
+            let at = try EventValidation.time(event.at, field: "feedback[\(index)].at")
+            batch.append(LiveFeedback(eventID: event.eventId, user: event.user, item: event.item, kind: event.kind, at: at))
+        }
+        let receipt = try writer.withLock { store in
+            do {
+                return try store.appendFeedback(batch, receivedAt: Int64(Date().timeIntervalSince1970))
+            } catch let error as LiveWriteError {
+                throw ServingError(field: "feedback[\(error.index)].\(Self.wireName(error.field))", detail: error.reason,
+                                   kind: error.kind == .unknownID ? .notFound : .invalid)
+            }
+        }
+        let snapshot = self.snapshot
+        var likes: [String: [(item: Int, total: Float)]] = [:]
+        for event in receipt.events {
+            let wire = batch[event.batchIndex]
+            switch event.kind {
+            case .like:
+                let current = users.withLock { $0[wire.user]?.history[event.item.rawValue] }
+                    ?? Self.history(of: wire.user, in: snapshot)[event.item.rawValue] ?? 0
+                likes[wire.user, default: []].append((event.item.rawValue, current + 1))
+            case .dislike, .skip:
+                users.withLock { table in
+                    var live = table[wire.user] ?? LiveUser(history: Self.history(of: wire.user, in: snapshot))
+                    if event.kind == .dislike {
+                        live.disliked.insert(event.item.rawValue)
+                    } else {
+                        live.skippedAt[event.item.rawValue] = max(live.skippedAt[event.item.rawValue] ?? .min, wire.at)
+                    }
+                    if live.foldedFor.isEmpty, live.folded == nil {
+                        live.folded = snapshot.recommendations.foldIn(user: wire.user, history: live.history)
+                        live.foldedFor = snapshot.model.version
+                    }
+                    table[wire.user] = live
+                }
+            }
+        }
+        if !likes.isEmpty { _ = update(likes, snapshot: snapshot) }
+        return FeedbackReceipt(accepted: receipt.accepted, duplicates: receipt.duplicates)
+    }
+
+    /// Adds new songs to the store.
+    /// - Throws: `ServingError` (conflict) for an id the store already has, (invalid) for a bad field.
+    public func addItems(_ events: [NewItemEvent]) throws -> NewItemReceipt {
+        var items: [NewItem] = []
+        for (index, event) in events.enumerated() {
+            try EventValidation.id(event.id, field: "items[\(index)].id")
+            try EventValidation.id(event.artist, field: "items[\(index)].artist")
+            try EventValidation.id(event.title, field: "items[\(index)].title")
+            items.append(NewItem(id: event.id, title: event.title, release: event.release, artist: event.artist, year: event.year, tags: event.tags ?? []))
+        }
+        _ = try writer.withLock { store in
+            do {
+                return try store.addItems(items)
+            } catch let error as LiveWriteError {
+                throw ServingError(field: "items[\(error.index)].\(Self.wireName(error.field))", detail: error.reason,
+                                   kind: error.kind == .duplicateID ? .conflict : .invalid)
+            }
+        }
+        // A fresh snapshot of the same model over the store as it is now: the new songs join the catalog,
+        // the text neighbours (`similar?by=text`) and, for a GCN, the ranking (placed by their features).
+        let snapshot = try refresh()
+        return NewItemReceipt(added: events.map(\.id), placed: snapshot.recommendations.placedCount > 0)
+    }
+
+    /// Rebuilds the snapshot with the current model file and store, waiting for a reload in progress.
+    func refresh() throws -> ServingSnapshot {
+        while true {
+            do {
+                _ = try reload()
+                return snapshot
+            } catch let error as ServingError where error.detail.hasPrefix("a reload is already running") {
+                usleep(20_000)
+            }
+        }
+    }
+
+    /// Loads `modelPath` (default: the configured model file, re-read) with the store as it is now, and
+    /// swaps it in. Requests in flight finish on the old snapshot; a model that fails to load leaves the
+    /// old one serving.
+    /// - Throws: `ServingError` (conflict) when another reload is running or the model cannot be loaded
+    ///   (the detail says why).
+    public func reload(modelPath: String? = nil) throws -> ServedModel {
+        let started = reloading.withLock { busy -> Bool in
+            if busy { return false }
+            busy = true
+            return true
+        }
+        guard started else { throw ServingError(field: "model", detail: "a reload is already running; retry when it has finished", kind: .conflict) }
+        defer { reloading.withLock { $0 = false } }
+        var next = configuration.withLock { $0 }
+        if let modelPath { next.modelPath = modelPath }
+        let snapshot: ServingSnapshot
+        do {
+            snapshot = try ServingSnapshot(configuration: next)
+        } catch {
+            throw ServingError(field: "model", detail: "the old model keeps serving: \(error)", kind: .conflict)
+        }
+        current.withLock { $0 = snapshot }
+        configuration.withLock { $0 = next }
+        return snapshot.model
+    }
+
+    /// `reload` on a thread of its own, so the seconds it takes never occupy the async executors that
+    /// answer requests.
+    public func reloadOffThread(modelPath: String? = nil) async throws -> ServedModel {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try self.reload(modelPath: modelPath) }) }
+            thread.name = "tastegraph-reload"
+            thread.start()
+        }
+    }
+
+    static func validate(_ event: ListenEvent, index: Int) throws -> Int64 {
+        try EventValidation.id(event.eventId, field: "listens[\(index)].event_id")
+        try EventValidation.id(event.user, field: "listens[\(index)].user")
+        try EventValidation.id(event.item, field: "listens[\(index)].item")
+        guard (1...ListenTable.maximumPlayCount).contains(event.plays) else {
+            throw ServingError(field: "listens[\(index)].plays", detail: "must be between 1 and \(ListenTable.maximumPlayCount), got \(event.plays)")
+        }
+        return try EventValidation.time(event.at, field: "listens[\(index)].at")
+    }
+
+    /// The store's field names as the wire spells them.
+    static func wireName(_ field: String) -> String {
+        switch field {
+        case "eventID": "event_id"
+        default: field
+        }
+    }
+
+    /// Feedback stored before this start, so a restarted server keeps honouring it (a like is one play).
+    static func restoreFeedback(from store: GraphStore, snapshot: ServingSnapshot, into users: inout [String: LiveUser]) throws {
+        let catalog = snapshot.recommendations.catalog
+        for row in try store.feedback() where row.user.rawValue < catalog.userCount {
+            let user = catalog.userExternalIDs[row.user.rawValue]
+            var live = users[user] ?? LiveUser(history: history(of: user, in: snapshot))
+            switch row.kind {
+            case .like: live.history[row.item.rawValue, default: 0] += 1
+            case .dislike: live.disliked.insert(row.item.rawValue)
+            case .skip: live.skippedAt[row.item.rawValue] = max(live.skippedAt[row.item.rawValue] ?? .min, row.at)
+            }
+            users[user] = live
+        }
+    }
+}

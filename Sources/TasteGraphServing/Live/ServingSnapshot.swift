@@ -1,0 +1,65 @@
+import Foundation
+import TasteGraphCore
+import TasteGraphStore
+
+/// What a long-running front end serves from: the store's path, the model file, and the settings every
+/// service is loaded with.
+public struct ServingConfiguration: Sendable {
+    public var storePath: String
+    public var modelPath: String
+    public var policy = ColdStartPolicy()
+    /// Rebuild what `explain` needs at load (the GCN's propagation over the store's listens).
+    public var explanations = true
+    public var related = RelatedArtistsSettings()
+    /// Text features for `similar?by=text` (default: the GCN's recorded ones, else hashing-256).
+    public var textFeatures: String?
+    /// Where MiniLM's files are, for MiniLM features not in the store's cache.
+    public var modelDirectory: String?
+
+    public init(storePath: String, modelPath: String) {
+        self.storePath = storePath
+        self.modelPath = modelPath
+    }
+}
+
+/// One immutable view of the store and one model file: every service a request can ask, loaded together.
+///
+/// Requests read a snapshot and never block on a reload: `LiveServing` builds the next snapshot beside
+/// this one and swaps the reference; requests that hold this one finish on it.
+public final class ServingSnapshot: Sendable {
+    public let configuration: ServingConfiguration
+    public let recommendations: RecommendationService
+    public let related: RelatedArtistsService
+    public let similar: SimilarItemsService
+    /// Result of loading the latest segmentation: the service, or why there is none (no segmentation yet).
+    public let segments: Result<SegmentService, ServingError>
+    /// When the snapshot was loaded.
+    public let loadedAt: Date
+
+    /// Loads every service from the store at `configuration.storePath` and the model at `modelPath`.
+    /// - Throws: `CheckpointError` for a missing, damaged or mismatched model file; the store's errors.
+    public init(configuration: ServingConfiguration) throws {
+        let store = try GraphStore.openExisting(path: configuration.storePath)
+        self.configuration = configuration
+        recommendations = try RecommendationService(
+            store: store, modelPath: configuration.modelPath, policy: configuration.policy, explanations: configuration.explanations)
+        related = try RelatedArtistsService(store: store, settings: configuration.related)
+        similar = try SimilarItemsService(
+            store: store, modelPath: configuration.modelPath, textFeatures: configuration.textFeatures, modelDirectory: configuration.modelDirectory)
+        do {
+            segments = .success(try SegmentService(store: store))
+        } catch let error as ServingError {
+            segments = .failure(error)
+        }
+        loadedAt = Date()
+    }
+
+    /// The model file's kind and version.
+    public var model: ServedModel { recommendations.model }
+
+    /// The user's segment.
+    /// - Throws: `ServingError` (not found) for an unknown user or a store without segmentation.
+    public func segment(forUser user: String) throws -> SegmentResponse {
+        try segments.get().segment(forUser: user)
+    }
+}
