@@ -28,6 +28,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The HTTP server only (TasteGraphServer, tastegraph-server): nothing else links them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // MARK: C libraries (Debian: libsqlite3-dev, libopenblas-dev, libigraph-dev)
@@ -83,6 +89,30 @@ let package = Package(
         ),
         .executableTarget(name: "tastegraph", dependencies: ["TasteGraphCLI"]),
 
+        // MARK: HTTP server (its own targets: the CLI and the engine's tests never wait for Hummingbird)
+        .target(
+            name: "TasteGraphServer",
+            dependencies: [
+                "TasteGraphServing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/openapi.json")]
+        ),
+        .executableTarget(
+            name: "tastegraph-server",
+            dependencies: [
+                "TasteGraphServer", "TasteGraphServing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Benchmarks (never run by `swift test`)
         .executableTarget(
             name: "tastegraph-bench-graph",
@@ -116,6 +146,17 @@ let package = Package(
             dependencies: [
                 "TasteGraphServing", "TasteGraphAnalytics", "TasteGraphCore", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphModel",
                 "TasteGraphRecommend", "TasteGraphStore", "TasteGraphSynth", "TestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "TasteGraphServerTests",
+            dependencies: [
+                "TasteGraphServer", "TasteGraphServing", "TasteGraphCore", "TasteGraphStore", "TasteGraphRecommend", "TasteGraphAnalytics", "TasteGraphSynth", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "SQLite", "TestSupport"]),

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TasteGraphServer
+import TasteGraphServing
+import TasteGraphStore
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The server on a real loopback socket: in-process, and as the `tastegraph-server` process under SIGTERM
+/// and SIGKILL. Bounded: a few hundred requests, seconds each.
+@Suite(.serialized) struct LiveServerTests {
+    static func quietLogger() -> Logger {
+        var logger = Logger(label: "live-test")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    /// Runs `body` on a thread of its own (the blocking socket client must not hold an async executor).
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    @Test func anEphemeralLoopbackPortAnswersAndShutsDownGracefully() async throws {
+        var settings = ServerSettings()
+        settings.port = 0
+        let f = try ServerFixture(settings: settings)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = f.server.application(logger: Self.quietLogger()) { port in continuation.yield(port) }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Self.quietLogger()))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            #expect(port > 0)
+            let user = f.live.snapshot.recommendations.users[0]
+            let health = try await Self.blocking { try LoopbackHTTP.send(port: port, path: "/healthz") }
+            #expect(health.status == 200 && health.body.contains("ok"))
+            let list = try await Self.blocking { try LoopbackHTTP.send(port: port, path: "/v1/users/\(user)/recommendations?k=3") }
+            #expect(list.status == 200 && list.body.contains("\"cold_start\":false"), "\(list.body)")
+            let body = #"{"listens":[{"event_id":"live-1","user":"\#(user)","item":"SOKVZS5IGMK3FCAI0I","plays":2,"at":"2026-12-01T10:00:00Z"}]}"#
+            let ack = try await Self.blocking { try LoopbackHTTP.send(port: port, method: "POST", path: "/v1/listens", body: body, token: ServerFixture.token) }
+            #expect(ack.status == 200, "\(ack.body)")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// Requests during reloads all succeed: readers keep the snapshot they took.
+    @Test func reloadsUnderLoadFailNoRequest() async throws {
+        let f = try ServerFixture()
+        let users = Array(f.live.snapshot.recommendations.users.prefix(50))
+        let failures = Shared(0)
+        let served = Shared(0)
+        let client = f.client
+        let (alsPath, knnPath) = (f.alsPath, f.knnPath)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for worker in 0..<4 {
+                tasks.addTask {
+                    for round in 0..<40 {
+                        let reply = try await client.get("/v1/users/\(users[(worker * 40 + round) % users.count])/recommendations?k=10")
+                        if reply.status == 200 { served.update { $0 += 1 } } else { failures.update { $0 += 1 } }
+                    }
+                }
+            }
+            tasks.addTask {
+                for model in [alsPath, knnPath, alsPath] {
+                    let reply = try await client.post("/v1/admin/reload", json: #"{"model":"\#(model)"}"#, token: ServerFixture.token)
+                    #expect(reply.status == 200, "\(reply.text)")
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        #expect(failures.value == 0)
+        #expect(served.value == 160)
+        #expect(f.live.snapshot.model.kind == "als")
+    }
+
+    /// SIGTERM while a request is in flight: the request is answered, then the process exits 0.
+    @Test func sigtermFinishesTheRequestInFlight() async throws {
+        let f = try ServerFixture()
+        let tokenFile = f.dir.write("token", ServerFixture.token + "\n")
+        let server = try ServerProcess(store: f.storePath, model: f.knnPath, tokenFile: tokenFile)
+        let port = server.port
+        let reload = Task.detached { try LoopbackHTTP.send(port: port, method: "POST", path: "/v1/admin/reload", body: "{}", token: ServerFixture.token) }
+        usleep(150_000)  // the reload (a second or so) is being answered
+        server.signal(SIGTERM)
+        let reply = try await reload.value
+        #expect(reply.status == 200, "\(reply.body)")
+        #expect(server.wait() == 0)
+    }
+
+    /// A client streams acknowledged batches; the server is killed with SIGKILL mid-stream and restarted;
+    /// every acknowledged event is in the store exactly once, and resending the batch that was in flight
+    /// completes the stream without a duplicate.
+    @Test func sigkillLosesNoAcknowledgedListen() async throws {
+        let f = try ServerFixture()
+        let tokenFile = f.dir.write("token", ServerFixture.token + "\n")
+        let items = Array(f.live.snapshot.recommendations.catalog.itemExternalIDs.prefix(500))
+        let users = Array(f.live.snapshot.recommendations.users.prefix(200))
+        let batch: @Sendable (Int) -> String = { number in
+            let events = (0..<100).map { k in
+                #"{"event_id":"kill-\#(number)-\#(k)","user":"\#(users[(number * 7 + k) % users.count])","item":"\#(items[(number * 13 + k) % items.count])","plays":1,"at":"2026-12-01T10:00:00Z"}"#
+            }
+            return #"{"listens":[\#(events.joined(separator: ","))]}"#
+        }
+        let first = try ServerProcess(store: f.storePath, model: f.knnPath, tokenFile: tokenFile)
+        let port = first.port
+        let acked = Shared<[Int]>([])
+        let streamer = Thread {
+            for number in 0..<10_000 {
+                guard let reply = try? LoopbackHTTP.send(port: port, method: "POST", path: "/v1/listens", body: batch(number), token: ServerFixture.token, timeout: 5),
+                      reply.status == 200
+                else { return }
+                acked.update { $0.append(number) }
+            }
+        }
+        streamer.start()
+        while acked.value.count < 20 { usleep(5_000) }
+        first.signal(SIGKILL)
+        _ = first.wait()
+        while streamer.isExecuting { usleep(10_000) }
+        let confirmed = acked.value
+        #expect(confirmed.count >= 20)
+
+        let store = try GraphStore.openExisting(path: f.storePath)
+        let stored = Set(try store.listenEvents().map(\.eventID))
+        for number in confirmed {
+            #expect((0..<100).allSatisfy { stored.contains("kill-\(number)-\($0)") }, "acknowledged batch \(number) is not all in the store")
+        }
+        // The batch in flight at the kill is all there or not at all (one transaction).
+        let next = (confirmed.max() ?? -1) + 1
+        let partial = (0..<100).filter { stored.contains("kill-\(next)-\($0)") }.count
+        #expect(partial == 0 || partial == 100)
+        #expect(stored.count == (confirmed.count + partial / 100) * 100)
+
+        let second = try ServerProcess(store: f.storePath, model: f.knnPath, tokenFile: tokenFile)
+        let resent = try LoopbackHTTP.send(port: second.port, method: "POST", path: "/v1/listens", body: batch(next), token: ServerFixture.token)
+        #expect(resent.status == 200, "\(resent.body)")
+        #expect(resent.body.contains(partial == 100 ? "\"duplicates\":100" : "\"accepted\":100"), "\(resent.body)")
+        #expect(try store.listenEventCount() == (confirmed.count + 1) * 100)
+        second.signal(SIGTERM)
+        #expect(second.wait() == 0)
+    }
+}
+
+/// A value several threads update under a lock.
+final class Shared<Value: Sendable>: Sendable {
+    let storage: Mutex<Value>
+    init(_ value: Value) { storage = Mutex(value) }
+    var value: Value { storage.withLock { $0 } }
+    func update(_ body: (inout Value) -> Void) { storage.withLock { body(&$0) } }
+}
