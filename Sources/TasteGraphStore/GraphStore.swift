@@ -6,9 +6,23 @@ import TasteGraphCore
 /// friends and the import log. Opening it applies any pending schema migrations.
 ///
 /// The store is a handle to the file, not a cache: every operation reads or writes SQLite.
+///
+/// Threads: a `GraphStore` owns one SQLite connection opened without SQLite's own mutex, and keeps
+/// compiled statements for the live writes. It is not `Sendable`: use it from one thread at a time (a
+/// long-lived writer keeps it inside an actor or behind a lock); two threads must never call into the same
+/// store at once. Open a second `GraphStore` for concurrent reads: WAL lets readers run beside one writer.
 public final class GraphStore {
     public let path: String
     let db: Database
+
+    /// Compiled statements the live writes reuse across batches, keyed by their SQL (see `cached(_:)`).
+    private var statements: [String: Statement] = [:]
+
+    /// How hard a commit works to survive a crash; see `Durability` and `setDurability(_:)`.
+    public private(set) var durability: Durability = .processCrash
+
+    /// The ids of the stored live listen events, loaded by the first `appendListens` (see `LiveEventIndex`).
+    var liveEvents: LiveEventIndex?
 
     /// The largest play count one listen may hold (`ListenTable.maximumPlayCount`: 10⁹ plays).
     public static let maximumPlayCount: Int64 = ListenTable.maximumPlayCount
@@ -32,6 +46,25 @@ public final class GraphStore {
         } catch let error as SQLiteError where error.isBusy {
             throw lockedError()
         }
+    }
+
+    /// The compiled statement for `sql`, prepared on first use and kept for the life of the store, so a
+    /// long-lived writer compiles each statement once rather than once per batch.
+    /// - Throws: `SQLiteError` when `sql` does not compile.
+    func cached(_ sql: String) throws -> Statement {
+        if let statement = statements[sql] { return statement }
+        let statement = try db.prepare(sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Sets how hard every later commit works to survive a crash (`PRAGMA synchronous`). A new
+    /// handle starts at `.processCrash`; the setting belongs to this handle, not to the file.
+    /// - Throws: `SQLiteError` when SQLite refuses the pragma.
+    /// - Complexity: O(1).
+    public func setDurability(_ durability: Durability) throws {
+        try db.execute("PRAGMA synchronous = \(durability.synchronousPragma)")
+        self.durability = durability
     }
 
     /// The error for a store another connection holds locked.

@@ -165,6 +165,47 @@ enum Migrations {
                     PRIMARY KEY (model, text_hash)
                 ) WITHOUT ROWID;
                 """),
+        Migration(
+            version: 4, summary: "live writes: listen events, feedback, tags of items added live",
+            sql: """
+                -- One row per live listen event (`GraphStore.appendListens`), in arrival order (seq). The event id
+                -- is the client's idempotency key: an id already here is a duplicate and changes nothing. Each
+                -- accepted event also adds its plays to `listens`, under the import-log row of kind 'live'.
+                -- event_id is unique, but kept so by the writer (`LiveEventIndex`, in memory) rather than by an
+                -- index: client ids are often random (UUIDs), and a B-tree over random keys dirties about one
+                -- page per event at every commit (about 3× slower ingest, measured); this table only appends.
+                CREATE TABLE listen_events (
+                    seq INTEGER PRIMARY KEY,
+                    event_id TEXT NOT NULL,
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    item_id INTEGER NOT NULL REFERENCES items(id),
+                    plays INTEGER NOT NULL CHECK (plays >= 1),
+                    at INTEGER NOT NULL,                 -- event time, Unix seconds (the client's clock)
+                    received_at INTEGER NOT NULL         -- Unix seconds (the server's clock)
+                );
+
+                -- Like / dislike / skip events (`GraphStore.appendFeedback`), in arrival order (rowid).
+                CREATE TABLE feedback (
+                    event_id TEXT PRIMARY KEY,
+                    user_id INTEGER NOT NULL REFERENCES users(id),
+                    item_id INTEGER NOT NULL REFERENCES items(id),
+                    kind TEXT NOT NULL CHECK (kind IN ('like', 'dislike', 'skip')),
+                    at INTEGER NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+
+                -- The tags of items added live (`GraphStore.addItems`), in the order given. They are also
+                -- counted once each in item_tags; this table survives a Last.fm import's rebuild of item_tags,
+                -- which adds them back.
+                CREATE TABLE item_live_tags (
+                    item_id INTEGER NOT NULL REFERENCES items(id),
+                    position INTEGER NOT NULL,
+                    tag_id INTEGER NOT NULL REFERENCES tags(id),
+                    PRIMARY KEY (item_id, position)
+                ) WITHOUT ROWID;
+
+                CREATE INDEX tags_by_name ON tags(name);
+                """),
     ]
 
     /// The schema version this build writes.
