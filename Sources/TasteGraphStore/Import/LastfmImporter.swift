@@ -211,7 +211,8 @@ public struct LastfmImporter {
         }
     }
 
-    /// item_tags = number of users who gave each (item, tag), over assignments linked to a known artist.
+    /// item_tags = number of users who gave each (item, tag), over assignments linked to a known artist,
+    /// plus one for each tag given to an item added live (`item_live_tags`, see `GraphStore.addItems`).
     private func rebuildItemTags(_ db: Database) throws {
         try db.execute(
             """
@@ -219,6 +220,9 @@ public struct LastfmImporter {
             INSERT INTO item_tags(item_id, tag_id, count)
             SELECT i.id, ta.tag_id, COUNT(*) FROM tag_assignments ta JOIN items i ON i.artist_id = ta.artist_id
             GROUP BY i.id, ta.tag_id;
+            INSERT INTO item_tags(item_id, tag_id, count)
+            SELECT item_id, tag_id, 1 FROM item_live_tags WHERE true
+            ON CONFLICT(item_id, tag_id) DO UPDATE SET count = count + 1;
             """)
     }
 }
