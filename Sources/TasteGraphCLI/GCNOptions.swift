@@ -36,10 +36,10 @@ struct GCNOptions: ParsableArguments {
         if let validationFraction, !(0..<1).contains(validationFraction) { throw ValidationError("--validation-fraction must be in [0, 1)") }
     }
 
-    /// Defaults ← --config file ← flags (← `seed` when given).
-    func settings(seed: UInt64?) throws -> GCNSettings {
-        var model = GCNConfig()
-        var training = TrainingConfig()
+    /// `base` (the defaults, or a warm start's checkpoint settings) ← --config file ← flags (← `seed` when given).
+    func settings(seed: UInt64?, base: GCNSettings = GCNSettings()) throws -> GCNSettings {
+        var model = base.model
+        var training = base.training
         if let config {
             guard let data = FileManager.default.contents(atPath: config),
                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -67,6 +67,11 @@ struct GCNOptions: ParsableArguments {
         if let biasRegularization { training.biasRegularization = biasRegularization }
         if let seed { training.seed = seed }
         return GCNSettings(model: model, training: training)
+    }
+
+    /// The flag that sets the `GCNConfig` field `field` (for messages).
+    static func flag(forModelField field: String) -> String {
+        "--" + field.reduce(into: "") { out, c in out += c.isUppercase ? "-" + c.lowercased() : String(c) }
     }
 
     /// Overlays the keys of a JSON object onto a Codable value.

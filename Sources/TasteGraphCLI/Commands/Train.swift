@@ -22,7 +22,15 @@ struct Train: ContextCommand {
             per-user holdout of the store's listens (--test-fraction). A seeded share of each user's train \
             listens (--validation-fraction) is held out for early stopping on validation Recall@20.
 
-            Settings come from the defaults, then --config FILE (JSON: {"model": {...}, "training": {...}} with \
+            --warm-start MODEL continues from a trained GCN checkpoint (e.g. the one a server is serving) on every \
+            listen the store holds now: users and items it knows (matched by external id) keep their learned rows, \
+            new ones start fresh (seeded by --seed), and its parameters are validated as epoch 0, so early stopping \
+            ends the run soon when it starts near the optimum. Its recorded settings are the defaults; flags that \
+            would change its architecture (--hidden, --item-embeddings, --text-features, --layer-weights, \
+            --activation, --combine-layers) or its --features are usage errors. Reload the result into a running \
+            server with POST /v1/admin/reload.
+
+            Settings come from the defaults (or the --warm-start checkpoint's), then --config FILE (JSON: {"model": {...}, "training": {...}} with \
             the keys of `--json` output's "model"/"training"), then flags: flags win.
 
             With --json the last stdout line is one JSON object with the test metrics of the best epoch.
@@ -34,6 +42,10 @@ struct Train: ContextCommand {
     @Option(name: .long, help: ArgumentHelp("Checkpoint file to write.", valueName: "checkpoint")) var out: String
     @Option(name: .long, help: ArgumentHelp("Continue training from this checkpoint (same data and architecture).", valueName: "checkpoint"))
     var resume: String?
+    @Option(name: .long, help: ArgumentHelp(
+        "Start from this trained GCN checkpoint on the store's current listens: known users and items keep their rows, new ones start fresh; its settings are the defaults.",
+        valueName: "checkpoint"))
+    var warmStart: String?
 
     @Option(name: .long, help: ArgumentHelp("Model to fit, from the registry: \(ModelRegistry.entries.map { "\($0.kind) (\($0.summary))" }.joined(separator: "; ")). Default gcn.", valueName: "model"))
     var model: ModelKind = .gcn
@@ -53,16 +65,51 @@ struct Train: ContextCommand {
     func validate() throws {
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if model != .gcn && resume != nil { throw ValidationError("--resume applies to the GCN only") }
+        if resume != nil && warmStart != nil {
+            throw ValidationError("--resume and --warm-start exclude each other: --resume continues a run on the same data, --warm-start starts a new one from a model")
+        }
+        if model != .gcn && warmStart != nil {
+            throw ValidationError("--warm-start applies to --model gcn only (\(model) has no training to shorten: it refits from scratch in seconds; drop --warm-start)")
+        }
     }
 
-    /// Defaults ← config file ← flags (`GCNOptions`), with `--seed`.
-    func settings() throws -> (GCNConfig, TrainingConfig) {
-        let settings = try gcn.settings(seed: seed)
+    /// Defaults (or `base`, a warm start's recorded settings) ← config file ← flags (`GCNOptions`), with `--seed`.
+    func settings(base: GCNSettings = GCNSettings()) throws -> (GCNConfig, TrainingConfig) {
+        let settings = try gcn.settings(seed: seed, base: base)
         return (settings.model, settings.training)
     }
 
+    /// The `--warm-start` checkpoint, read and verified.
+    /// - Throws: `CheckpointError` (exit 3) naming the file when it is missing, damaged or not a GCN checkpoint.
+    static func readWarmStart(_ path: String) throws -> Checkpoint {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError(path: path, reason: "cannot read the --warm-start checkpoint (missing, unreadable or a directory)")
+        }
+        let file: ModelFile
+        do {
+            file = try ModelFile.decode(data)
+        } catch let error as ModelFileError {
+            throw CheckpointError(path: path, reason: "not a usable --warm-start checkpoint: \(error.reason)")
+        }
+        guard file.kind == Checkpoint.kind else {
+            throw CheckpointError(path: path, reason: "holds a '\(file.kind)' model; --warm-start continues GCN checkpoints only (baselines refit from scratch in seconds)")
+        }
+        return try Checkpoint(file: file, path: path)
+    }
+
+    /// Refuses settings that would change the warm-start checkpoint's architecture.
+    static func checkArchitecture(_ warm: GCNWarmStart, _ config: GCNConfig, path: String) throws {
+        let conflicts = warm.conflicts(with: config)
+        guard !conflicts.isEmpty else { return }
+        let list = conflicts.map { "\(GCNOptions.flag(forModelField: $0.field)) \($0.requested) (the checkpoint has \($0.checkpoint))" }
+        throw ValidationError(
+            "--warm-start \(path): \(list.joined(separator: ", ")) conflicts with its architecture; drop the flag (or the --config key) to keep it, or train cold without --warm-start")
+    }
+
     func run(context: CLIContext) throws {
-        let (modelConfig, trainingConfig) = try settings()
+        let previous = try warmStart.map(Self.readWarmStart)
+        let (modelConfig, trainingConfig) = try settings(
+            base: previous.map { GCNSettings(model: $0.header.model, training: $0.header.training) } ?? GCNSettings())
         // Outputs are checked before any work: a refused path costs nothing and replaces nothing.
         let outputs = force.outputGuard(store: store.store)
         try outputs.checkFile(out)
@@ -101,14 +148,33 @@ struct Train: ContextCommand {
             }
             initial = previous.parameters
         }
+        var warm: GCNWarmStart?
+        if let previous, let warmStart {
+            do {
+                warm = try GCNWarmStart(previous: previous, identity: identity)
+            } catch let error as WarmStartError {
+                throw ValidationError("--warm-start \(warmStart): \(error.message)")
+            }
+            try Self.checkArchitecture(warm!, modelConfig, path: warmStart)
+            guard previous.header.embedder == itemFeatures.name else {
+                let hint = (previous.header.embedder ?? "").hasPrefix("minilm") ? "--features minilm" : "--features hashing"
+                throw ValidationError(
+                    "--warm-start \(warmStart): it was trained with features '\(previous.header.embedder ?? "none")', not '\(itemFeatures.name)'; pass \(hint)")
+            }
+        }
         let progress = ProgressDisplay(context: context, total: trainingConfig.epochs, quiet: output.quiet)
         let logFile = try log.map(TrainingLog.init(path:))
-        let fit = try GCNRecommender.fit(
-            split: interactions, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
-            model: modelConfig, training: trainingConfig, initial: initial
-        ) { report in
-            progress.update(report)
-            logFile?.append(report)
+        let fit: GCNFit
+        do {
+            fit = try GCNRecommender.fit(
+                split: interactions, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
+                model: modelConfig, training: trainingConfig, initial: initial, warmStart: warm
+            ) { report in
+                progress.update(report)
+                logFile?.append(report)
+            }
+        } catch let error as WarmStartError {
+            throw ValidationError("--warm-start \(warmStart ?? ""): \(error.message)")
         }
         progress.finish()
         try fit.recommender.save(to: out)
@@ -118,9 +184,20 @@ struct Train: ContextCommand {
         summary["model"] = "gcn"
         summary["features"] = itemFeatures.name
         summary["checkpoint"] = out
+        summary["validation_recall@20"] = result.bestValidationRecall ?? NSNull()
+        if let warm, let warmStart {
+            summary["warm_start"] = [
+                "from": warmStart, "users_kept": warm.keptUsers, "users_new": warm.newUsers, "items_kept": warm.keptItems,
+                "items_new": warm.newItems, "initial_validation_recall@20": result.initialValidationRecall ?? NSNull(),
+            ] as [String: Any]
+        }
         if output.json {
             context.print(try JSONOutput.line(summary))
         } else {
+            if let warm, let warmStart {
+                let start = result.initialValidationRecall.map { String(format: "; validation Recall@20 at the start %.4f", $0) } ?? ""
+                context.print("warm start from \(warmStart): kept \(warm.keptUsers) users and \(warm.keptItems) items, \(warm.newUsers) new users and \(warm.newItems) new items\(start)")
+            }
             context.print("best epoch \(result.bestEpoch) of \(result.epochs); \(String(format: "%.3f", result.secondsPerEpoch)) s/epoch; checkpoint \(out)")
             printMetrics(metrics, context: context)
         }
