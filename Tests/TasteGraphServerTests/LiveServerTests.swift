@@ -156,3 +156,71 @@ final class Shared<Value: Sendable>: Sendable {
     var value: Value { storage.withLock { $0 } }
     func update(_ body: (inout Value) -> Void) { storage.withLock { body(&$0) } }
 }
+
+/// Clients that stall mid-request hold only their own connection.
+@Suite struct SlowClientTests {
+    @Test func aStalledClientDoesNotDelayOthers() async throws {
+        var settings = ServerSettings()
+        settings.port = 0
+        settings.idleTimeout = .seconds(2)
+        let f = try ServerFixture(settings: settings)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = f.server.application(logger: LiveServerTests.quietLogger()) { port in continuation.yield(port) }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: LiveServerTests.quietLogger()))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            // Two stalled clients: one stops inside its request head, one inside its announced body.
+            let stalled = try (0..<2).map { _ in try RawConnection(port: port) }
+            stalled[0].write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow:")
+            stalled[1].write("POST /v1/listens HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\nAuthorization: Bearer \(ServerFixture.token)\r\n\r\n{\"listens\":[")
+            let start = ContinuousClock.now
+            for _ in 0..<20 {
+                let reply = try await LiveServerTests.blocking { try LoopbackHTTP.send(port: port, path: "/healthz", timeout: 5) }
+                #expect(reply.status == 200)
+            }
+            #expect(ContinuousClock.now - start < .seconds(2), "20 requests beside two stalled clients")
+            // The idle timeout closes the one stalled in its head (the read sees the end of the stream).
+            #expect(try await LiveServerTests.blocking { stalled[0].readUntilClosed(timeout: 6) })
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+/// A raw client socket that writes what it is told and nothing more.
+final class RawConnection: @unchecked Sendable {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw LoopbackHTTP.Failure(description: "connect: \(errno)") }
+    }
+
+    func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// True when the server closes the connection within `timeout` seconds.
+    func readUntilClosed(timeout: Int) -> Bool {
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return false }
+        }
+    }
+
+    deinit { close(fd) }
+}

@@ -55,10 +55,9 @@ enum Routes {
         writes.post("listens") { request, _ in
             let batch = try await JSONResponse.decode(ListenBatch.self, from: request, limit: server.settings.maxBodyBytes)
             try checkBatch(batch.listens.count, field: "listens", limit: server.settings.maxBatchSize)
-            let start = ContinuousClock.now
-            let receipt: ListenReceipt = try serve { try live.ingest(batch.listens) }
+            let (receipt, foldIn) = try serve { try live.ingestTimed(batch.listens) }
             server.metrics.listensIngested(accepted: receipt.accepted, duplicates: receipt.duplicates)
-            server.metrics.foldIn(model: live.snapshot.model.kind, duration: ContinuousClock.now - start)
+            if receipt.accepted > 0 { server.metrics.foldIn(model: live.snapshot.model.kind, duration: foldIn) }
             return JSONResponse.make(receipt)
         }
         writes.post("feedback") { request, _ in
@@ -87,7 +86,7 @@ enum Routes {
     }
 
     /// Runs a library call and turns its `ServingError` into the matching API error.
-    static func serve<T: Encodable>(_ body: () throws -> T) throws -> T {
+    static func serve<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as ServingError { throw APIError(error) }
     }
 

@@ -93,6 +93,11 @@ public final class LiveServing: Sendable {
     /// stores nothing. A retried batch (same event ids) changes nothing. Returns after the commit.
     /// - Throws: `ServingError` (invalid) naming the element and field; the store's errors.
     public func ingest(_ events: [ListenEvent]) throws -> ListenReceipt {
+        try ingestTimed(events).receipt
+    }
+
+    /// `ingest`, with the time spent folding the batch's users in (after the commit).
+    public func ingestTimed(_ events: [ListenEvent]) throws -> (receipt: ListenReceipt, foldIn: Duration) {
         var batch: [LiveListen] = []
         batch.reserveCapacity(events.count)
         for (index, event) in events.enumerated() {
@@ -107,16 +112,17 @@ public final class LiveServing: Sendable {
             }
         }
         guard receipt.accepted > 0 else {
-            return ListenReceipt(accepted: 0, duplicates: receipt.duplicates, newUsers: [], newItems: [], foldedUsers: 0)
+            return (ListenReceipt(accepted: 0, duplicates: receipt.duplicates, newUsers: [], newItems: [], foldedUsers: 0), .zero)
         }
+        let start = ContinuousClock.now
         let snapshot = self.snapshot
         var touched: [String: [(item: Int, total: Float)]] = [:]
         for event in receipt.events {
             touched[batch[event.batchIndex].user, default: []].append((event.item.rawValue, Float(event.totalPlays)))
         }
         let folded = update(touched, snapshot: snapshot)
-        return ListenReceipt(accepted: receipt.accepted, duplicates: receipt.duplicates, newUsers: receipt.newUsers, newItems: receipt.newItems,
-                             foldedUsers: folded)
+        return (ListenReceipt(accepted: receipt.accepted, duplicates: receipt.duplicates, newUsers: receipt.newUsers, newItems: receipt.newItems,
+                              foldedUsers: folded), ContinuousClock.now - start)
     }
 
     /// Applies stored listens (item → the user's total plays of it now) to the users' live state and
