@@ -50,10 +50,7 @@ public enum CommandLineTool {
     /// machines one thread is fastest, and the ALS and MiniLM workers each run single-threaded sgemm).
     /// The one place in TasteGraph that sets it; library code never changes it.
     static func configureBLAS(context: CLIContext) {
-        let configured = ProcessInfo.processInfo.environment["TASTEGRAPH_BLAS_THREADS"]
-        let threads = configured.flatMap(Int.init).map { max(1, $0) } ?? 1
-        BLAS.setThreadCount(threads)
-        if configured != nil { context.stderr("OpenBLAS threads: \(threads) (TASTEGRAPH_BLAS_THREADS)\n") }
+        if let line = BLASThreads.apply(environment: ProcessInfo.processInfo.environment) { context.stderr(line + "\n") }
     }
 
     public static func run(_ arguments: [String], context: CLIContext = .standard) -> Int32 {

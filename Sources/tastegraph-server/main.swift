@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TasteGraphServer
 import TasteGraphServing
+import TasteGraphSupport
 
 /// `tastegraph-server`: the live HTTP service (a separate executable, so the `tastegraph` CLI never waits
 /// for Hummingbird's build; see the README).
@@ -51,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "tastegraph-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        if let line = BLASThreads.apply(environment: ProcessInfo.processInfo.environment) { logger.info("\(line)") }
         var settings = ServerSettings()
         settings.host = host
         settings.port = port

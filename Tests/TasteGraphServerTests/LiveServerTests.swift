@@ -81,18 +81,27 @@ import Glibc
         #expect(f.live.snapshot.model.kind == "als")
     }
 
-    /// SIGTERM while a request is in flight: the request is answered, then the process exits 0.
+    /// SIGTERM while a request is in flight (its head read, its body still arriving): the listening socket
+    /// closes, the request is answered in full, then the process exits 0.
     @Test func sigtermFinishesTheRequestInFlight() async throws {
         let f = try ServerFixture()
         let tokenFile = f.dir.write("token", ServerFixture.token + "\n")
         let server = try ServerProcess(store: f.storePath, model: f.knnPath, tokenFile: tokenFile)
-        let port = server.port
-        let reload = Task.detached { try LoopbackHTTP.send(port: port, method: "POST", path: "/v1/admin/reload", body: "{}", token: ServerFixture.token) }
-        usleep(150_000)  // the reload (a second or so) is being answered
+        let user = f.live.snapshot.recommendations.users[0]
+        let body = #"{"listens":[{"event_id":"term-1","user":"\#(user)","item":"SOKVZS5IGMK3FCAI0I","plays":2,"at":"2026-12-01T10:00:00Z"}]}"#
+        let connection = try RawConnection(port: server.port)
+        let split = body.index(body.startIndex, offsetBy: 20)
+        connection.write("POST /v1/listens HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(ServerFixture.token)\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body[..<split])
+        usleep(500_000)
         server.signal(SIGTERM)
-        let reply = try await reload.value
-        #expect(reply.status == 200, "\(reply.body)")
+        usleep(300_000)
+        #expect(throws: (any Error).self) { try LoopbackHTTP.send(port: server.port, path: "/healthz", timeout: 2) }
+        connection.write(String(body[split...]))
+        let reply = connection.readAll(timeout: 20)
+        #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply)")
+        #expect(reply.contains("\"accepted\":1"), "\(reply)")
         #expect(server.wait() == 0)
+        #expect(try GraphStore.openExisting(path: f.storePath).listenEventCount() == 1)
     }
 
     /// A client streams acknowledged batches; the server is killed with SIGKILL mid-stream and restarted;
@@ -208,6 +217,20 @@ final class RawConnection: @unchecked Sendable {
     func write(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Everything the server sends until it closes the connection (or `timeout` seconds of silence).
+    func readAll(timeout: Int) -> String {
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            received += buffer[0..<n]
+        }
+        return String(decoding: received, as: UTF8.self)
     }
 
     /// True when the server closes the connection within `timeout` seconds.
