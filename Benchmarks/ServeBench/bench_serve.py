@@ -644,6 +644,7 @@ def ingest(args, port, token, users, items, run_id):
                 for s, c in mine_status.items():
                     statuses[str(s)] = statuses.get(str(s), 0) + c
 
+    cpu_before = time.process_time()
     started = time.perf_counter()
     threads = [threading.Thread(target=client_loop, daemon=True) for _ in range(args.ingest_clients)]
     for t in threads:
@@ -651,6 +652,7 @@ def ingest(args, port, token, users, items, run_id):
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - cpu_before
     result = {
         "batches_sent": min(next_batch[0], len(batches)) if next_batch[0] else 0,
         "batches_acked": len(acked_ids) // args.batch_size,
@@ -660,6 +662,9 @@ def ingest(args, port, token, users, items, run_id):
         "listens_per_s": round(len(acked_ids) / elapsed, 1) if elapsed > 0 else 0.0,
         "statuses": statuses, "errors": len(errors), "error_examples": errors[:3],
         "clients": args.ingest_clients, "batch_size": args.batch_size,
+        # This driver's own CPU over the ingest (all its client threads): far below one core means the
+        # clients were not what limited the rate.
+        "client_cpu_seconds": round(client_cpu, 3),
     }
     if latencies:
         result.update({"batch_p50_ms": round(percentile(latencies, 50), 3), "batch_p99_ms": round(percentile(latencies, 99), 3)})
