@@ -32,12 +32,13 @@ enum ModelFileHarness {
 
     static func load(_ bytes: Data) {
         guard let model = try? RecommenderFile.load(bytes, path: "fuzz-input") else { return }
-        for user in Set([0, model.userCount - 1]) where user >= 0 {
+        for row in Set([0, model.userCount - 1]) where row >= 0 {
+            let user = UserIndex(row)
             let scores = model.scores(user: user)
             precondition(scores.count == model.itemCount, "scores has \(scores.count) entries for \(model.itemCount) items")
             if model.itemCount > 0 {
-                _ = model.predictLog1p(user: user, item: model.itemCount - 1)
-                _ = model.explain(user: user, item: 0, heard: Array(0..<min(3, model.itemCount)), count: 2)
+                _ = model.predictLog1p(user: user, item: ItemIndex(model.itemCount - 1))
+                _ = model.explain(user: user, item: ItemIndex(0), heard: (0..<min(3, model.itemCount)).map(ItemIndex.init), count: 2)
             }
         }
     }

@@ -61,12 +61,12 @@ public struct GCNRecommender: RegisteredModel {
         }
     }
 
-    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
-        decoder.scores(users: users, embeddings: checkpoint.embeddings, parameters: checkpoint.parameters, into: out)
+    public func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>) {
+        decoder.scores(users: users.map(\.rawValue), embeddings: checkpoint.embeddings, parameters: checkpoint.parameters, into: out)
     }
 
-    public func predictLog1p(user: Int, item: Int) -> Float {
-        decoder.predict(checkpoint.embeddings, checkpoint.parameters, user: user, item: item)
+    public func predictLog1p(user: UserIndex, item: ItemIndex) -> Float {
+        decoder.predict(checkpoint.embeddings, checkpoint.parameters, user: user.rawValue, item: item.rawValue)
     }
 
     /// Rebuilds the layer activations on `train` (the listens the model was trained on, or the store's),
@@ -111,7 +111,8 @@ public struct GCNRecommender: RegisteredModel {
     /// ```
     /// so the terms Â_uj⟨m_j, z_i⟩ are exact contributions; with ReLU or layer weights they are the
     /// first-order approximation. Without `attachingGraph`, ⟨z_j, z_i⟩ stands in.
-    public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] {
+    public func explain(user: UserIndex, item: ItemIndex, heard: [ItemIndex], count: Int) -> [Contribution] {
+        let user = user.rawValue, item = item.rawValue
         let z = checkpoint.embeddings
         let target = (userCount + item) * hidden
         var terms: [Contribution] = []
@@ -123,21 +124,22 @@ public struct GCNRecommender: RegisteredModel {
                 let j = node - userCount
                 var dot: Float = 0
                 for h in 0..<hidden { dot += explanation.messages[j * hidden + h] * z[target + h] }
-                terms.append(Contribution(item: j, weight: Double(a.values[e] * dot)))
+                terms.append(Contribution(item: ItemIndex(j), weight: Double(a.values[e] * dot)))
             }
         } else {
-            for j in heard {
+            for j in heard.map(\.rawValue) {
                 var dot: Float = 0
                 for h in 0..<hidden { dot += z[(userCount + j) * hidden + h] * z[target + h] }
-                terms.append(Contribution(item: j, weight: Double(dot)))
+                terms.append(Contribution(item: ItemIndex(j), weight: Double(dot)))
             }
         }
         return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))
     }
 
     /// ⟨o_u, z_i⟩, the share of the score no heard item explains; nil before `attachingGraph`.
-    public func ownTaste(user: Int, item: Int) -> Double? {
+    public func ownTaste(user: UserIndex, item: ItemIndex) -> Double? {
         guard let explanation else { return nil }
+        let user = user.rawValue, item = item.rawValue
         let z = checkpoint.embeddings
         var dot: Float = 0
         for h in 0..<hidden { dot += explanation.own[user * hidden + h] * z[(userCount + item) * hidden + h] }

@@ -5,12 +5,12 @@ import TasteGraphSupport
 
 /// One recommended item.
 public struct Recommendation: Sendable, Codable, Equatable {
-    public let item: Int
+    public let item: ItemIndex
     public let score: Double
     /// Predicted play count, expm1(ŷ); nil for the cold-start mix (no model prediction).
     public let predictedPlays: Double?
 
-    public init(item: Int, score: Double, predictedPlays: Double?) {
+    public init(item: ItemIndex, score: Double, predictedPlays: Double?) {
         self.item = item
         self.score = score
         self.predictedPlays = predictedPlays
@@ -21,7 +21,7 @@ public struct Recommendation: Sendable, Codable, Equatable {
 public struct RecommendationFilter: Sendable {
     public var includeHeard = false
     /// Artist indices never to recommend.
-    public var excludedArtists: Set<Int> = []
+    public var excludedArtists: Set<ArtistIndex> = []
     /// Items whose stored popularity score is below this are dropped.
     public var minPopularity: Double = 0
     /// At most this many items per artist (0: no limit).
@@ -38,8 +38,8 @@ public struct RecommendationFilter: Sendable {
 /// plays per listener at 0.6, so a single devoted fan can make an obscure item "popular" by that score —
 /// right for discovery, wrong for a newcomer's first list.
 public struct ColdStartMix: Sendable {
-    public let popular: [Int]
-    public let discovery: [Int]
+    public let popular: [ItemIndex]
+    public let discovery: [ItemIndex]
 
     /// - Parameters:
     ///   - plays, listeners: per-item totals over the store's listens.
@@ -55,7 +55,7 @@ public struct ColdStartMix: Sendable {
         var top20 = Array(byPopularity.prefix(20))
         var rng = SplitMix64(seed: seed)
         for i in stride(from: top20.count - 1, to: 0, by: -1) { top20.swapAt(i, rng.nextInt(below: i + 1)) }
-        popular = Array(top20.prefix(10)).sorted { (listeners[$0], plays[$0], -$0) > (listeners[$1], plays[$1], -$1) }
+        let popular = Array(top20.prefix(10)).sorted { (listeners[$0], plays[$0], -$0) > (listeners[$1], plays[$1], -$1) }
         let popularSet = Set(popular)
         var discovery: [Int] = []
         let bands = 20
@@ -68,10 +68,11 @@ public struct ColdStartMix: Sendable {
                 discovery.append(best)
             }
         }
-        self.discovery = discovery
+        self.popular = popular.map(ItemIndex.init)
+        self.discovery = discovery.map(ItemIndex.init)
     }
 
-    public var items: [Int] { popular + discovery }
+    public var items: [ItemIndex] { popular + discovery }
 }
 
 #if canImport(Glibc)

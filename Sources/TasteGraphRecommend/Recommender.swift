@@ -7,10 +7,10 @@ import TasteGraphModel
 
 /// One heard item's share of a recommendation's score (`recommend --explain`).
 public struct Contribution: Sendable, Codable, Equatable {
-    public let item: Int
+    public let item: ItemIndex
     public let weight: Double
 
-    public init(item: Int, weight: Double) {
+    public init(item: ItemIndex, weight: Double) {
         self.item = item
         self.weight = weight
     }
@@ -27,11 +27,11 @@ public protocol Recommender: Sendable {
     /// Whether `predictLog1p` returns play-count predictions (only those models get MAE/RMSE).
     var predictsPlayCounts: Bool { get }
     /// Ranking scores of `users` over all items; higher ranks first. Shapes: out (users.count, I), row-major.
-    func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>)
+    func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>)
     /// Predicted log1p(play count) of (user, item); 0 for models that do not predict play counts.
-    func predictLog1p(user: Int, item: Int) -> Float
+    func predictLog1p(user: UserIndex, item: ItemIndex) -> Float
     /// The heard items that contributed most to `item`'s score for `user`, largest first (at most `count`).
-    func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution]
+    func explain(user: UserIndex, item: ItemIndex, heard: [ItemIndex], count: Int) -> [Contribution]
     /// Writes the fitted model; `RecommenderFile.load` reads it back.
     func save(to path: String) throws
 }
@@ -41,7 +41,7 @@ extension Recommender {
     public var itemCount: Int { identity.itemIDs.count }
 
     /// Ranking scores of one user over all items. Shapes: (I).
-    public func scores(user: Int) -> [Float] {
+    public func scores(user: UserIndex) -> [Float] {
         var out = [Float](repeating: 0, count: itemCount)
         out.withUnsafeMutableBufferPointer { scores(users: [user], into: $0) }
         return out
@@ -53,7 +53,7 @@ extension Recommender {
     /// Scores the user and picks through `RecommendationSelection.top` (the same selection serves folded-in
     /// users, `FoldingRecommender.recommend(folded:…)`).
     /// - Complexity: O(I log k) per call when the cap rarely bites (was O(I log I)).
-    public func recommend(user: Int, count k: Int, heard: Set<Int>, filter: RecommendationFilter, catalog: Catalog) -> [Recommendation] {
+    public func recommend(user: UserIndex, count k: Int, heard: Set<ItemIndex>, filter: RecommendationFilter, catalog: Catalog) -> [Recommendation] {
         guard k > 0 else { return [] }
         return RecommendationSelection.top(
             k, of: scores(user: user), heard: heard, filter: filter, catalog: catalog,
@@ -61,11 +61,13 @@ extension Recommender {
     }
 
     /// The PEERS protocol on `heldOut` (see `Evaluation`); MAE/RMSE only for play-count models.
+    ///
+    /// `Evaluation` (TasteGraphMetrics, below Core) speaks raw row numbers; they become typed indices here.
     public func evaluate(_ heldOut: HeldOut) -> EvaluationReport {
         Evaluation.evaluate(
             heldOut: heldOut, itemCount: itemCount,
-            scoreUsers: { users, out in scores(users: users, into: out) },
-            predict: predictsPlayCounts ? { predictLog1p(user: $0, item: $1) } : nil)
+            scoreUsers: { users, out in scores(users: users.map(UserIndex.init), into: out) },
+            predict: predictsPlayCounts ? { predictLog1p(user: UserIndex($0), item: ItemIndex($1)) } : nil)
     }
 }
 
@@ -83,15 +85,17 @@ public enum RecommendationSelection {
     /// - Parameter predictLog1p: the model's log1p(play count) for an item, or nil (no predicted plays).
     /// - Complexity: O(I log k) when the cap rarely bites.
     public static func top(
-        _ k: Int, of scores: [Float], heard: Set<Int>, filter: RecommendationFilter, catalog: Catalog,
-        predictLog1p: ((Int) -> Float)?
+        _ k: Int, of scores: [Float], heard: Set<ItemIndex>, filter: RecommendationFilter, catalog: Catalog,
+        predictLog1p: ((ItemIndex) -> Float)?
     ) -> [Recommendation] {
         guard k > 0 else { return [] }
+        // Raw item rows inside the selection (the heap runs over `scores`' positions); typed at the boundary.
         func eligible(_ item: Int) -> Bool {
             guard scores[item].isFinite else { return false }
-            if !filter.includeHeard && heard.contains(item) { return false }
+            if !filter.includeHeard && heard.contains(ItemIndex(item)) { return false }
             guard catalog.itemActive.indices.contains(item), catalog.itemActive[item] else { return false }
-            if filter.excludedArtists.contains(catalog.itemArtist[item]) { return false }
+            let artist = catalog.itemArtist[item]
+            if artist >= 0 && filter.excludedArtists.contains(ArtistIndex(artist)) { return false }
             return catalog.itemPopularity[item] >= filter.minPopularity
         }
         var candidates = k
@@ -108,9 +112,10 @@ public enum RecommendationSelection {
                 chosen.append(item)
             }
             if chosen.count == k || order.count < candidates || candidates >= scores.count {
-                return chosen.map { item in
+                return chosen.map { row in
+                    let item = ItemIndex(row)
                     let plays = predictLog1p.map { max(0, Double(expm1f($0(item)))) }
-                    return Recommendation(item: item, score: Double(scores[item]), predictedPlays: plays)
+                    return Recommendation(item: item, score: Double(scores[row]), predictedPlays: plays)
                 }
             }
             candidates = min(scores.count, candidates * 2)

@@ -115,52 +115,58 @@ public final class RecommendationService: Sendable {
     public let model: ServedModel
     public let policy: ColdStartPolicy
     let recommender: any Recommender
-    /// Store user index → heard items.
-    let heard: [Set<Int>]
+    /// Store user index (`rawValue`) → heard items.
+    let heard: [Set<ItemIndex>]
     /// Songs the store has and the model does not (added after training): store item index → the song
     /// placed through the GCN's feature projection (`GCNRecommender.placeNewItem`). Empty for other models.
-    let placed: [Int: PlacedItem]
-    /// Store user index → (item, plays) of every listen in the store, in store order.
-    let histories: [[(item: Int, plays: Float)]]
-    let storeUsers: [String: Int]
-    let modelUsers: [String: Int]
+    let placed: [ItemIndex: PlacedItem]
+    /// Store user index (`rawValue`) → (item, plays) of every listen in the store, in store order.
+    let histories: [[(item: ItemIndex, plays: Float)]]
+    /// External user id → the STORE's user index (rows of `catalog`, `heard`, `histories`).
+    let storeUserIDs: IDMap<UserIndex>
+    /// External user id → the MODEL's user index (rows of `recommender.identity`): a store user the model
+    /// was trained on has both, usually at different positions; never pass one where the other is meant.
+    let modelUserIDs: IDMap<UserIndex>
+    // Item indices are shared: the model's items are the store's first `recommender.itemCount` items
+    // (`checkItems`), so one `ItemIndex` serves both.
     let coldStart: ColdStartMix
     let artists: ArtistLookup
     let explanations: Bool
 
     /// Loads the model at `modelPath` against the store's catalog and listens.
     /// - Parameter explanations: answer requests that ask to explain (without it they are refused).
-    /// - Throws: `CheckpointError` for a damaged model or one fitted on other items; the store's errors.
+    /// - Throws: `CheckpointError` for a damaged model or one fitted on other items; `IDMapError` when the
+    ///   model or the store lists a user id twice; the store's errors.
     public init(store: GraphStore, modelPath: String, policy: ColdStartPolicy = ColdStartPolicy(), explanations: Bool = false) throws {
         let catalog = try store.catalog()
         let bytes = try RecommenderFile.bytes(at: modelPath)  // read once: loaded and named from the same bytes
         var recommender = try RecommenderFile.load(bytes, path: modelPath)
         try Self.checkItems(of: recommender, match: catalog, path: modelPath)
         let listens = try store.listens()
-        let modelUsers = Dictionary(uniqueKeysWithValues: recommender.identity.userIDs.enumerated().map { ($1, $0) })
+        let modelUserIDs = try IDMap<UserIndex>(externalIDs: recommender.identity.userIDs)
         // The GCN's propagation over the store's listens: what explanations and the exact fold-in of live
         // users (`FoldingRecommender`) both need (≈ 0.1 s and 14 MB on lastfm-2k).
         if let gcn = recommender as? GCNRecommender {
             let features = try RecordedFeatures.matrix(name: gcn.checkpoint.header.embedder ?? "hashing-256", catalog: catalog, store: store)
             // The model's graph: the store's listens of the users and items it knows, in its own user order.
-            let storeToModel = catalog.userExternalIDs.map { modelUsers[$0] }
+            let storeToModel = catalog.userExternalIDs.map { modelUserIDs.index(of: $0) }
             var known = ListenTable()
             for e in 0..<listens.count {
                 guard let user = storeToModel[Int(listens.users[e])], Int(listens.items[e]) < gcn.itemCount else { continue }
-                known.append(user: Int32(user), item: listens.items[e], plays: listens.plays[e])
+                known.append(user: Int32(user.rawValue), item: listens.items[e], plays: listens.plays[e])
             }
             recommender = gcn.attachingGraph(catalog: catalog, train: known, features: features.firstRows(gcn.itemCount))
             placed = Self.place(gcn, features: features, catalog: catalog)
         } else {
             placed = [:]
         }
-        var heard = [Set<Int>](repeating: [], count: catalog.userCount)
-        var histories = [[(item: Int, plays: Float)]](repeating: [], count: catalog.userCount)
+        var heard = [Set<ItemIndex>](repeating: [], count: catalog.userCount)
+        var histories = [[(item: ItemIndex, plays: Float)]](repeating: [], count: catalog.userCount)
         var plays = [Double](repeating: 0, count: catalog.itemCount)
         var listeners = [Double](repeating: 0, count: catalog.itemCount)
         for e in 0..<listens.count {
-            heard[Int(listens.users[e])].insert(Int(listens.items[e]))
-            histories[Int(listens.users[e])].append((Int(listens.items[e]), listens.plays[e]))
+            heard[Int(listens.users[e])].insert(ItemIndex(Int(listens.items[e])))
+            histories[Int(listens.users[e])].append((ItemIndex(Int(listens.items[e])), listens.plays[e]))
             plays[Int(listens.items[e])] += Double(listens.plays[e])
             listeners[Int(listens.items[e])] += 1
         }
@@ -172,20 +178,20 @@ public final class RecommendationService: Sendable {
         self.explanations = explanations
         coldStart = ColdStartMix(catalog: catalog, plays: plays, listeners: listeners, seed: policy.seed)
         artists = ArtistLookup(catalog: catalog)
-        storeUsers = Dictionary(uniqueKeysWithValues: catalog.userExternalIDs.enumerated().map { ($1, $0) })
-        self.modelUsers = modelUsers
+        storeUserIDs = try catalog.userIDs()
+        self.modelUserIDs = modelUserIDs
         model = ServedModel(kind: recommender.kind.rawValue, version: Self.version(of: bytes))
     }
 
     /// Every active song beyond the model's items, placed from its feature row (an isolated node: no listens
     /// reach the model until it is retrained). Songs the projection cannot place are left out.
-    static func place(_ gcn: GCNRecommender, features: SparseMatrix<Float>, catalog: Catalog) -> [Int: PlacedItem] {
-        var placed: [Int: PlacedItem] = [:]
+    static func place(_ gcn: GCNRecommender, features: SparseMatrix<Float>, catalog: Catalog) -> [ItemIndex: PlacedItem] {
+        var placed: [ItemIndex: PlacedItem] = [:]
         guard features.rows > gcn.itemCount else { return placed }
         for item in gcn.itemCount..<features.rows where catalog.itemActive[item] {
             var row = [Float](repeating: 0, count: features.columns)
             for e in features.offsets[item]..<features.offsets[item + 1] { row[Int(features.indices[e])] = features.values[e] }
-            if let placement = try? gcn.placeNewItem(features: row) { placed[item] = placement }
+            if let placement = try? gcn.placeNewItem(features: row) { placed[ItemIndex(item)] = placement }
         }
         return placed
     }
@@ -200,13 +206,13 @@ public final class RecommendationService: Sendable {
     ///   - placedPlays: the same for a placed song, nil when there is no prediction for this user.
     func selectWithPlaced(
         _ k: Int, modelScores: [Float], placedScore: (PlacedItem) -> Float,
-        modelPlays: ((Int) -> Float)?, placedPlays: ((PlacedItem) -> Float)?, heard: Set<Int>, filter: RecommendationFilter
+        modelPlays: ((ItemIndex) -> Float)?, placedPlays: ((PlacedItem) -> Float)?, heard: Set<ItemIndex>, filter: RecommendationFilter
     ) -> [Recommendation] {
         var all = modelScores + [Float](repeating: .nan, count: max(0, catalog.itemCount - modelScores.count))
-        for (item, placement) in placed { all[item] = placedScore(placement) }
+        for (item, placement) in placed { all[item.rawValue] = placedScore(placement) }
         let modelCount = modelScores.count
         return RecommendationSelection.top(k, of: all, heard: heard, filter: filter, catalog: catalog, predictLog1p: nil).map { r in
-            let log1p: Float? = r.item < modelCount ? modelPlays?(r.item) : placed[r.item].flatMap { p in placedPlays?(p) }
+            let log1p: Float? = r.item.rawValue < modelCount ? modelPlays?(r.item) : placed[r.item].flatMap { p in placedPlays?(p) }
             return Recommendation(item: r.item, score: r.score, predictedPlays: log1p.map { max(0, Double(expm1f($0))) })
         }
     }
@@ -256,11 +262,11 @@ public final class RecommendationService: Sendable {
         filter.minPopularity = request.minPopularity
         filter.maxPerArtist = request.maxPerArtist
         for name in request.excludedArtists {
-            do { filter.excludedArtists.insert(try artists.resolve(name)) } catch let error as ArtistLookupError {
+            do { filter.excludedArtists.insert(ArtistIndex(try artists.resolve(name))) } catch let error as ArtistLookupError {
                 throw ServingError(field: "exclude_artist", detail: error.description, kind: error.ambiguous ? .invalid : .notFound)
             }
         }
-        let userHeard: Set<Int> = live.map { Set($0.history.keys) } ?? storeUsers[request.user].map { heard[$0] } ?? []
+        let userHeard: Set<ItemIndex> = live.map { Set($0.history.keys) } ?? storeUserIDs.index(of: request.user).map { heard[$0.rawValue] } ?? []
         let hidden = live?.hidden ?? []
         // Hidden items go with the heard ones, so one exclusion set serves both rules.
         let excluded = request.includeHeard ? hidden : userHeard.union(hidden)
@@ -280,61 +286,63 @@ public final class RecommendationService: Sendable {
                     user: request.user, coldStart: false, model: model,
                     recommendations: items.map { r in
                         served(r, because: request.explain
-                            ? (r.item < recommender.itemCount ? folding.explain(of: folded, item: r.item, count: request.reasons).map(reason) : []) : nil)
+                            ? (r.item.rawValue < recommender.itemCount ? folding.explain(of: folded, item: r.item, count: request.reasons).map(reason) : []) : nil)
                     })
             }
-            if let index = modelUsers[request.user], live == nil || live?.folded == nil {
+            if let modelUser = modelUserIDs.index(of: request.user), live == nil || live?.folded == nil {
                 let items: [Recommendation]
                 if let gcn = recommender as? GCNRecommender, !placed.isEmpty {
                     items = selectWithPlaced(
-                        request.count, modelScores: gcn.scores(user: index), placedScore: { gcn.score(user: index, placed: $0) },
-                        modelPlays: { gcn.predictLog1p(user: index, item: $0) }, placedPlays: nil, heard: excluded, filter: filter)
+                        request.count, modelScores: gcn.scores(user: modelUser), placedScore: { gcn.score(user: modelUser, placed: $0) },
+                        modelPlays: { gcn.predictLog1p(user: modelUser, item: $0) }, placedPlays: nil, heard: excluded, filter: filter)
                 } else {
-                    items = recommender.recommend(user: index, count: request.count, heard: excluded, filter: filter, catalog: catalog)
+                    items = recommender.recommend(user: modelUser, count: request.count, heard: excluded, filter: filter, catalog: catalog)
                 }
                 let heardSorted = request.explain ? userHeard.sorted() : []
                 return RecommendationResponse(
                     user: request.user, coldStart: false, model: model,
                     recommendations: items.map { r in
-                        served(r, because: !request.explain ? nil : r.item < recommender.itemCount  // a placed song has no heard neighbours yet
-                            ? recommender.explain(user: index, item: r.item, heard: heardSorted, count: request.reasons).map(reason) : [])
+                        served(r, because: !request.explain ? nil : r.item.rawValue < recommender.itemCount  // a placed song has no heard neighbours yet
+                            ? recommender.explain(user: modelUser, item: r.item, heard: heardSorted, count: request.reasons).map(reason) : [])
                     })
             }
         }
-        let items = coldStart.items.filter { !excluded.contains($0) && !filter.excludedArtists.contains(catalog.itemArtist[$0]) }
+        let items = coldStart.items.filter { item in
+            !excluded.contains(item) && !(catalog.artist(of: item).map(filter.excludedArtists.contains) ?? false)
+        }
         return RecommendationResponse(
             user: request.user, coldStart: true, model: model,
             recommendations: items.prefix(request.count).map {
-                served(Recommendation(item: $0, score: catalog.itemPopularity[$0], predictedPlays: nil), because: request.explain ? [] : nil)
+                served(Recommendation(item: $0, score: catalog.itemPopularity[$0.rawValue], predictedPlays: nil), because: request.explain ? [] : nil)
             })
     }
 
     /// The user's listens in this snapshot (store item index, plays); empty for a user it does not know.
-    public func history(of user: String) -> [(item: Int, plays: Float)] {
-        storeUsers[user].map { histories[$0] } ?? []
+    public func history(of user: String) -> [(item: ItemIndex, plays: Float)] {
+        storeUserIDs.index(of: user).map { histories[$0.rawValue] } ?? []
     }
 
     /// The user folded into the model from `history` (store item index → plays; items the model does not
     /// know are left out), or nil when the model cannot fold users in. A user the model knows keeps what
     /// the model learned of it (the GCN's layer-0 embedding); the history replaces its edges.
-    public func foldIn(user: String, history: [Int: Float]) -> FoldedUser? {
+    public func foldIn(user: String, history: [ItemIndex: Float]) -> FoldedUser? {
         guard let folding = recommender as? any FoldingRecommender else { return nil }
-        let known = history.filter { $0.key < recommender.itemCount }.sorted { $0.key < $1.key }
-        return folding.foldIn(user: modelUsers[user], history: known.map { HeardItem(item: $0.key, plays: $0.value) })
+        let known = history.filter { $0.key.rawValue < recommender.itemCount }.sorted { $0.key < $1.key }
+        return folding.foldIn(user: modelUserIDs.index(of: user), history: known.map { HeardItem(item: $0.key, plays: $0.value) })
     }
 
-    public func title(_ item: Int) -> String { catalog.itemTitles[item] ?? catalog.itemExternalIDs[item] }
+    public func title(_ item: ItemIndex) -> String { catalog.itemTitles[item.rawValue] ?? catalog.externalID(of: item) }
 
-    public func artistName(_ item: Int) -> String {
-        catalog.itemArtist[item] >= 0 ? catalog.artistNames[catalog.itemArtist[item]] : ""
+    public func artistName(_ item: ItemIndex) -> String {
+        catalog.artist(of: item).map { catalog.artistNames[$0.rawValue] } ?? ""
     }
 
     func served(_ r: Recommendation, because: [ServedReason]?) -> ServedItem {
-        ServedItem(item: catalog.itemExternalIDs[r.item], title: title(r.item), artist: artistName(r.item), score: r.score,
+        ServedItem(item: catalog.externalID(of: r.item), title: title(r.item), artist: artistName(r.item), score: r.score,
                    predictedPlays: r.predictedPlays, because: because)
     }
 
     func reason(_ contribution: Contribution) -> ServedReason {
-        ServedReason(item: catalog.itemExternalIDs[contribution.item], title: title(contribution.item), weight: contribution.weight)
+        ServedReason(item: catalog.externalID(of: contribution.item), title: title(contribution.item), weight: contribution.weight)
     }
 }

@@ -156,7 +156,8 @@ public final class RelatedArtistsService: Sendable {
     let engine: RelatedArtistsEngine
     /// Artist index → its stored list computed with these settings (empty unless `settings.useStoredLists`).
     let stored: [Int: StoredRelatedList]
-    let items: [String: Int]
+    /// External item id → the store's item index.
+    let items: [String: ItemIndex]
 
     /// - Parameter listens: walk on these listens (a train split) instead of the store's; stored lists are
     ///   then never used, since they describe the store's listens.
@@ -173,7 +174,7 @@ public final class RelatedArtistsService: Sendable {
         } else {
             stored = [:]
         }
-        items = Dictionary(catalog.itemExternalIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        items = Dictionary(catalog.itemExternalIDs.enumerated().map { ($1, ItemIndex($0)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// How many artists have a stored list in this snapshot.
@@ -205,10 +206,10 @@ public final class RelatedArtistsService: Sendable {
     /// - Throws: `ServingError` for a count below 1 or an item id the store does not have.
     public func relatedItems(_ request: RelatedItemsRequest) throws -> RelatedItemsResponse {
         guard request.count >= 1 else { throw ServingError(field: "k", detail: "must be at least 1, got \(request.count)") }
-        guard let index = items[request.item] else {
+        guard let item = items[request.item] else {
             throw ServingError(field: "item", detail: "no item with id '\(request.item)' in the store", kind: .notFound)
         }
-        let related = engine.relatedItems(to: index, count: request.count, seed: settings.seed)
+        let related = engine.relatedItems(to: item.rawValue, count: request.count, seed: settings.seed)
         return RelatedItemsResponse(
             item: request.item,
             related: related.map {

@@ -70,7 +70,8 @@ public final class SimilarItemsService: Sendable {
     let text: SparseMatrix<Float>?
     let textNorms: [Float]
     let listening: ListeningVectors?
-    let items: [String: Int]
+    /// External item id → the store's item index (the model's items are its first ones).
+    let items: [String: ItemIndex]
 
     /// The vectors behind `.listens`.
     enum ListeningVectors: Sendable {
@@ -110,7 +111,7 @@ public final class SimilarItemsService: Sendable {
         } else {
             model = nil
         }
-        items = Dictionary(catalog.itemExternalIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        items = Dictionary(catalog.itemExternalIDs.enumerated().map { ($1, ItemIndex($0)) }, uniquingKeysWith: { first, _ in first })
 
         if bases.contains(.text) {
             let name = textFeatures ?? gcn?.checkpoint.header.embedder ?? "hashing-256"
@@ -164,9 +165,10 @@ public final class SimilarItemsService: Sendable {
     ///   service was loaded without.
     public func similar(_ request: SimilarItemsRequest) throws -> SimilarItemsResponse {
         guard request.count >= 1 else { throw ServingError(field: "k", detail: "must be at least 1, got \(request.count)") }
-        guard let query = items[request.item] else {
+        guard let queryItem = items[request.item] else {
             throw ServingError(field: "item", detail: "no item with id '\(request.item)' in the store", kind: .notFound)
         }
+        let query = queryItem.rawValue  // raw rows in the scoring loops below
         let scores: [Float]
         let source: String
         switch request.by {
@@ -182,17 +184,18 @@ public final class SimilarItemsService: Sendable {
         let active = catalog.itemActive
         let order = TopK.select(request.count, of: scores) { $0 != query && (!active.indices.contains($0) || active[$0]) }
         return SimilarItemsResponse(
-            item: request.item, title: title(query), by: request.by, source: source,
+            item: request.item, title: title(queryItem), by: request.by, source: source,
             model: request.by == .listens && source != "co-listening" ? model : nil,
-            similar: order.map {
-                ServedSimilarItem(item: catalog.itemExternalIDs[$0], title: title($0), artist: artistName($0), score: Double(scores[$0]))
+            similar: order.map { row in
+                let item = ItemIndex(row)
+                return ServedSimilarItem(item: catalog.externalID(of: item), title: title(item), artist: artistName(item), score: Double(scores[row]))
             })
     }
 
-    func title(_ item: Int) -> String { catalog.itemTitles[item] ?? catalog.itemExternalIDs[item] }
+    func title(_ item: ItemIndex) -> String { catalog.itemTitles[item.rawValue] ?? catalog.externalID(of: item) }
 
-    func artistName(_ item: Int) -> String {
-        catalog.itemArtist[item] >= 0 ? catalog.artistNames[catalog.itemArtist[item]] : ""
+    func artistName(_ item: ItemIndex) -> String {
+        catalog.artist(of: item).map { catalog.artistNames[$0.rawValue] } ?? ""
     }
 
     /// Cosine of the query's text row with every row (NaN where either row is zero).

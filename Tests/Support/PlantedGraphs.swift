@@ -95,6 +95,18 @@ public struct PlantedGraph: Sendable {
     public func heldOut(_ user: Int) -> Set<Int> {
         Set((0..<test.count).filter { Int(test.users[$0]) == user }.map { Int(test.items[$0]) })
     }
+
+    // Typed twins for the recommenders' API (dense indices, `DenseIndex`).
+
+    /// The items `user` played in train.
+    public func heard(_ user: UserIndex) -> Set<ItemIndex> { Set(heard(user.rawValue).map(ItemIndex.init)) }
+
+    /// The items of `user` held out for test.
+    public func heldOut(_ user: UserIndex) -> Set<ItemIndex> { Set(heldOut(user.rawValue).map(ItemIndex.init)) }
+
+    /// The group of a user or an item.
+    public func group(of user: UserIndex) -> Int { userGroup[user.rawValue] }
+    public func group(of item: ItemIndex) -> Int { itemGroup[item.rawValue] }
 }
 
 extension PlantedGraph {

@@ -49,15 +49,15 @@ import Testing
         config.solver = .cholesky
         let exact = try ALSRecommender.fit(data, identity: planted.identity, config: config)
         var overlap = 0.0
-        for user in 0..<planted.userCount {
+        for user in (0..<planted.userCount).map(UserIndex.init) {
             let heard = planted.heard(user)
             let a = Set(cg.recommend(user: user, count: 10, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog).map(\.item))
             let b = Set(exact.recommend(user: user, count: 10, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog).map(\.item))
             overlap += Double(a.intersection(b).count) / 10
         }
         #expect(overlap / Double(planted.userCount) >= 0.9)
-        let scale = exact.scores(user: 0).map(abs).max()!
-        let gap = zip(cg.scores(user: 0), exact.scores(user: 0)).map { abs($0 - $1) }.max()!
+        let scale = exact.scores(user: UserIndex(0)).map(abs).max()!
+        let gap = zip(cg.scores(user: UserIndex(0)), exact.scores(user: UserIndex(0))).map { abs($0 - $1) }.max()!
         #expect(gap < 0.05 * scale, "CG \(gap) from the exact solution (scale \(scale))")
     }
 
@@ -71,12 +71,12 @@ import Testing
         config.biasSweeps = 1
         // b_i0 = (−1 + 0)/2 = −0.5, b_i1 = 1; b_u0 = ((1 − 2 + 0.5) + (3 − 2 − 1))/2 = −0.25, b_u1 = 0.5.
         let plain = PopularityRecommender.fit(data, identity: identity, config: config)
-        #expect(abs(plain.predictLog1p(user: 1, item: 1) - 3.5) < 1e-5)
-        #expect(abs(plain.predictLog1p(user: 0, item: 0) - 1.25) < 1e-5)
+        #expect(abs(plain.predictLog1p(user: UserIndex(1), item: ItemIndex(1)) - 3.5) < 1e-5)
+        #expect(abs(plain.predictLog1p(user: UserIndex(0), item: ItemIndex(0)) - 1.25) < 1e-5)
         // Regularization shrinks every bias toward 0, so predictions move toward μ.
         let shrunk = PopularityRecommender.fit(data, identity: identity)
-        #expect(abs(shrunk.predictLog1p(user: 1, item: 1) - 2) < 0.5)
-        #expect(abs(shrunk.predictLog1p(user: 1, item: 1) - 2) > 0)
+        #expect(abs(shrunk.predictLog1p(user: UserIndex(1), item: ItemIndex(1)) - 2) < 0.5)
+        #expect(abs(shrunk.predictLog1p(user: UserIndex(1), item: ItemIndex(1)) - 2) > 0)
     }
 
     @Test func itemKNNScoresAreWeightedCosineSums() throws {
@@ -84,11 +84,11 @@ import Testing
         let listens = ListenTable(users: [0, 0, 1, 1, 1], items: [0, 1, 0, 1, 2], plays: [3, 3, 3, 3, 3])
         let data = try FitData(userCount: 2, itemCount: 3, train: listens)
         let model = ItemKNNRecommender.fit(data, identity: ModelIdentity(userIDs: ["a", "b"], itemIDs: ["x", "y", "z"], dataFingerprint: ""))
-        let scores = model.scores(user: 0)
+        let scores = model.scores(user: UserIndex(0))
         // sim(i2, i0) = sim(i2, i1) = 1/√2; user 0's weights are log1p(3) on i0 and i1.
         #expect(abs(Double(scores[2]) - 2 * log1p(3.0) / 2.0.squareRoot()) < 1e-4, "\(scores)")
-        let reasons = model.explain(user: 0, item: 2, heard: [0, 1], count: 5)
-        #expect(Set(reasons.map(\.item)) == [0, 1])
+        let reasons = model.explain(user: UserIndex(0), item: ItemIndex(2), heard: [ItemIndex(0), ItemIndex(1)], count: 5)
+        #expect(Set(reasons.map(\.item)) == [ItemIndex(0), ItemIndex(1)])
         #expect(abs(reasons.map(\.weight).reduce(0, +) - Double(scores[2])) < 1e-4, "explanations sum to the score")
     }
 }

@@ -22,22 +22,25 @@ import Testing
     }
 
     /// The listens of `user` in `listens`, in their order (the order of the user's row in the model's graph).
-    func history(_ user: Int, in listens: ListenTable) -> [HeardItem] {
-        (0..<listens.count).filter { Int(listens.users[$0]) == user }.map { HeardItem(item: Int(listens.items[$0]), plays: listens.plays[$0]) }
+    func history(_ user: UserIndex, in listens: ListenTable) -> [HeardItem] {
+        (0..<listens.count).filter { Int(listens.users[$0]) == user.rawValue }.map { HeardItem(item: ItemIndex(Int(listens.items[$0])), plays: listens.plays[$0]) }
     }
 
     /// The listens a model was fitted on (the GCN trains on `gcnTrain`, the baselines on `train`).
-    func trainHistory(_ user: Int, for kind: ModelKind) -> [HeardItem] {
+    func trainHistory(_ user: UserIndex, for kind: ModelKind) -> [HeardItem] {
         history(user, in: kind == .gcn ? planted.gcnTrain : planted.train)
     }
 
-    func top(_ model: any FoldingRecommender, _ user: FoldedUser, count: Int = 10) -> [Int] {
+    func top(_ model: any FoldingRecommender, _ user: FoldedUser, count: Int = 10) -> [ItemIndex] {
         model.recommend(folded: user, count: count, heard: user.heard, filter: RecommendationFilter(), catalog: planted.catalog).map(\.item)
     }
 
-    func groupB(_ items: [Int]) -> Int { items.filter { planted.itemGroup[$0] == 1 }.count }
+    func groupB(_ items: [ItemIndex]) -> Int { items.filter { planted.group(of: $0) == 1 }.count }
 
-    static let users = [0, 5, 47, 48, 63]
+    /// The items as history entries with `plays` each.
+    func heardItems(_ items: some Sequence<Int>, plays: Float) -> [HeardItem] { items.map { HeardItem(item: ItemIndex($0), plays: plays) } }
+
+    static let users = [0, 5, 47, 48, 63].map(UserIndex.init)
 
     // MARK: - A trained user folded in from its own history
 
@@ -62,11 +65,11 @@ import Testing
             // included) with the user update first in each sweep, so from the full train history the
             // stored b_u comes back close, not equal (the last item update came after it).
             let full = model.foldIn(user: user, history: history(user, in: planted.train))
-            let storedBias = model.checkpoint.parameters[model.decoder.userBias + user]
+            let storedBias = model.checkpoint.parameters[model.decoder.userBias + user.rawValue]
             #expect(abs(full.bias - storedBias) < 0.02, "user \(user): \(full.bias) vs \(storedBias)")
             let p = model.checkpoint.parameters, h = folded.embedding.count
             let dot = (0..<h).map { folded.embedding[$0] * model.checkpoint.embeddings[(planted.userCount + 31) * h + $0] }.reduce(0, +)
-            #expect(abs(model.predictLog1p(of: folded, item: 31) - (p[model.decoder.dotScale] * dot + folded.bias + p[model.decoder.itemBias + 31] + p[model.decoder.globalMean])) < 1e-5)
+            #expect(abs(model.predictLog1p(of: folded, item: ItemIndex(31)) - (p[model.decoder.dotScale] * dot + folded.bias + p[model.decoder.itemBias + 31] + p[model.decoder.globalMean])) < 1e-5)
         }
     }
 
@@ -85,11 +88,12 @@ import Testing
             model.itemFactors.withUnsafeBufferPointer { y in
                 a.withUnsafeMutableBufferPointer { ab in
                     b.withUnsafeMutableBufferPointer { bb in
-                        RowSolver.addRowSystem(model.confidences, user, y: y.baseAddress!, factors: f, a: ab.baseAddress!, b: bb.baseAddress!)
+                        RowSolver.addRowSystem(model.confidences, user.rawValue, y: y.baseAddress!, factors: f, a: ab.baseAddress!, b: bb.baseAddress!)
                     }
                 }
             }
-            #expect(Array(model.confidences.weights[model.confidences.offsets[user]..<model.confidences.offsets[user + 1]]) == folded.weights)
+            let row = model.confidences.offsets[user.rawValue]..<model.confidences.offsets[user.rawValue + 1]
+            #expect(Array(model.confidences.weights[row]) == folded.weights)
             let x = Self.solve(a, b, n: f)
             #expect(FloatAgreement.agree(x, folded.embedding, tolerance: 1e-4), "user \(user): \(FloatAgreement.relativeDifference(x, folded.embedding))")
             let stored = model.scores(user: user)
@@ -128,24 +132,25 @@ import Testing
     @Test func gcnFoldInEqualsTheForwardPassOnTheChangedGraph() {
         let model = gcn
         let train = planted.gcnTrain
-        for user in [0, 50] {
+        for user in [0, 50].map(UserIndex.init) {
             var changed = history(user, in: train)
             changed.removeFirst()                       // an old edge dropped
             changed[0].plays += 7                       // one replayed
-            changed += [HeardItem(item: 40, plays: 3), HeardItem(item: 2, plays: 12)]  // new ones or repeats (merged), both groups
+            changed += [HeardItem(item: ItemIndex(40), plays: 3), HeardItem(item: ItemIndex(2), plays: 12)]  // new ones or repeats (merged), both groups
             var listens = ListenTable()
-            for e in 0..<train.count where Int(train.users[e]) != user { listens.append(user: train.users[e], item: train.items[e], plays: train.plays[e]) }
+            for e in 0..<train.count where Int(train.users[e]) != user.rawValue { listens.append(user: train.users[e], item: train.items[e], plays: train.plays[e]) }
             let merged = model.foldIn(user: user, history: changed).history
-            for entry in merged { listens.append(user: Int32(user), item: Int32(entry.item), plays: entry.plays) }
+            for entry in merged { listens.append(user: Int32(user.rawValue), item: Int32(entry.item.rawValue), plays: entry.plays) }
             let graph = BipartiteGraph(userCount: planted.userCount, itemCount: planted.itemCount, listens: listens, weighting: .log1p)
             let forward = GCNModel<Float>(config: model.checkpoint.header.model, userCount: planted.userCount, itemCount: planted.itemCount,
                                           adjacency: graph.gcnNormalized(), features: planted.noFeatures).forward(model.checkpoint.parameters).final
             let h = model.checkpoint.header.model.hidden
             let folded = model.foldIn(user: user, history: changed).embedding
-            #expect(FloatAgreement.agree(Array(forward[(user * h)..<((user + 1) * h)]), folded, tolerance: 1e-5),
-                    "user \(user): \(FloatAgreement.relativeDifference(Array(forward[(user * h)..<((user + 1) * h)]), folded))")
+            let rows = (user.rawValue * h)..<((user.rawValue + 1) * h)
+            #expect(FloatAgreement.agree(Array(forward[rows]), folded, tolerance: 1e-5),
+                    "user \(user): \(FloatAgreement.relativeDifference(Array(forward[rows]), folded))")
             // The stored z_u is not that (the user's edges changed), so the check has teeth.
-            #expect(!FloatAgreement.agree(Array(model.checkpoint.embeddings[(user * h)..<((user + 1) * h)]), folded, tolerance: 1e-3))
+            #expect(!FloatAgreement.agree(Array(model.checkpoint.embeddings[rows]), folded, tolerance: 1e-3))
         }
     }
 
@@ -171,7 +176,7 @@ import Testing
         for user in Self.users {
             let folded = model.foldIn(user: user, history: trainHistory(user, for: .popularity))
             #expect(model.scores(user: user) == model.scores(of: folded))
-            for item in [0, 30] { #expect(abs(model.predictLog1p(user: user, item: item) - model.predictLog1p(of: folded, item: item)) < 1e-5) }
+            for item in [0, 30].map(ItemIndex.init) { #expect(abs(model.predictLog1p(user: user, item: item) - model.predictLog1p(of: folded, item: item)) < 1e-5) }
         }
     }
 
@@ -182,10 +187,10 @@ import Testing
     @Test(arguments: [ModelKind.gcn, .als, .itemknn])
     func aListenerWhoTurnsToGroupBGetsGroupB(kind: ModelKind) {
         let model = folding(kind)
-        let user = 0
+        let user = UserIndex(0)
         let before = model.foldIn(user: user, history: trainHistory(user, for: kind))
         #expect(groupB(top(model, before)) == 0, "\(kind) starts in group A")
-        let turned = trainHistory(user, for: kind) + (30..<50).map { HeardItem(item: $0, plays: 10) }
+        let turned = trainHistory(user, for: kind) + heardItems(30..<50, plays: 10)
         let after = model.foldIn(user: user, history: turned)
         let list = top(model, after)
         #expect(groupB(list) >= 7, "\(kind): \(list)")
@@ -196,17 +201,17 @@ import Testing
     @Test func gcnWithoutTheGraphStillAdapts() {
         let model = Fitted.models[.gcn] as! GCNRecommender
         #expect(!model.foldsThroughGraph)
-        let turned = trainHistory(0, for: .gcn) + (30..<50).map { HeardItem(item: $0, plays: 10) }
-        #expect(groupB(top(model, model.foldIn(user: 0, history: turned))) >= 7)
-        #expect(groupB(top(model, model.foldIn(history: (30..<38).map { HeardItem(item: $0, plays: 5) }))) >= 7)
+        let turned = trainHistory(UserIndex(0), for: .gcn) + heardItems(30..<50, plays: 10)
+        #expect(groupB(top(model, model.foldIn(user: UserIndex(0), history: turned))) >= 7)
+        #expect(groupB(top(model, model.foldIn(history: heardItems(30..<38, plays: 5)))) >= 7)
     }
 
     /// Popularity cannot adapt: the folded list is everyone's list without the heard items.
     @Test func popularityOnlyDropsHeardItems() {
         let model = folding(.popularity)
-        let folded = model.foldIn(user: 0, history: trainHistory(0, for: .popularity) + (0..<10).map { HeardItem(item: $0, plays: 1) })
+        let folded = model.foldIn(user: UserIndex(0), history: trainHistory(UserIndex(0), for: .popularity) + heardItems(0..<10, plays: 1))
         let list = top(model, folded)
-        #expect(list == model.recommend(user: 0, count: 10, heard: folded.heard, filter: RecommendationFilter(), catalog: planted.catalog).map(\.item))
+        #expect(list == model.recommend(user: UserIndex(0), count: 10, heard: folded.heard, filter: RecommendationFilter(), catalog: planted.catalog).map(\.item))
         #expect(list.allSatisfy { !folded.heard.contains($0) })
     }
 
@@ -214,24 +219,24 @@ import Testing
     @Test(arguments: [ModelKind.gcn, .als, .itemknn])
     func aNewListenerOfGroupBGetsGroupB(kind: ModelKind) {
         let model = folding(kind)
-        let folded = model.foldIn(history: [30, 33, 35, 38, 41, 44, 47, 52].map { HeardItem(item: $0, plays: 5) })
+        let folded = model.foldIn(history: heardItems([30, 33, 35, 38, 41, 44, 47, 52], plays: 5))
         #expect(folded.user == nil)
         let list = top(model, folded)
         #expect(groupB(list) >= 7, "\(kind): \(list)")
         // And one of group A gets group A (the larger group is not simply everyone's answer).
-        let a = model.foldIn(history: [1, 4, 9, 12, 17, 22].map { HeardItem(item: $0, plays: 5) })
+        let a = model.foldIn(history: heardItems([1, 4, 9, 12, 17, 22], plays: 5))
         #expect(groupB(top(model, a)) <= 3, "\(kind)")
     }
 
     /// The GCN's explanation of a group-B item for the turned listener names group-B items first.
     @Test func gcnExplainsAFoldedUsersScoreByTheRightItems() {
         let model = gcn
-        let turned = trainHistory(0, for: .gcn) + (30..<50).map { HeardItem(item: $0, plays: 10) }
-        let folded = model.foldIn(user: 0, history: turned)
-        let item = top(model, folded).first { planted.itemGroup[$0] == 1 }!
+        let turned = trainHistory(UserIndex(0), for: .gcn) + heardItems(30..<50, plays: 10)
+        let folded = model.foldIn(user: UserIndex(0), history: turned)
+        let item = top(model, folded).first { planted.group(of: $0) == 1 }!
         let terms = model.explain(of: folded, item: item, count: 5)
         #expect(terms.count == 5)
-        #expect(terms.allSatisfy { planted.itemGroup[$0.item] == 1 && folded.heard.contains($0.item) })
+        #expect(terms.allSatisfy { planted.group(of: $0.item) == 1 && folded.heard.contains($0.item) })
         #expect(zip(terms, terms.dropFirst()).allSatisfy { $0.weight >= $1.weight })
     }
 
@@ -241,11 +246,11 @@ import Testing
     @Test func historiesAreMergedAndCleaned() {
         let model = folding(.itemknn)
         let folded = model.foldIn(history: [
-            HeardItem(item: 31, plays: 2), HeardItem(item: 999, plays: 1), HeardItem(item: 31, plays: 3),
-            HeardItem(item: 32, plays: -1), HeardItem(item: 33, plays: .nan), HeardItem(item: 34, plays: 1),
+            HeardItem(item: ItemIndex(31), plays: 2), HeardItem(item: ItemIndex(999), plays: 1), HeardItem(item: ItemIndex(31), plays: 3),
+            HeardItem(item: ItemIndex(32), plays: -1), HeardItem(item: ItemIndex(33), plays: .nan), HeardItem(item: ItemIndex(34), plays: 1),
         ])
-        #expect(folded.history == [HeardItem(item: 31, plays: 5), HeardItem(item: 34, plays: 1)])
-        #expect(folded.heard == [31, 34])
+        #expect(folded.history == [HeardItem(item: ItemIndex(31), plays: 5), HeardItem(item: ItemIndex(34), plays: 1)])
+        #expect(folded.heard == [ItemIndex(31), ItemIndex(34)])
     }
 
     /// ALS keeps BM25's item lengths in its file, so a loaded model folds a user exactly as the fitted one.
@@ -254,7 +259,7 @@ import Testing
         let directory = TemporaryDirectory()
         try model.save(to: directory.file("als.model"))
         let loaded = try #require(try RecommenderFile.load(directory.file("als.model")) as? ALSRecommender)
-        let history = (30..<40).map { HeardItem(item: $0, plays: Float($0 % 7 + 1)) }
+        let history = (30..<40).map { HeardItem(item: ItemIndex($0), plays: Float($0 % 7 + 1)) }
         #expect(model.foldIn(history: history).embedding == loaded.foldIn(history: history).embedding)
     }
 
@@ -286,14 +291,14 @@ import Testing
         let placedB = try model.placeNewItem(features: [0, 1, 0.5, 0.5, 0])
         let placedA = try model.placeNewItem(features: [1, 0, 0.5, 0.5, 0])
         func mean(_ users: [Int], _ placed: PlacedItem) -> Float {
-            users.map { model.score(user: $0, placed: placed) }.reduce(0, +) / Float(users.count)
+            users.map { model.score(user: UserIndex($0), placed: placed) }.reduce(0, +) / Float(users.count)
         }
         let a = planted.users(inGroup: 0), b = planted.users(inGroup: 1)
         #expect(mean(b, placedB) > mean(a, placedB))
         #expect(mean(a, placedA) > mean(b, placedA))
         let attached = model.attachingGraph(catalog: planted.catalog, train: split.train, features: features)
-        let newB = attached.foldIn(history: [30, 36, 42, 48].map { HeardItem(item: $0, plays: 5) })
-        let newA = attached.foldIn(history: [0, 6, 12, 18].map { HeardItem(item: $0, plays: 5) })
+        let newB = attached.foldIn(history: heardItems([30, 36, 42, 48], plays: 5))
+        let newA = attached.foldIn(history: heardItems([0, 6, 12, 18], plays: 5))
         #expect(attached.score(of: newB, placed: placedB) > attached.score(of: newA, placed: placedB))
         #expect(attached.score(of: newA, placed: placedA) > attached.score(of: newB, placed: placedA))
         // The wrong feature width is refused with what the model expects.

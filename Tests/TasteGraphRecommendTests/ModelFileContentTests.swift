@@ -43,7 +43,7 @@ import Testing
         for kind in [ModelKind.als, .itemknn, .gcn] {
             let data = try resealed(kind) { _ in }
             let model = try RecommenderFile.load(data, path: "m")
-            #expect(model.scores(user: 0) == Fitted.models[kind]!.scores(user: 0), "\(kind)")
+            #expect(model.scores(user: UserIndex(0)) == Fitted.models[kind]!.scores(user: UserIndex(0)), "\(kind)")
         }
     }
 

@@ -20,7 +20,7 @@ enum Fitted {
 
     /// Held-out Recall@20 of the users of one group (train items excluded).
     func recall(_ model: any Recommender, group: Int) -> Double {
-        let users = (0..<planted.userCount).filter { planted.userGroup[$0] == group }
+        let users = (0..<planted.userCount).filter { planted.userGroup[$0] == group }.map(UserIndex.init)
         let total = users.map { user -> Double in
             let top = model.recommend(user: user, count: 20, heard: planted.heard(user), filter: RecommendationFilter(), catalog: planted.catalog)
             let held = planted.heldOut(user)
@@ -35,9 +35,9 @@ enum Fitted {
         #expect(recall(model, group: 0) >= 0.9, "\(kind) large group")
         #expect(recall(model, group: 1) >= 0.9, "\(kind) small group")
         // And the top 10 stays within the user's own group.
-        for user in [0, 47, 48, 63] {
+        for user in [0, 47, 48, 63].map(UserIndex.init) {
             let top = model.recommend(user: user, count: 10, heard: planted.heard(user), filter: RecommendationFilter(), catalog: planted.catalog)
-            let own = top.filter { planted.itemGroup[$0.item] == planted.userGroup[user] }.count
+            let own = top.filter { planted.group(of: $0.item) == planted.group(of: user) }.count
             #expect(own >= 9, "\(kind) user \(user): \(own) of 10 from the own group")
         }
     }
@@ -50,16 +50,16 @@ enum Fitted {
         #expect(recall(popularity, group: 1) <= 0.2)
         for kind in [ModelKind.popularity, .coldstart] {
             let model = Fitted.models[kind]!
-            #expect(model.scores(user: 0) == model.scores(user: 60), "\(kind)")
+            #expect(model.scores(user: UserIndex(0)) == model.scores(user: UserIndex(60)), "\(kind)")
         }
-        let mix = Fitted.models[.coldstart]!.scores(user: 0)
+        let mix = Fitted.models[.coldstart]!.scores(user: UserIndex(0))
         #expect(mix.filter { $0 > 1 }.count == 30, "the mix holds 10 popular + 20 discovery items")
     }
 
     @Test(arguments: ModelRegistry.kinds)
     func rankingContract(kind: ModelKind) {
         let model = Fitted.models[kind]!
-        for user in [0, 50] {
+        for user in [0, 50].map(UserIndex.init) {
             let heard = planted.heard(user)
             for k in [1, 5, 20] {
                 let top = model.recommend(user: user, count: k, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
@@ -73,7 +73,7 @@ enum Fitted {
             let all = model.recommend(user: user, count: 15, heard: heard, filter: filter, catalog: planted.catalog).map(\.item)
             let scores = model.scores(user: user)
             let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-            #expect(all == Array(order.prefix(15)), "\(kind): includeHeard keeps heard items")
+            #expect(all == Array(order.prefix(15)).map(ItemIndex.init), "\(kind): includeHeard keeps heard items")
             // Asking for more than there is returns everything there is.
             let everything = model.recommend(user: user, count: 500, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
             #expect(everything.count == planted.itemCount - heard.count)
@@ -83,7 +83,7 @@ enum Fitted {
     @Test(arguments: ModelRegistry.kinds)
     func batchScoresEqualSingleScores(kind: ModelKind) {
         let model = Fitted.models[kind]!
-        let users = [3, 0, 63, 48, 3]
+        let users = [3, 0, 63, 48, 3].map(UserIndex.init)
         var batch = [Float](repeating: .nan, count: users.count * planted.itemCount)
         batch.withUnsafeMutableBufferPointer { model.scores(users: users, into: $0) }
         // The batch goes through one sgemm, a single user through another shape of it: the same values up to
@@ -105,13 +105,13 @@ enum Fitted {
         let loaded = try RecommenderFile.load(path)
         #expect(loaded.kind == kind)
         #expect(loaded.identity == model.identity)
-        for user in [0, 50] {
+        for user in [0, 50].map(UserIndex.init) {
             #expect(loaded.scores(user: user) == model.scores(user: user), "\(kind)")
             let heard = planted.heard(user)
             let a = model.recommend(user: user, count: 10, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
             let b = loaded.recommend(user: user, count: 10, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
             #expect(a.map(\.item) == b.map(\.item) && a.map(\.score) == b.map(\.score))
-            #expect(loaded.predictLog1p(user: user, item: 5) == model.predictLog1p(user: user, item: 5))
+            #expect(loaded.predictLog1p(user: user, item: ItemIndex(5)) == model.predictLog1p(user: user, item: ItemIndex(5)))
         }
         // A damaged file is a clear error, not a crash or a silently different model.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -151,7 +151,7 @@ enum Fitted {
     @Test(arguments: ModelRegistry.kinds)
     func explanationsNameHeardItemsLargestFirst(kind: ModelKind) {
         let model = Fitted.models[kind]!
-        let user = 5
+        let user = UserIndex(5)
         let heard = planted.heard(user)
         let top = model.recommend(user: user, count: 3, heard: heard, filter: RecommendationFilter(), catalog: planted.catalog)
         for r in top {
@@ -160,7 +160,7 @@ enum Fitted {
                 #expect(!reasons.isEmpty && reasons.count <= 4, "\(kind)")
                 #expect(reasons.allSatisfy { heard.contains($0.item) }, "\(kind): reasons are heard items")
                 #expect(zip(reasons, reasons.dropFirst()).allSatisfy { $0.weight >= $1.weight })
-                #expect(reasons.allSatisfy { planted.itemGroup[$0.item] == 0 })
+                #expect(reasons.allSatisfy { planted.group(of: $0.item) == 0 })
             } else {
                 #expect(reasons.isEmpty, "\(kind) has no per-listener reason")
             }
@@ -175,10 +175,10 @@ enum Fitted {
         let h = z.count / (planted.userCount + planted.itemCount)
         let train = planted.gcnTrain
         for (user, item) in [(0, 3), (0, 40), (50, 3), (50, 40)] {
-            let terms = attached.explain(user: user, item: item, heard: [], count: .max)
-            let neighbours = Set((0..<train.count).filter { Int(train.users[$0]) == user }.map { Int(train.items[$0]) })
+            let terms = attached.explain(user: UserIndex(user), item: ItemIndex(item), heard: [], count: .max)
+            let neighbours = Set((0..<train.count).filter { Int(train.users[$0]) == user }.map { ItemIndex(Int(train.items[$0])) })
             #expect(Set(terms.map(\.item)) == neighbours, "one term per item the user played in training")
-            let total = try #require(attached.ownTaste(user: user, item: item)) + terms.map(\.weight).reduce(0, +)
+            let total = try #require(attached.ownTaste(user: UserIndex(user), item: ItemIndex(item))) + terms.map(\.weight).reduce(0, +)
             var dot: Float = 0
             for k in 0..<h { dot += z[user * h + k] * z[(planted.userCount + item) * h + k] }
             #expect(abs(total - Double(dot)) < 1e-4 * max(1, abs(Double(dot))), "user \(user) item \(item): \(total) vs \(dot)")

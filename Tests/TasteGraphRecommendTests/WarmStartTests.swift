@@ -129,11 +129,11 @@ import Testing
         #expect(Array(identity.itemIDs.prefix(Self.oldIdentity.itemIDs.count)) == Self.oldIdentity.itemIDs)
         #expect(identity.userIDs.count == Self.planted.userCount && identity.itemIDs.count == Self.planted.itemCount)
         // The new user (group 1) was trained: its list is its own group's items.
-        let newUser = Self.planted.userCount - 1
+        let newUser = UserIndex(Self.planted.userCount - 1)
         let list = warm.recommender.recommend(user: newUser, count: 10, heard: Self.planted.heard(newUser), filter: RecommendationFilter(),
                                               catalog: Self.planted.catalog)
         #expect(list.count == 10)
-        #expect(list.allSatisfy { Self.planted.itemGroup[$0.item] == Self.planted.userGroup[newUser] }, "\(list.map(\.item))")
+        #expect(list.allSatisfy { Self.planted.group(of: $0.item) == Self.planted.group(of: newUser) }, "\(list.map(\.item))")
     }
 
     @Test func aModelOfAnotherDatasetIsRefused() throws {

@@ -31,7 +31,7 @@ import Testing
         #expect(answer.user == user && !answer.coldStart && answer.recommendations.count == 5)
         #expect(answer.model.version == f.live.snapshot.model.version)
         #expect(reply.text.contains("\"cold_start\":false") && reply.text.contains("\"because\""))
-        let heard = Set(f.live.snapshot.recommendations.history(of: user).map { f.live.snapshot.recommendations.catalog.itemExternalIDs[$0.item] })
+        let heard = Set(f.live.snapshot.recommendations.history(of: user).map { f.live.snapshot.recommendations.catalog.externalID(of: $0.item) })
         #expect(answer.recommendations.allSatisfy { !heard.contains($0.item) })
         let stranger = try await f.client.get("/v1/users/someone-new/recommendations?k=4")
         #expect(try stranger.decode(RecommendationResponse.self).coldStart)

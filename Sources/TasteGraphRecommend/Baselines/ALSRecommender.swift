@@ -162,15 +162,15 @@ public struct ALSRecommender: RegisteredModel {
     }
 
     /// ⟨x_u, y_i⟩ for `users` × all items (`BatchedScoring`). Shapes: out (users.count, I).
-    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
+    public func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>) {
         userFactors.withUnsafeBufferPointer { x in
             itemFactors.withUnsafeBufferPointer { y in
-                BatchedScoring.scores(users: users, userRows: x, itemRows: y, width: config.factors, into: out)
+                BatchedScoring.scores(users: users.map(\.rawValue), userRows: x, itemRows: y, width: config.factors, into: out)
             }
         }
     }
 
-    public func predictLog1p(user: Int, item: Int) -> Float { 0 }
+    public func predictLog1p(user: UserIndex, item: ItemIndex) -> Float { 0 }
 
     /// Hu et al.'s explanation (§5): with Wᵘ = (YᵀCᵘY + λI)⁻¹,
     /// ```
@@ -178,7 +178,8 @@ public struct ALSRecommender: RegisteredModel {
     /// ```
     /// so the term of heard item j is c_uj · ⟨Wᵘ y_i, y_j⟩ (exact for the exact solution; the CG solver's
     /// few steps make it close).
-    public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] {
+    public func explain(user: UserIndex, item: ItemIndex, heard: [ItemIndex], count: Int) -> [Contribution] {
+        let user = user.rawValue, item = item.rawValue
         let f = config.factors
         var a = itemGram
         let solved = itemFactors.withUnsafeBufferPointer { y in
@@ -196,7 +197,7 @@ public struct ALSRecommender: RegisteredModel {
             let j = Int(confidences.targets[e])
             var dot: Float = 0
             for r in 0..<f { dot += w[r] * itemFactors[j * f + r] }
-            terms.append(Contribution(item: j, weight: Double(confidences.weights[e] * dot)))
+            terms.append(Contribution(item: ItemIndex(j), weight: Double(confidences.weights[e] * dot)))
         }
         return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))
     }

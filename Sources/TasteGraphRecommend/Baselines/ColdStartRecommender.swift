@@ -36,7 +36,7 @@ public struct ColdStartRecommender: RegisteredModel {
         let most = listeners.max() ?? 0
         var scores = listeners.map { Float($0 / (1 + most)) }
         let items = mix.items
-        for (position, item) in items.enumerated() { scores[item] = 2 - Float(position) / Float(max(1, items.count)) }
+        for (position, item) in items.enumerated() { scores[item.rawValue] = 2 - Float(position) / Float(max(1, items.count)) }
         return ColdStartRecommender(identity: identity, config: config, itemScores: scores)
     }
 
@@ -46,16 +46,16 @@ public struct ColdStartRecommender: RegisteredModel {
         self.itemScores = itemScores
     }
 
-    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
+    public func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>) {
         for row in 0..<users.count {
             for item in 0..<itemCount { out[row * itemCount + item] = itemScores[item] }
         }
     }
 
-    public func predictLog1p(user: Int, item: Int) -> Float { 0 }
+    public func predictLog1p(user: UserIndex, item: ItemIndex) -> Float { 0 }
 
     /// The mix is the same for everyone: no heard item explains it.
-    public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] { [] }
+    public func explain(user: UserIndex, item: ItemIndex, heard: [ItemIndex], count: Int) -> [Contribution] { [] }
 
     public func save(to path: String) throws {
         try ModelArchive(kind: kind.rawValue, settings: JSONEncoder().encode(config), identity: identity,

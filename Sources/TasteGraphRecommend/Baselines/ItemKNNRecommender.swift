@@ -90,9 +90,9 @@ public struct ItemKNNRecommender: RegisteredModel {
         self.userRows = userRows
     }
 
-    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
+    public func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>) {
         let items = itemCount
-        for (row, user) in users.enumerated() {
+        for (row, user) in users.lazy.map(\.rawValue).enumerated() {
             let base = row * items
             for item in 0..<items { out[base + item] = 0 }
             for e in userRows.offsets[user]..<userRows.offsets[user + 1] {
@@ -105,15 +105,16 @@ public struct ItemKNNRecommender: RegisteredModel {
         }
     }
 
-    public func predictLog1p(user: Int, item: Int) -> Float { 0 }
+    public func predictLog1p(user: UserIndex, item: ItemIndex) -> Float { 0 }
 
     /// The natural explanation: the terms w_uj · S_ji of the score, one per heard neighbour j.
-    public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] {
+    public func explain(user: UserIndex, item: ItemIndex, heard: [ItemIndex], count: Int) -> [Contribution] {
+        let user = user.rawValue, item = item.rawValue
         var terms: [Contribution] = []
         for e in userRows.offsets[user]..<userRows.offsets[user + 1] {
             let j = Int(userRows.targets[e])
             for s in similarities.offsets[j]..<similarities.offsets[j + 1] where Int(similarities.targets[s]) == item {
-                terms.append(Contribution(item: j, weight: Double(userRows.weights[e] * similarities.weights[s])))
+                terms.append(Contribution(item: ItemIndex(j), weight: Double(userRows.weights[e] * similarities.weights[s])))
             }
         }
         return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))

@@ -55,18 +55,18 @@ public struct PopularityRecommender: RegisteredModel {
         self.biases = biases
     }
 
-    public func scores(users: [Int], into out: UnsafeMutableBufferPointer<Float>) {
+    public func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>) {
         for row in 0..<users.count {
             for item in 0..<itemCount { out[row * itemCount + item] = popularity[item] }
         }
     }
 
-    public func predictLog1p(user: Int, item: Int) -> Float {
-        biases[0] + biases[1 + user] + biases[1 + userCount + item]
+    public func predictLog1p(user: UserIndex, item: ItemIndex) -> Float {
+        biases[0] + biases[1 + user.rawValue] + biases[1 + userCount + item.rawValue]
     }
 
     /// Popularity is nobody's taste in particular: no heard item explains it.
-    public func explain(user: Int, item: Int, heard: [Int], count: Int) -> [Contribution] { [] }
+    public func explain(user: UserIndex, item: ItemIndex, heard: [ItemIndex], count: Int) -> [Contribution] { [] }
 
     public func save(to path: String) throws {
         try ModelArchive(kind: kind.rawValue, settings: JSONEncoder().encode(config), identity: identity,

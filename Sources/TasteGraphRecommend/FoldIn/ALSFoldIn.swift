@@ -1,4 +1,5 @@
 import BLAS
+import TasteGraphCore
 import TasteGraphSupport
 
 extension ALSRecommender: FoldingRecommender {
@@ -25,10 +26,10 @@ extension ALSRecommender: FoldingRecommender {
     /// Shapes: Y (I, f) fixed; history (n) → embedding x_u (f).
     /// - Parameter user: unused: ALS users have no part of their own besides x_u.
     /// - Complexity: O(n·f² + f³) (one sgemm for A, one Cholesky factorization).
-    public func foldIn(user: Int?, history: [HeardItem]) -> FoldedUser {
+    public func foldIn(user: UserIndex?, history: [HeardItem]) -> FoldedUser {
         let merged = FoldIn.merged(history, itemCount: itemCount)
         let c = merged.map {
-            Self.confidence(plays: $0.plays, length: itemLengths?[$0.item] ?? 1, userItems: merged.count, itemCount: itemCount, config)
+            Self.confidence(plays: $0.plays, length: itemLengths?[$0.item.rawValue] ?? 1, userItems: merged.count, itemCount: itemCount, config)
         }
         var (a, b) = rowSystem(merged, c)
         let solved = a.withUnsafeMutableBufferPointer { ab in b.withUnsafeMutableBufferPointer { BLAS.solvePositiveDefinite(ab, $0, n: config.factors) } }
@@ -47,7 +48,7 @@ extension ALSRecommender: FoldingRecommender {
         var scaled = played
         for (row, entry) in history.enumerated() {
             for k in 0..<f {
-                let y = itemFactors[entry.item * f + k]
+                let y = itemFactors[entry.item.rawValue * f + k]
                 played[row * f + k] = y
                 scaled[row * f + k] = (c[row] - 1) * y
                 b[k] += c[row] * y
@@ -71,12 +72,13 @@ extension ALSRecommender: FoldingRecommender {
         }
     }
 
-    public func predictLog1p(of user: FoldedUser, item: Int) -> Float { 0 }
+    public func predictLog1p(of user: FoldedUser, item: ItemIndex) -> Float { 0 }
 
     /// Hu et al.'s explanation for the folded row (as `explain(user:…)`): c_uj · ⟨A⁻¹ y_i, y_j⟩.
     /// - Complexity: O(n·f² + f³), the row's system rebuilt.
-    public func explain(of user: FoldedUser, item: Int, count: Int) -> [Contribution] {
+    public func explain(of user: FoldedUser, item: ItemIndex, count: Int) -> [Contribution] {
         check(user, width: config.factors)
+        let item = item.rawValue
         let f = config.factors
         var (a, _) = rowSystem(user.history, user.weights)
         var w = Array(itemFactors[(item * f)..<((item + 1) * f)])
@@ -84,7 +86,7 @@ extension ALSRecommender: FoldingRecommender {
         var terms: [Contribution] = []
         for (index, entry) in user.history.enumerated() {
             var dot: Float = 0
-            for r in 0..<f { dot += w[r] * itemFactors[entry.item * f + r] }
+            for r in 0..<f { dot += w[r] * itemFactors[entry.item.rawValue * f + r] }
             terms.append(Contribution(item: entry.item, weight: Double(user.weights[index] * dot)))
         }
         return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))

@@ -3,10 +3,10 @@ import TasteGraphSupport
 
 /// One item of a listener's history: a dense item index of the model and the raw play count.
 public struct HeardItem: Sendable, Hashable {
-    public var item: Int
+    public var item: ItemIndex
     public var plays: Float
 
-    public init(item: Int, plays: Float) {
+    public init(item: ItemIndex, plays: Float) {
         self.item = item
         self.plays = plays
     }
@@ -18,12 +18,12 @@ public struct FoldedUser: Sendable {
     /// The model kind that folded this user.
     public let kind: ModelKind
     /// The model's index of the user when it was folded in as a user the model knows; nil for a new one.
-    public let user: Int?
+    public let user: UserIndex?
     /// The history the fold-in used: one entry per item in first-seen order, plays summed over repeats;
     /// items outside the model and plays that are negative or not finite left out.
     public let history: [HeardItem]
     /// The items of `history`, for excluding them from the user's list.
-    public let heard: Set<Int>
+    public let heard: Set<ItemIndex>
     /// The user's vector in the model's space: z_u (H) for the GCN, x_u (f) for ALS; empty for the
     /// models without user vectors (item-KNN, popularity, the cold-start mix).
     public let embedding: [Float]
@@ -34,7 +34,7 @@ public struct FoldedUser: Sendable {
     /// The folding model's item count (a folded user does not survive a reload to another model: fold it again).
     let itemCount: Int
 
-    init(kind: ModelKind, itemCount: Int, user: Int?, history: [HeardItem], embedding: [Float] = [], bias: Float = 0, weights: [Float] = []) {
+    init(kind: ModelKind, itemCount: Int, user: UserIndex?, history: [HeardItem], embedding: [Float] = [], bias: Float = 0, weights: [Float] = []) {
         self.kind = kind
         self.itemCount = itemCount
         self.user = user
@@ -56,13 +56,13 @@ public protocol FoldingRecommender: Recommender {
     ///
     /// - Parameter user: the model's index of this user when it has one (the GCN keeps a known user's
     ///   learned layer-0 embedding and replaces its old edges); nil for a user the model never saw.
-    func foldIn(user: Int?, history: [HeardItem]) -> FoldedUser
+    func foldIn(user: UserIndex?, history: [HeardItem]) -> FoldedUser
     /// Ranking scores of a folded user over all items; higher ranks first. Shapes: out (I).
     func scores(of user: FoldedUser, into out: UnsafeMutableBufferPointer<Float>)
     /// Predicted log1p(play count) of (folded user, item); 0 for models that do not predict play counts.
-    func predictLog1p(of user: FoldedUser, item: Int) -> Float
+    func predictLog1p(of user: FoldedUser, item: ItemIndex) -> Float
     /// The heard items that contributed most to `item`'s score for the folded user, largest first (at most `count`).
-    func explain(of user: FoldedUser, item: Int, count: Int) -> [Contribution]
+    func explain(of user: FoldedUser, item: ItemIndex, count: Int) -> [Contribution]
 }
 
 extension FoldingRecommender {
@@ -82,7 +82,7 @@ extension FoldingRecommender {
     /// - Parameter heard: the items to leave out unless `filter.includeHeard`: normally `user.heard`,
     ///   plus anything else the caller never wants shown (e.g. disliked items).
     /// - Complexity: the fold-in's scoring (O(I·H) for the GCN and ALS) plus O(I log k).
-    public func recommend(folded user: FoldedUser, count k: Int, heard: Set<Int>, filter: RecommendationFilter, catalog: Catalog) -> [Recommendation] {
+    public func recommend(folded user: FoldedUser, count k: Int, heard: Set<ItemIndex>, filter: RecommendationFilter, catalog: Catalog) -> [Recommendation] {
         guard k > 0 else { return [] }
         return RecommendationSelection.top(
             k, of: scores(of: user), heard: heard, filter: filter, catalog: catalog,
@@ -109,11 +109,11 @@ enum FoldIn {
         position.reserveCapacity(history.count)
         var merged: [HeardItem] = []
         merged.reserveCapacity(history.count)
-        for entry in history where (0..<itemCount).contains(entry.item) && entry.plays.isFinite && entry.plays >= 0 {
-            if let at = position[entry.item] {
+        for entry in history where (0..<itemCount).contains(entry.item.rawValue) && entry.plays.isFinite && entry.plays >= 0 {
+            if let at = position[entry.item.rawValue] {
                 merged[at].plays += entry.plays
             } else {
-                position[entry.item] = merged.count
+                position[entry.item.rawValue] = merged.count
                 merged.append(entry)
             }
         }
@@ -128,7 +128,7 @@ enum FoldIn {
     static func userBias(_ history: [HeardItem], mean: Float, itemBias: (Int) -> Float, regularization: Double) -> Float {
         guard Double(history.count) + regularization > 0 else { return 0 }
         var sum = 0.0
-        for entry in history { sum += Double(log1pf(entry.plays)) - Double(mean) - Double(itemBias(entry.item)) }
+        for entry in history { sum += Double(log1pf(entry.plays)) - Double(mean) - Double(itemBias(entry.item.rawValue)) }
         return Float(sum / (Double(history.count) + regularization))
     }
 }

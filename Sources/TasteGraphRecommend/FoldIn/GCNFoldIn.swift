@@ -1,3 +1,4 @@
+import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphModel
 import TasteGraphSupport
@@ -109,13 +110,13 @@ extension GCNRecommender: FoldingRecommender {
     /// Shapes: history (n) → embedding z_u (H).
     /// - Complexity: O(n·H) (O(n·H²) with layer weights) plus O(U·H) for the fallback; the scoring
     ///   afterwards is O(I·H).
-    public func foldIn(user: Int?, history: [HeardItem]) -> FoldedUser {
+    public func foldIn(user: UserIndex?, history: [HeardItem]) -> FoldedUser {
         let merged = FoldIn.merged(history, itemCount: itemCount)
         let p = checkpoint.parameters
         let bias = FoldIn.userBias(merged, mean: p[decoder.globalMean], itemBias: { p[decoder.itemBias + $0] },
                                    regularization: checkpoint.header.training.biasRegularization)
-        let known = user.flatMap { (0..<userCount).contains($0) ? $0 : nil }
-        let z = foldInBasis.map { propagate(user: known, history: merged, basis: $0).z } ?? approximate(merged)
+        let known = user.flatMap { (0..<userCount).contains($0.rawValue) ? $0 : nil }
+        let z = foldInBasis.map { propagate(user: known?.rawValue, history: merged, basis: $0).z } ?? approximate(merged)
         return FoldedUser(kind: kind, itemCount: itemCount, user: known, history: merged, embedding: z, bias: bias)
     }
 
@@ -148,7 +149,7 @@ extension GCNRecommender: FoldingRecommender {
             var total: Float = 0
             for (index, entry) in history.enumerated() {
                 total += weights[index]
-                for k in 0..<h { e0[k] += weights[index] * basis.listenerMean[entry.item * h + k] }
+                for k in 0..<h { e0[k] += weights[index] * basis.listenerMean[entry.item.rawValue * h + k] }
             }
             if total > 0 { for k in 0..<h { e0[k] /= total } }
         }
@@ -160,7 +161,7 @@ extension GCNRecommender: FoldingRecommender {
         var p1 = e0.map { $0 * selfWeight }
         var row = [Float](repeating: 0, count: h)
         for (index, entry) in history.enumerated() {
-            let j = entry.item
+            let j = entry.item.rawValue
             let w = weights[index]
             let old = oldWeight[j] ?? 0
             let dj = basis.itemDegree[j]
@@ -227,7 +228,7 @@ extension GCNRecommender: FoldingRecommender {
         var v = [Float](repeating: 0, count: h)
         for entry in history {
             let w = EdgeWeighting.log1p.weight(entry.plays)
-            for k in 0..<h { v[k] += w * z[(userCount + entry.item) * h + k] }
+            for k in 0..<h { v[k] += w * z[(userCount + entry.item.rawValue) * h + k] }
         }
         let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard norm > 0, userCount > 0 else { return [Float](repeating: 0, count: h) }
@@ -257,8 +258,9 @@ extension GCNRecommender: FoldingRecommender {
     }
 
     /// ŷ_ui = s·⟨z_u, z_i⟩ + b_u + b_i + μ with the folded z_u and b_u.
-    public func predictLog1p(of user: FoldedUser, item: Int) -> Float {
+    public func predictLog1p(of user: FoldedUser, item: ItemIndex) -> Float {
         check(user, width: hidden)
+        let item = item.rawValue
         let h = hidden
         var dot: Float = 0
         for k in 0..<h { dot += user.embedding[k] * checkpoint.embeddings[(userCount + item) * h + k] }
@@ -274,20 +276,21 @@ extension GCNRecommender: FoldingRecommender {
     /// contributions; with ReLU or layer weights, the first-order approximation. The fallback's terms are
     /// its own: w_uj ⟨Z_j, z_i⟩ scaled like z_u.
     /// - Complexity: O(n·H), the fold-in's rows rebuilt.
-    public func explain(of user: FoldedUser, item: Int, count: Int) -> [Contribution] {
+    public func explain(of user: FoldedUser, item: ItemIndex, count: Int) -> [Contribution] {
         check(user, width: hidden)
+        let item = item.rawValue
         let h = hidden
         let z = checkpoint.embeddings
         let target = (userCount + item) * h
         var terms: [Contribution] = []
         if let basis = foldInBasis {
-            let rows = propagate(user: user.user, history: user.history, basis: basis)
+            let rows = propagate(user: user.user?.rawValue, history: user.history, basis: basis)
             let combine = checkpoint.header.model.combineLayers
             let a = rows.selfWeight
             for (index, entry) in user.history.enumerated() {
                 var dot: Float = 0
                 for k in 0..<h {
-                    let e0j = basis.itemInput[entry.item * h + k]
+                    let e0j = basis.itemInput[entry.item.rawValue * h + k]
                     let m = combine ? ((1 + a) * e0j + rows.itemLayer[index * h + k]) / 3 : a * e0j + rows.itemLayer[index * h + k]
                     dot += m * z[target + k]
                 }
@@ -298,7 +301,7 @@ extension GCNRecommender: FoldingRecommender {
             var v = [Float](repeating: 0, count: h)
             for entry in user.history {
                 let w = EdgeWeighting.log1p.weight(entry.plays)
-                for k in 0..<h { v[k] += w * z[(userCount + entry.item) * h + k] }
+                for k in 0..<h { v[k] += w * z[(userCount + entry.item.rawValue) * h + k] }
             }
             norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let zNorm = user.embedding.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -306,7 +309,7 @@ extension GCNRecommender: FoldingRecommender {
             for entry in user.history {
                 let w = EdgeWeighting.log1p.weight(entry.plays)
                 var dot: Float = 0
-                for k in 0..<h { dot += z[(userCount + entry.item) * h + k] * z[target + k] }
+                for k in 0..<h { dot += z[(userCount + entry.item.rawValue) * h + k] * z[target + k] }
                 terms.append(Contribution(item: entry.item, weight: Double(scale * w * dot)))
             }
         }
@@ -366,8 +369,9 @@ extension GCNRecommender {
     }
 
     /// r = ⟨z_u, z_new⟩ + c_new for a user of the model.
-    public func score(user: Int, placed: PlacedItem) -> Float {
-        dot(checkpoint.embeddings[(user * hidden)..<((user + 1) * hidden)], placed.embedding) + placed.rankBias
+    public func score(user: UserIndex, placed: PlacedItem) -> Float {
+        let user = user.rawValue
+        return dot(checkpoint.embeddings[(user * hidden)..<((user + 1) * hidden)], placed.embedding) + placed.rankBias
     }
 
     /// ŷ = s·⟨z_u, z_new⟩ + b_u + b_new + μ for a folded user.

@@ -8,11 +8,11 @@ import TasteGraphStore
 public struct LiveUser: Sendable {
     /// Every item the user has played (store item index → total plays): the store's at the first live
     /// event, plus every live listen and like since.
-    public var history: [Int: Float]
-    /// Items never to recommend to the user again.
-    public var disliked: Set<Int> = []
-    /// Item → event time (Unix seconds) of the user's latest skip of it.
-    public var skippedAt: [Int: Int64] = [:]
+    public var history: [ItemIndex: Float]
+    /// Items never to recommend to the user again (store item indices).
+    public var disliked: Set<ItemIndex> = []
+    /// Store item index → event time (Unix seconds) of the user's latest skip of it.
+    public var skippedAt: [ItemIndex: Int64] = [:]
     /// The user folded into the model `foldedFor` names, from `history`.
     public var folded: FoldedUser?
     public var foldedFor = ""
@@ -20,7 +20,7 @@ public struct LiveUser: Sendable {
     var skipHorizon: Int64 = .min
 
     /// Disliked items and items skipped after `skipHorizon`.
-    public var hidden: Set<Int> {
+    public var hidden: Set<ItemIndex> {
         disliked.union(skippedAt.compactMap { $0.value > skipHorizon ? $0.key : nil })
     }
 }
@@ -116,9 +116,9 @@ public final class LiveServing: Sendable {
         }
         let start = ContinuousClock.now
         let snapshot = self.snapshot
-        var touched: [String: [(item: Int, total: Float)]] = [:]
+        var touched: [String: [(item: ItemIndex, total: Float)]] = [:]
         for event in receipt.events {
-            touched[batch[event.batchIndex].user, default: []].append((event.item.rawValue, Float(event.totalPlays)))
+            touched[batch[event.batchIndex].user, default: []].append((event.item, Float(event.totalPlays)))
         }
         let folded = update(touched, snapshot: snapshot)
         return (ListenReceipt(accepted: receipt.accepted, duplicates: receipt.duplicates, newUsers: receipt.newUsers, newItems: receipt.newItems,
@@ -127,7 +127,7 @@ public final class LiveServing: Sendable {
 
     /// Applies stored listens (item → the user's total plays of it now) to the users' live state and
     /// refolds them; returns how many users were folded.
-    func update(_ touched: [String: [(item: Int, total: Float)]], snapshot: ServingSnapshot) -> Int {
+    func update(_ touched: [String: [(item: ItemIndex, total: Float)]], snapshot: ServingSnapshot) -> Int {
         var folded = 0
         for (user, items) in touched {
             var live = users.withLock { $0[user] } ?? LiveUser(history: Self.history(of: user, in: snapshot))
@@ -149,7 +149,7 @@ public final class LiveServing: Sendable {
         return folded
     }
 
-    static func history(of user: String, in snapshot: ServingSnapshot) -> [Int: Float] {
+    static func history(of user: String, in snapshot: ServingSnapshot) -> [ItemIndex: Float] {
         Dictionary(snapshot.recommendations.history(of: user).map { ($0.item, $0.plays) }, uniquingKeysWith: +)
     }
 
@@ -174,21 +174,21 @@ public final class LiveServing: Sendable {
             }
         }
         let snapshot = self.snapshot
-        var likes: [String: [(item: Int, total: Float)]] = [:]
+        var likes: [String: [(item: ItemIndex, total: Float)]] = [:]
         for event in receipt.events {
             let wire = batch[event.batchIndex]
             switch event.kind {
             case .like:
-                let current = users.withLock { $0[wire.user]?.history[event.item.rawValue] }
-                    ?? Self.history(of: wire.user, in: snapshot)[event.item.rawValue] ?? 0
-                likes[wire.user, default: []].append((event.item.rawValue, current + 1))
+                let current = users.withLock { $0[wire.user]?.history[event.item] }
+                    ?? Self.history(of: wire.user, in: snapshot)[event.item] ?? 0
+                likes[wire.user, default: []].append((event.item, current + 1))
             case .dislike, .skip:
                 users.withLock { table in
                     var live = table[wire.user] ?? LiveUser(history: Self.history(of: wire.user, in: snapshot))
                     if event.kind == .dislike {
-                        live.disliked.insert(event.item.rawValue)
+                        live.disliked.insert(event.item)
                     } else {
-                        live.skippedAt[event.item.rawValue] = max(live.skippedAt[event.item.rawValue] ?? .min, wire.at)
+                        live.skippedAt[event.item] = max(live.skippedAt[event.item] ?? .min, wire.at)
                     }
                     if live.foldedFor.isEmpty, live.folded == nil {
                         live.folded = snapshot.recommendations.foldIn(user: wire.user, history: live.history)
@@ -299,9 +299,9 @@ public final class LiveServing: Sendable {
             let user = catalog.userExternalIDs[row.user.rawValue]
             var live = users[user] ?? LiveUser(history: history(of: user, in: snapshot))
             switch row.kind {
-            case .like: live.history[row.item.rawValue, default: 0] += 1
-            case .dislike: live.disliked.insert(row.item.rawValue)
-            case .skip: live.skippedAt[row.item.rawValue] = max(live.skippedAt[row.item.rawValue] ?? .min, row.at)
+            case .like: live.history[row.item, default: 0] += 1
+            case .dislike: live.disliked.insert(row.item)
+            case .skip: live.skippedAt[row.item] = max(live.skippedAt[row.item] ?? .min, row.at)
             }
             users[user] = live
         }
