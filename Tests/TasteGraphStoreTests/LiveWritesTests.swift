@@ -403,3 +403,33 @@ private func listen(_ event: String, _ user: String, _ item: String, _ plays: In
         #expect(described(reimported) == described(catalog))
     }
 }
+
+/// Group commit: several batches in one transaction, each with its own receipt, as if appended in turn.
+@Suite struct GroupCommitTests {
+    @Test func batchesShareOneTransactionAndKeepTheirOwnReceipts() throws {
+        let dir = TemporaryDirectory()
+        let store = try fixtureStore(dir)
+        let receipts = try store.appendListens(
+            batches: [[listen("g1", "u1", "S1"), listen("g2", "new-user", "S2")], [listen("g2", "u2", "S3"), listen("g3", "u2", "new-song", 4)]],
+            receivedAt: 0)
+        #expect(receipts.count == 2)
+        #expect(receipts[0].accepted == 2 && receipts[0].duplicates == 0 && receipts[0].newUsers == ["new-user"] && receipts[0].newItems.isEmpty)
+        // g2 was stored by the first batch, so it is a duplicate in the second; indices are within the batch.
+        #expect(receipts[1].accepted == 1 && receipts[1].duplicates == 1 && receipts[1].newItems == ["new-song"])
+        #expect(receipts[1].events.map(\.batchIndex) == [1])
+        #expect(try store.listenEventCount() == 3)
+        #expect(try plays(store)["u2/new-song"] == 4)
+    }
+
+    @Test func oneRefusedBatchStoresNothingOfTheGroupAndIsNamed() throws {
+        let dir = TemporaryDirectory()
+        let store = try fixtureStore(dir)
+        _ = try store.appendListens([listen("e0", "u1", "S1", 1_000_000_000 - 3)], receivedAt: 0)
+        let before = try liveSnapshot(store)
+        let error = expectError(LiveGroupError.self) {
+            _ = try store.appendListens(batches: [[listen("ok", "u2", "S2")], [listen("x1", "u3", "S3"), listen("x2", "u1", "S1", 10)]], receivedAt: 0)
+        }
+        #expect(error?.batch == 1 && error?.error.index == 1 && error?.error.field == "plays")
+        #expect(try liveSnapshot(store) == before)
+    }
+}
