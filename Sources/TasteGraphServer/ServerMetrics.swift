@@ -9,7 +9,8 @@ import Prometheus
 ///   raw path, so label values stay few);
 /// - `tastegraph_model_info{kind,version}`: 1 for the model serving now, 0 for ones it replaced;
 /// - `tastegraph_listens_ingested_total{result}` (`accepted`, `duplicate`) and
-///   `tastegraph_fold_in_duration_seconds{model}`: live listens and the time to fold their users in;
+///   `tastegraph_fold_in_duration_seconds{model}`: live listens, and the time to fold one user in (at the
+///   user's first read after them);
 /// - `tastegraph_reloads_total{result}` (`ok`, `failed`).
 public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
@@ -45,9 +46,10 @@ public final class ServerMetrics: Sendable {
         registry.makeCounter(descriptor: descriptor, labels: [("result", "duplicate")]).increment(by: Int64(duplicates))
     }
 
-    func foldIn(model: String, duration: Duration) {
+    /// Records one fold-in (pass this to `LiveServing`'s `onFold`).
+    public func foldIn(model: String, duration: Duration) {
         registry.makeDurationHistogram(
-            descriptor: .init(namespace: "tastegraph", metricName: "fold_in_duration", unitName: "seconds", helpText: "Time to fold a batch's users into the model after their listens were stored."),
+            descriptor: .init(namespace: "tastegraph", metricName: "fold_in_duration", unitName: "seconds", helpText: "Time to fold one user into the model from their whole history (at the first read after their live events)."),
             labels: [("model", model)], buckets: Self.latencyBuckets
         ).record(duration)
     }

@@ -22,6 +22,8 @@ public struct ServerSettings: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Connections served at once; more wait in the accept backlog.
     public var maxConnections = 1024
+    /// Encoded answers kept for reuse until the model or the user changes (0: compute every request).
+    public var answerCacheEntries = 200_000
     /// How long a graceful shutdown (SIGTERM) waits for requests in flight.
     public var shutdownGrace: Duration = .seconds(10)
 
@@ -35,6 +37,7 @@ struct ServerContext: Sendable {
     let settings: ServerSettings
     let token: [UInt8]?
     let openAPIDocument: [UInt8]
+    let cache: AnswerCache
 }
 
 /// The TasteGraph HTTP server: Hummingbird 2 over one `LiveServing`.
@@ -42,11 +45,13 @@ public struct TasteGraphHTTPServer: Sendable {
     public let live: LiveServing
     public let metrics: ServerMetrics
     public let settings: ServerSettings
+    let cache: AnswerCache
 
     public init(live: LiveServing, settings: ServerSettings, metrics: ServerMetrics = ServerMetrics()) {
         self.live = live
         self.settings = settings
         self.metrics = metrics
+        cache = AnswerCache(capacity: settings.answerCacheEntries)
         let model = live.snapshot.model
         metrics.modelServing(kind: model.kind, version: model.version, replacing: nil)
     }
@@ -66,7 +71,7 @@ public struct TasteGraphHTTPServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: settings.maxBodyBytes))
         let context = ServerContext(live: live, metrics: metrics, settings: settings, token: settings.token.map { Array($0.utf8) },
-                                    openAPIDocument: Self.openAPIDocument)
+                                    openAPIDocument: Self.openAPIDocument, cache: cache)
         Routes.add(to: router, server: context)
         return router
     }

@@ -322,6 +322,9 @@ public final class RecommendationService: Sendable {
         storeUserIDs.index(of: user).map { histories[$0.rawValue] } ?? []
     }
 
+    /// Whether the model folds users in from their history (`FoldingRecommender`).
+    public var foldsUsers: Bool { recommender is any FoldingRecommender }
+
     /// The user folded into the model from `history` (store item index → plays; items the model does not
     /// know are left out), or nil when the model cannot fold users in. A user the model knows keeps what
     /// the model learned of it (the GCN's layer-0 embedding); the history replaces its edges.

@@ -35,6 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body in bytes (larger: 413).") var maxBodyBytes = 1 << 20
     @Option(name: .long, help: "Most elements in one listens, feedback or items batch.") var maxBatch = 10_000
     @Option(name: .long, help: "Users with fewer listens than this get the cold-start mix.") var coldStartMinListens = 3
+    @Option(name: .long, help: "Encoded answers kept until the model or the user changes (0: compute every request).")
+    var answerCache = 200_000
     @Flag(name: .long, help: "Skip what explanations need at load (faster start; explain=true is then refused).") var noExplanations = false
     @Flag(name: .long, help: "fsync every live write (survives power loss; default: survives a killed process).") var fsync = false
     @Option(name: .long, help: "Seconds between checks of the model file; on a change it is reloaded (0: off).") var watch = 0.0
@@ -45,6 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1") }
         guard coldStartMinListens >= 0 else { throw ValidationError("--cold-start-min-listens must be ≥ 0") }
+        guard answerCache >= 0 else { throw ValidationError("--answer-cache must be ≥ 0") }
         guard watch >= 0 else { throw ValidationError("--watch must be ≥ 0 seconds") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
@@ -58,19 +61,22 @@ struct ServeCommand: AsyncParsableCommand {
         settings.port = port
         settings.maxBodyBytes = maxBodyBytes
         settings.maxBatchSize = maxBatch
+        settings.answerCacheEntries = answerCache
         if let tokenFile { settings.token = try Self.token(from: tokenFile) }
         var configuration = ServingConfiguration(storePath: store, modelPath: model)
         configuration.policy = ColdStartPolicy(minimumListens: coldStartMinListens)
         configuration.explanations = !noExplanations
+        let metrics = ServerMetrics()
         let live: LiveServing
         do {
-            live = try LiveServing(configuration: configuration, durability: fsync ? .powerLoss : .processCrash)
+            live = try LiveServing(configuration: configuration, durability: fsync ? .powerLoss : .processCrash,
+                                   onFold: { metrics.foldIn(model: $0, duration: $1) })
         } catch {
             FileHandle.standardError.write(Data("tastegraph-server: cannot serve: \(error)\n".utf8))
             throw ExitCode(3)
         }
         logger.info("loaded", metadata: ["model": .string(live.snapshot.model.kind), "version": .string(live.snapshot.model.version)])
-        let server = TasteGraphHTTPServer(live: live, settings: settings)
+        let server = TasteGraphHTTPServer(live: live, settings: settings, metrics: metrics)
         try await server.run(logger: logger, watchModelEvery: watch > 0 ? .milliseconds(Int64(watch * 1000)) : nil) { port in
             FileHandle.standardError.write(Data("listening on http://\(host):\(port)\n".utf8))
         }

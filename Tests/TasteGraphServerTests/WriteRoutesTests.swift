@@ -208,3 +208,28 @@ import Testing
         #expect(fanRanks.reduce(0, +) < otherRanks.reduce(0, +), "fans \(fanRanks), others \(otherRanks)")
     }
 }
+
+/// Batches posted at once are committed together (group commit) and answered one by one: a batch the
+/// store refuses fails alone.
+@Suite struct ConcurrentIngestTests {
+    @Test func concurrentBatchesEachGetTheirOwnAnswer() async throws {
+        let f = try ServerFixture()
+        let client = f.client
+        let items = Array(f.live.snapshot.recommendations.catalog.itemExternalIDs.prefix(50))
+        let statuses = try await withThrowingTaskGroup(of: (Int, Int).self) { tasks in
+            for n in 0..<12 {
+                let plays = n == 5 ? 999_999_999 : 1  // batch 5 pushes one pair over 10⁹ plays: refused by the store
+                let events = (0..<20).map { k in (id: "c\(n)-\(k)", user: "concurrent-\(n % 3)", item: items[k], plays: k == 0 && n == 5 ? plays : 1) }
+                var body = WriteRoutesTests.listens(events)
+                if n == 5 { body = WriteRoutesTests.listens(events + [(id: "c5-extra", user: "concurrent-2", item: items[0], plays: 999_999_999)]) }
+                tasks.addTask { (n, try await client.post("/v1/listens", json: body, token: ServerFixture.token).status) }
+            }
+            var out: [Int: Int] = [:]
+            for try await (n, status) in tasks { out[n] = status }
+            return out
+        }
+        #expect(statuses[5] == 422, "\(statuses)")
+        #expect((0..<12).filter { $0 != 5 }.allSatisfy { statuses[$0] == 200 }, "\(statuses)")
+        #expect(try WriteRoutesTests.storedEvents(f.storePath) == 11 * 20)
+    }
+}

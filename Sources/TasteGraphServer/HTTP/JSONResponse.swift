@@ -33,6 +33,20 @@ enum JSONResponse {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// `value` encoded, for an answer that may be cached.
+    /// - Throws: `APIError` (500, no internals) when it cannot be encoded.
+    static func buffer(_ value: some Encodable) throws -> ByteBuffer {
+        guard let data = try? encoder().encode(value) else {
+            throw APIError(.internalServerError, "internal", "the response could not be encoded")
+        }
+        return ByteBuffer(bytes: data)
+    }
+
+    /// A 200 with an encoded JSON body.
+    static func ok(_ body: ByteBuffer) -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: body))
+    }
+
     /// Reads and decodes a request body of at most `limit` bytes.
     /// - Throws: `APIError` 413 over the limit; 422 naming the key path (`listens[3].plays`) of a field that
     ///   is missing or mistyped; 400 for a body that is not JSON.

@@ -29,11 +29,18 @@ enum Routes {
             ask.excludedArtists = query[values: "exclude_artist"].map(String.init)
             ask.maxPerArtist = try integer(query, "max_per_artist", default: 0, range: 0...maximumCount)
             ask.minPopularity = try number(query, "min_popularity", default: 0, range: 0...1)
-            return try respond { try live.recommend(ask) }
+            let body = try server.cache.body(for: request.uri.description, version: live.answerVersion(forUser: ask.user)) {
+                try JSONResponse.buffer(try serve { try live.recommend(ask) })
+            }
+            return JSONResponse.ok(body)
         }
         v1.get("artists/{artist}/related") { request, context in
             let ask = RelatedArtistsRequest(artists: [try path(context, "artist")], count: try count(request.uri.queryParameters, default: 10))
-            return try respond { try live.snapshot.related.related(ask) }
+            let snapshot = live.snapshot
+            let body = try server.cache.body(for: request.uri.description, version: AnswerVersion(snapshot: snapshot)) {
+                try JSONResponse.buffer(try serve { try snapshot.related.related(ask) })
+            }
+            return JSONResponse.ok(body)
         }
         v1.get("items/{item}/similar") { request, context in
             let query = request.uri.queryParameters
@@ -44,7 +51,11 @@ enum Routes {
                 return basis
             } ?? .listens
             let ask = SimilarItemsRequest(item: try path(context, "item"), count: try count(query, default: 10), by: basis)
-            return try respond { try live.similar(ask) }
+            let snapshot = live.snapshot
+            let body = try server.cache.body(for: request.uri.description, version: AnswerVersion(snapshot: snapshot)) {
+                try JSONResponse.buffer(try serve { try snapshot.similar.similar(ask) })
+            }
+            return JSONResponse.ok(body)
         }
         v1.get("users/{user}/segment") { _, context in
             let user = try path(context, "user")
@@ -55,9 +66,9 @@ enum Routes {
         writes.post("listens") { request, _ in
             let batch = try await JSONResponse.decode(ListenBatch.self, from: request, limit: server.settings.maxBodyBytes)
             try checkBatch(batch.listens.count, field: "listens", limit: server.settings.maxBatchSize)
-            let (receipt, foldIn) = try serve { try live.ingestTimed(batch.listens) }
+            let receipt: ListenReceipt
+            do { receipt = try await live.ingest(batch.listens) } catch let error as ServingError { throw APIError(error) }
             server.metrics.listensIngested(accepted: receipt.accepted, duplicates: receipt.duplicates)
-            if receipt.accepted > 0 { server.metrics.foldIn(model: live.snapshot.model.kind, duration: foldIn) }
             return JSONResponse.make(receipt)
         }
         writes.post("feedback") { request, _ in

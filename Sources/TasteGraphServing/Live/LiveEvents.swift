@@ -34,7 +34,7 @@ public struct ListenReceipt: Codable, Sendable, Equatable {
     /// Users and items the batch created.
     public let newUsers: [String]
     public let newItems: [String]
-    /// Users whose next recommendations were recomputed from their new history.
+    /// Users whose next recommendations come from their new history (folded in at that read).
     public let foldedUsers: Int
 }
 

@@ -4,6 +4,22 @@ import TasteGraphCore
 import TasteGraphRecommend
 import TasteGraphStore
 
+/// The state an answer was computed from (see `LiveServing.answerVersion`).
+public struct AnswerVersion: Hashable, Sendable {
+    public let snapshot: UUID
+    public let generation: UInt64
+
+    /// An answer that depends on the snapshot alone (related artists, similar items): generation 0.
+    public init(snapshot: ServingSnapshot) {
+        self.init(snapshot: snapshot.id, generation: 0)
+    }
+
+    init(snapshot: UUID, generation: UInt64) {
+        self.snapshot = snapshot
+        self.generation = generation
+    }
+}
+
 /// A user's state after live events, which replaces the snapshot's history of that user.
 public struct LiveUser: Sendable {
     /// Every item the user has played (store item index → total plays): the store's at the first live
@@ -18,6 +34,8 @@ public struct LiveUser: Sendable {
     public var foldedFor = ""
     /// Skips newer than this (event time) hide their item; set by `LiveServing` when it answers.
     var skipHorizon: Int64 = .min
+    /// Counts the live events applied to this user: an answer computed at one generation is stale at the next.
+    public internal(set) var generation: UInt64 = 0
 
     /// Disliked items and items skipped after `skipHorizon`.
     public var hidden: Set<ItemIndex> {
@@ -27,7 +45,8 @@ public struct LiveUser: Sendable {
 
 /// The live service every front end serves from: a `ServingSnapshot` (store + model, immutable), the
 /// state live events added since (users' new listens, folds, dislikes, skips), and the store connection
-/// that makes those events durable.
+/// that makes those events durable (listen batches through `ListenCommitter`, which groups concurrent
+/// batches into one transaction).
 ///
 /// Reads never wait for writes or reloads: a request takes the current snapshot reference and the user's
 /// live state under short locks, then works outside them. Writes go through one store connection, one
@@ -40,14 +59,22 @@ public final class LiveServing: Sendable {
     let configuration: Mutex<ServingConfiguration>
     let current: Mutex<ServingSnapshot>
     let users: Mutex<[String: LiveUser]>
-    let writer: Mutex<GraphStore>
+    let writer: StoreWriter
+    /// Listen batches go through it: grouped into shared transactions, committed off the request threads.
+    let committer: ListenCommitter
     let reloading = Mutex(false)
+    /// Told the model kind and the time of every fold-in (for metrics).
+    let onFold: @Sendable (String, Duration) -> Void
 
     /// Loads the snapshot and opens the store for live writes.
     /// - Parameter durability: `.processCrash` (a batch survives the process being killed) or `.powerLoss`
     ///   (also the machine losing power: an fsync per batch).
     /// - Throws: what `ServingSnapshot` throws; the store's errors.
-    public init(configuration: ServingConfiguration, durability: Durability = .processCrash, skipCooldown: Int64 = 86_400) throws {
+    /// - Parameter onFold: told the model kind and the duration of every fold-in.
+    public init(
+        configuration: ServingConfiguration, durability: Durability = .processCrash, skipCooldown: Int64 = 86_400,
+        onFold: @escaping @Sendable (String, Duration) -> Void = { _, _ in }
+    ) throws {
         let snapshot = try ServingSnapshot(configuration: configuration)
         let store = try GraphStore.openExisting(path: configuration.storePath)
         try store.setDurability(durability)
@@ -57,8 +84,12 @@ public final class LiveServing: Sendable {
         current = Mutex(snapshot)
         users = Mutex(restored)
         self.skipCooldown = skipCooldown
-        writer = Mutex(store)
+        self.onFold = onFold
+        writer = StoreWriter(store)
+        committer = ListenCommitter(writer: writer)
     }
+
+    deinit { committer.stop() }
 
     /// The model file reloads read by default.
     public var modelPath: String { configuration.withLock { $0.modelPath } }
@@ -72,14 +103,29 @@ public final class LiveServing: Sendable {
         guard var live = users.withLock({ $0[request.user] }) else {
             return try snapshot.recommendations.recommend(request)
         }
-        if live.foldedFor != snapshot.model.version {  // first use after a reload: fold against this model
+        if live.foldedFor != snapshot.model.version {  // after live events or a reload: fold against this model
+            let start = ContinuousClock.now
             live.folded = snapshot.recommendations.foldIn(user: request.user, history: live.history)
+            if live.folded != nil { onFold(snapshot.model.kind, ContinuousClock.now - start) }
             live.foldedFor = snapshot.model.version
             let refolded = live
-            users.withLock { $0[request.user] = refolded }
+            users.withLock { table in  // keep the fold unless a live event changed the user meanwhile
+                guard table[request.user]?.generation == refolded.generation else { return }
+                table[request.user]?.folded = refolded.folded
+                table[request.user]?.foldedFor = refolded.foldedFor
+            }
         }
         live.skipHorizon = Int64(Date().timeIntervalSince1970) - skipCooldown
         return try snapshot.recommendations.recommend(request, live: live)
+    }
+
+    /// What an answer for `user` depends on besides the request: the snapshot and the user's live
+    /// generation. Equal versions give equal answers, so a front end may reuse one; nil when the answer also
+    /// depends on the clock (the user has skips, which expire) and must be computed every time.
+    public func answerVersion(forUser user: String) -> AnswerVersion? {
+        let snapshot = self.snapshot
+        guard let live = users.withLock({ $0[user] }) else { return AnswerVersion(snapshot: snapshot.id, generation: 0) }
+        return live.skippedAt.isEmpty ? AnswerVersion(snapshot: snapshot.id, generation: live.generation + 1) : nil
     }
 
     /// Items like one item.
@@ -87,66 +133,58 @@ public final class LiveServing: Sendable {
         try snapshot.similar.similar(request)
     }
 
-    /// Stores a batch of listens durably and folds its users in, so their next list reflects it.
+    /// Stores a batch of listens durably and updates its users' live state, so their next list reflects it
+    /// (folded in at that read).
     ///
     /// All or nothing: a bad element (its index and field in the error's `field`, e.g. `listens[3].plays`)
     /// stores nothing. A retried batch (same event ids) changes nothing. Returns after the commit.
     /// - Throws: `ServingError` (invalid) naming the element and field; the store's errors.
-    public func ingest(_ events: [ListenEvent]) throws -> ListenReceipt {
-        try ingestTimed(events).receipt
-    }
-
-    /// `ingest`, with the time spent folding the batch's users in (after the commit).
-    public func ingestTimed(_ events: [ListenEvent]) throws -> (receipt: ListenReceipt, foldIn: Duration) {
+    public func ingest(_ events: [ListenEvent]) async throws -> ListenReceipt {
         var batch: [LiveListen] = []
         batch.reserveCapacity(events.count)
         for (index, event) in events.enumerated() {
             let at = try Self.validate(event, index: index)
             batch.append(LiveListen(eventID: event.eventId, user: event.user, item: event.item, plays: event.plays, at: at))
         }
-        let receipt = try writer.withLock { store in
-            do {
-                return try store.appendListens(batch, receivedAt: Int64(Date().timeIntervalSince1970))
-            } catch let error as LiveWriteError {
-                throw ServingError(field: "listens[\(error.index)].\(Self.wireName(error.field))", detail: error.reason)
+        let receivedAt = Int64(Date().timeIntervalSince1970)
+        let receipt: LiveListenReceipt
+        do {
+            receipt = try await withCheckedThrowingContinuation { continuation in
+                committer.submit(batch, receivedAt: receivedAt) { continuation.resume(with: $0) }
             }
+        } catch let error as LiveWriteError {
+            throw ServingError(field: "listens[\(error.index)].\(Self.wireName(error.field))", detail: error.reason)
         }
         guard receipt.accepted > 0 else {
-            return (ListenReceipt(accepted: 0, duplicates: receipt.duplicates, newUsers: [], newItems: [], foldedUsers: 0), .zero)
+            return ListenReceipt(accepted: 0, duplicates: receipt.duplicates, newUsers: [], newItems: [], foldedUsers: 0)
         }
-        let start = ContinuousClock.now
         let snapshot = self.snapshot
         var touched: [String: [(item: ItemIndex, total: Float)]] = [:]
         for event in receipt.events {
             touched[batch[event.batchIndex].user, default: []].append((event.item, Float(event.totalPlays)))
         }
         let folded = update(touched, snapshot: snapshot)
-        return (ListenReceipt(accepted: receipt.accepted, duplicates: receipt.duplicates, newUsers: receipt.newUsers, newItems: receipt.newItems,
-                              foldedUsers: folded), ContinuousClock.now - start)
+        return ListenReceipt(accepted: receipt.accepted, duplicates: receipt.duplicates, newUsers: receipt.newUsers, newItems: receipt.newItems,
+                             foldedUsers: folded)
     }
 
-    /// Applies stored listens (item → the user's total plays of it now) to the users' live state and
-    /// refolds them; returns how many users were folded.
+    /// Applies stored listens (item → the user's total plays of it now) to the users' live state and marks
+    /// their folds stale: the next read folds each user in once from the whole history (`recommend`), so a
+    /// burst of listens costs one fold, and ingest never waits for folding. Returns how many users a
+    /// folding model will answer from their new history.
     func update(_ touched: [String: [(item: ItemIndex, total: Float)]], snapshot: ServingSnapshot) -> Int {
-        var folded = 0
         for (user, items) in touched {
-            var live = users.withLock { $0[user] } ?? LiveUser(history: Self.history(of: user, in: snapshot))
-            for (item, total) in items { live.history[item] = total }
-            live.folded = snapshot.recommendations.foldIn(user: user, history: live.history)
-            live.foldedFor = snapshot.model.version
-            if live.folded != nil { folded += 1 }
-            let updated = live
-            // Merge under the lock: only the history and the fold are ours to set.
+            let seed = users.withLock { $0[user] } == nil ? Self.history(of: user, in: snapshot) : nil
             users.withLock { table in
-                var merged = table[user] ?? updated
-                for (item, total) in items { merged.history[item] = total }
-                merged.history.merge(updated.history) { current, _ in current }
-                merged.folded = updated.folded
-                merged.foldedFor = updated.foldedFor
-                table[user] = merged
+                var live = table[user] ?? LiveUser(history: seed ?? [:])
+                for (item, total) in items { live.history[item] = total }
+                live.folded = nil
+                live.foldedFor = ""
+                live.generation += 1
+                table[user] = live
             }
         }
-        return folded
+        return snapshot.recommendations.foldsUsers ? touched.count : 0
     }
 
     static func history(of user: String, in snapshot: ServingSnapshot) -> [ItemIndex: Float] {
@@ -165,7 +203,7 @@ public final class LiveServing: Sendable {
             let at = try EventValidation.time(event.at, field: "feedback[\(index)].at")
             batch.append(LiveFeedback(eventID: event.eventId, user: event.user, item: event.item, kind: event.kind, at: at))
         }
-        let receipt = try writer.withLock { store in
+        let receipt = try writer.store.withLock { store in
             do {
                 return try store.appendFeedback(batch, receivedAt: Int64(Date().timeIntervalSince1970))
             } catch let error as LiveWriteError {
@@ -190,10 +228,7 @@ public final class LiveServing: Sendable {
                     } else {
                         live.skippedAt[event.item] = max(live.skippedAt[event.item] ?? .min, wire.at)
                     }
-                    if live.foldedFor.isEmpty, live.folded == nil {
-                        live.folded = snapshot.recommendations.foldIn(user: wire.user, history: live.history)
-                        live.foldedFor = snapshot.model.version
-                    }
+                    live.generation += 1
                     table[wire.user] = live
                 }
             }
@@ -212,7 +247,7 @@ public final class LiveServing: Sendable {
             try EventValidation.id(event.title, field: "items[\(index)].title")
             items.append(NewItem(id: event.id, title: event.title, release: event.release, artist: event.artist, year: event.year, tags: event.tags ?? []))
         }
-        _ = try writer.withLock { store in
+        _ = try writer.store.withLock { store in
             do {
                 return try store.addItems(items)
             } catch let error as LiveWriteError {

@@ -35,6 +35,8 @@ public final class ServingSnapshot: Sendable {
     public let segments: Result<SegmentService, ServingError>
     /// When the snapshot was loaded.
     public let loadedAt: Date
+    /// Unique per load: answers computed from this snapshot may be cached under it.
+    public let id = UUID()
 
     /// Loads every service from the store at `configuration.storePath` and the model at `modelPath`.
     /// - Throws: `CheckpointError` for a missing, damaged or mismatched model file; the store's errors.
