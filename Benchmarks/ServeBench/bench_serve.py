@@ -458,10 +458,10 @@ def wrk_matrix(args, url, script, env_extra, label):
 
 # --- our server ------------------------------------------------------------------------------------------------
 
-def start_ours(args, store, model, token_file):
+def start_ours(args, store, model, token_file, extra=(), log_name="server.log"):
     cmd = [args.server_binary, "--store", store, "--model", model, "--host", "127.0.0.1",
-           "--port", str(args.port), "--token-file", token_file, "--log-level", args.server_log_level]
-    service = Service("tastegraph-server", cmd, os.path.join(args.work, "server.log"))
+           "--port", str(args.port), "--token-file", token_file, "--log-level", args.server_log_level, *extra]
+    service = Service("tastegraph-server", cmd, os.path.join(args.work, log_name))
     deadline = time.monotonic() + args.startup_timeout
     pattern = re.compile(r"listening on http://([^\s:/]+|\[[^\]]+\]):(\d+)")
     port = None
@@ -839,6 +839,15 @@ def ours_bench(args, report, run_id, reference):
     finally:
         code = service.stop()
         ours["exit_status_after_sigterm"] = code
+    if "reads" not in args.skip:
+        # The same GCN requests with the answer cache off: every request scores all items and encodes.
+        uncached, _ = start_ours(args, store, gcn, token_file, extra=["--answer-cache", "0"], log_name="server-uncached.log")
+        try:
+            url = f"http://127.0.0.1:{uncached.port}"
+            recs = {"CYCLE_FILE": ids["users"], "CYCLE_PATH": f"/v1/users/{{id}}/recommendations?k={args.k}"}
+            ours["recommendations_gcn_uncached"] = section(lambda: wrk_matrix(args, url, CYCLE_LUA, recs, "GCN recommendations, answer cache off"))
+        finally:
+            uncached.stop()
 
 
 def section(work):
@@ -884,7 +893,7 @@ def side_by_side(report):
     """Our recommendations' req/s over the reference's, and both p99s, at each connection count."""
     ours, ref = report.get("tastegraph") or {}, (report.get("reference") or {}).get("recommendations") or {}
     table = {}
-    for kind in ("gcn", "als"):
+    for kind in ("gcn", "als", "gcn_uncached"):  # gcn_uncached: run after the reference, not beside it
         runs = ours.get(f"recommendations_{kind}") or {}
         for connections, theirs in ref.items():
             mine = runs.get(connections) or {}
