@@ -177,3 +177,10 @@ bench-serve: bench-serve-deps
 	@$(RELEASE) --product tastegraph-server >&2
 	@python3 Benchmarks/ServeBench/bench_serve.py $(BENCH_SERVE_ARGS)
 # ------------------------------------------------------------------------------------------------------------
+
+## bench-warm-start: `train --warm-start` vs a cold train, on the sample and lastfm-2k (wall time, epochs,
+## validation and test Recall@20), JSON on stdout
+.PHONY: bench-warm-start
+bench-warm-start: deps
+	@$(RELEASE) --product tastegraph >&2
+	@python3 Benchmarks/WarmStart/bench_warm_start.py --tastegraph $(BIN) --work .bench/warm-start
