@@ -26,17 +26,26 @@ import Glibc
         }
     }
 
-    @Test func anEphemeralLoopbackPortAnswersAndShutsDownGracefully() async throws {
-        var settings = ServerSettings()
-        settings.port = 0
-        let f = try ServerFixture(settings: settings)
+    /// Runs the fixture's server on a free loopback port while `body` runs, then shuts it down gracefully.
+    static func serving(_ f: ServerFixture, _ body: (Int) async throws -> Void) async throws {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = f.server.application(logger: Self.quietLogger()) { port in continuation.yield(port) }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: Self.quietLogger()))
+        let app = f.server.application(logger: quietLogger()) { port in continuation.yield(port) }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger()))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
+            try await body(port)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test func anEphemeralLoopbackPortAnswersAndShutsDownGracefully() async throws {
+        var settings = ServerSettings()
+        settings.port = 0
+        let f = try ServerFixture(settings: settings)
+        try await Self.serving(f) { port in
             #expect(port > 0)
             let user = f.live.snapshot.recommendations.users[0]
             let health = try await Self.blocking { try LoopbackHTTP.send(port: port, path: "/healthz") }
@@ -46,8 +55,6 @@ import Glibc
             let body = #"{"listens":[{"event_id":"live-1","user":"\#(user)","item":"SOKVZS5IGMK3FCAI0I","plays":2,"at":"2026-12-01T10:00:00Z"}]}"#
             let ack = try await Self.blocking { try LoopbackHTTP.send(port: port, method: "POST", path: "/v1/listens", body: body, token: ServerFixture.token) }
             #expect(ack.status == 200, "\(ack.body)")
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 
@@ -173,13 +180,7 @@ final class Shared<Value: Sendable>: Sendable {
         settings.port = 0
         settings.idleTimeout = .seconds(2)
         let f = try ServerFixture(settings: settings)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = f.server.application(logger: LiveServerTests.quietLogger()) { port in continuation.yield(port) }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: LiveServerTests.quietLogger()))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
+        try await LiveServerTests.serving(f) { port in
             // Two stalled clients: one stops inside its request head, one inside its announced body.
             let stalled = try (0..<2).map { _ in try RawConnection(port: port) }
             stalled[0].write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow:")
@@ -192,8 +193,6 @@ final class Shared<Value: Sendable>: Sendable {
             #expect(ContinuousClock.now - start < .seconds(2), "20 requests beside two stalled clients")
             // The idle timeout closes the one stalled in its head (the read sees the end of the stream).
             #expect(try await LiveServerTests.blocking { stalled[0].readUntilClosed(timeout: 6) })
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 }
@@ -203,15 +202,7 @@ final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw LoopbackHTTP.Failure(description: "connect: \(errno)") }
+        fd = try LoopbackHTTP.connect(port: port)
     }
 
     func write(_ text: String) {

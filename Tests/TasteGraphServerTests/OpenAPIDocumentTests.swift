@@ -60,6 +60,7 @@ import Testing
         Case(method: "post", template: "/v1/admin/reload", path: "/v1/admin/reload", body: "{}", token: true, status: 200),
         Case(method: "post", template: "/v1/admin/reload", path: "/v1/admin/reload", body: #"{"model":"/no/such/model.tgm"}"#, token: true, status: 409),
         Case(method: "post", template: "/v1/admin/reload", path: "/v1/admin/reload", body: "{x", token: true, status: 400),
+        Case(method: "post", template: "/v1/admin/reload", path: "/v1/admin/reload", body: #"{"model":5}"#, token: true, status: 422),
         Case(method: "post", template: "/v1/admin/reload", path: "/v1/admin/reload", body: "{}", token: false, status: 401),
     ]
 
