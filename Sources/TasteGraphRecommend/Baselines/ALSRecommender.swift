@@ -88,26 +88,27 @@ public struct ALSRecommender: RegisteredModel {
 
     /// BM25's length normalization of each item (document): L_i = (1 − B) + B · plays_i / mean plays per
     /// item, over the train listens; nil for the confidence weighting. Shapes: (I).
-    static func itemLengths(_ graph: BipartiteGraph, _ config: ALSConfig) -> [Float]? {
+    /// Kept in Double while fitting (the file stores them as Float for folding users in).
+    static func itemLengths(_ graph: BipartiteGraph, _ config: ALSConfig) -> [Double]? {
         guard config.weighting == .bm25 else { return nil }
         let rows = graph.userItems
         var itemTotals = [Double](repeating: 0, count: graph.itemCount)
         for e in 0..<rows.edgeCount { itemTotals[Int(rows.targets[e])] += Double(rows.weights[e]) }
         let average = itemTotals.reduce(0, +) / max(1, Double(graph.itemCount))
-        return itemTotals.map { Float((1 - config.bm25B) + config.bm25B * $0 / max(average, .leastNonzeroMagnitude)) }
+        return itemTotals.map { (1 - config.bm25B) + config.bm25B * $0 / max(average, .leastNonzeroMagnitude) }
     }
 
     /// The confidence of `plays` plays of an item: 1 + α·log1p(plays), or BM25's
     /// plays·(K1 + 1) / (K1·L_i + plays) · idf_u with idf_u = ln I − log1p(items of u) (documents are items,
     /// terms are users).
-    static func confidence(plays: Float, length: Float, userItems: Int, itemCount: Int, _ config: ALSConfig) -> Float {
+    static func confidence(plays: Float, length: Double, userItems: Int, itemCount: Int, _ config: ALSConfig) -> Float {
         switch config.weighting {
         case .confidence:
             return 1 + Float(config.alpha) * log1pf(plays)
         case .bm25:
             let idf = log(Double(itemCount)) - log1p(Double(userItems))
             let p = Double(plays)
-            return Float(p * (config.bm25K1 + 1) / (config.bm25K1 * Double(length) + p) * idf)
+            return Float(p * (config.bm25K1 + 1) / (config.bm25K1 * length + p) * idf)
         }
     }
 
@@ -158,7 +159,7 @@ public struct ALSRecommender: RegisteredModel {
             progress(iteration + 1)
         }
         return ALSRecommender(identity: identity, config: config, userFactors: x, itemFactors: y, confidences: byUser,
-                              itemLengths: itemLengths(graph, config))
+                              itemLengths: itemLengths(graph, config)?.map { Float($0) })
     }
 
     /// ⟨x_u, y_i⟩ for `users` × all items (`BatchedScoring`). Shapes: out (users.count, I).

@@ -29,7 +29,7 @@ extension ALSRecommender: FoldingRecommender {
     public func foldIn(user: UserIndex?, history: [HeardItem]) -> FoldedUser {
         let merged = FoldIn.merged(history, itemCount: itemCount)
         let c = merged.map {
-            Self.confidence(plays: $0.plays, length: itemLengths?[$0.item.rawValue] ?? 1, userItems: merged.count, itemCount: itemCount, config)
+            Self.confidence(plays: $0.plays, length: Double(itemLengths?[$0.item.rawValue] ?? 1), userItems: merged.count, itemCount: itemCount, config)
         }
         var (a, b) = rowSystem(merged, c)
         let solved = a.withUnsafeMutableBufferPointer { ab in b.withUnsafeMutableBufferPointer { BLAS.solvePositiveDefinite(ab, $0, n: config.factors) } }
