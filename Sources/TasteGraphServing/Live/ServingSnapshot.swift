@@ -44,7 +44,7 @@ public final class ServingSnapshot: Sendable {
         let store = try GraphStore.openExisting(path: configuration.storePath)
         self.configuration = configuration
         recommendations = try RecommendationService(
-            store: store, modelPath: configuration.modelPath, policy: configuration.policy, explanations: configuration.explanations)
+            store: store, modelPath: configuration.modelPath, policy: configuration.policy, explanations: configuration.explanations, live: true)
         related = try RelatedArtistsService(store: store, settings: configuration.related)
         similar = try SimilarItemsService(
             store: store, modelPath: configuration.modelPath, textFeatures: configuration.textFeatures, modelDirectory: configuration.modelDirectory)
