@@ -27,8 +27,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static func notFound(field: String? = nil, _ detail: String) -> APIError { APIError(.notFound, "not_found", field: field, detail) }
     public static func conflict(field: String? = nil, _ detail: String) -> APIError { APIError(.conflict, "conflict", field: field, detail) }
     public static func unauthorized(_ detail: String) -> APIError { APIError(.unauthorized, "unauthorized", detail) }
-    public static func tooLarge(limit: Int) -> APIError {
-        APIError(.contentTooLarge, "too_large", "the request body is larger than this server accepts (\(limit) bytes); send smaller batches")
+    /// - Parameter limit: the body limit in bytes, when the code that refused the body knows it.
+    public static func tooLarge(limit: Int?) -> APIError {
+        let accepted = limit.map { " (\($0) bytes)" } ?? ""
+        return APIError(.contentTooLarge, "too_large", "the request body is larger than this server accepts\(accepted); send smaller batches")
     }
 
     /// The serving library's error with the status its kind calls for.

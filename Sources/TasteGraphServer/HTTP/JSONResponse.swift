@@ -26,11 +26,11 @@ enum JSONResponse {
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = contentType
-        guard let data = try? encoder().encode(value) else {
+        guard let body = try? buffer(value) else {
             return Response(status: .internalServerError, headers: [.contentType: contentType],
                             body: .init(byteBuffer: ByteBuffer(string: #"{"error":"internal","detail":"the response could not be encoded"}"#)))
         }
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
     }
 
     /// `value` encoded, for an answer that may be cached.

@@ -15,7 +15,7 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             return JSONResponse.make(Self.mapped(error).body, status: error.status)
         } catch is NIOTooManyBytesError {
-            return JSONResponse.make(APIError.tooLarge(limit: -1).body, status: .contentTooLarge)
+            return JSONResponse.make(APIError.tooLarge(limit: nil).body, status: .contentTooLarge)
         } catch let error as any HTTPResponseError {
             return JSONResponse.make(APIError(error.status, Self.code(error.status), error.status.reasonPhrase).body, status: error.status)
         } catch {

@@ -62,7 +62,8 @@ public final class LiveServing: Sendable {
     let writer: StoreWriter
     /// Listen batches go through it: grouped into shared transactions, committed off the request threads.
     let committer: ListenCommitter
-    let reloading = Mutex(false)
+    /// Held while a snapshot is rebuilt: a reload finding it held is refused, a refresh waits for it.
+    let reloadLock = NSLock()
     /// Told the model kind and the time of every fold-in (for metrics).
     let onFold: @Sendable (String, Duration) -> Void
 
@@ -263,14 +264,9 @@ public final class LiveServing: Sendable {
 
     /// Rebuilds the snapshot with the current model file and store, waiting for a reload in progress.
     func refresh() throws -> ServingSnapshot {
-        while true {
-            do {
-                _ = try reload()
-                return snapshot
-            } catch let error as ServingError where error.detail.hasPrefix("a reload is already running") {
-                usleep(20_000)
-            }
-        }
+        reloadLock.lock()
+        defer { reloadLock.unlock() }
+        return try rebuild(modelPath: nil)
     }
 
     /// Loads `modelPath` (default: the configured model file, re-read) with the store as it is now, and
@@ -279,13 +275,15 @@ public final class LiveServing: Sendable {
     /// - Throws: `ServingError` (conflict) when another reload is running or the model cannot be loaded
     ///   (the detail says why).
     public func reload(modelPath: String? = nil) throws -> ServedModel {
-        let started = reloading.withLock { busy -> Bool in
-            if busy { return false }
-            busy = true
-            return true
+        guard reloadLock.try() else {
+            throw ServingError(field: "model", detail: "a reload is already running; retry when it has finished", kind: .conflict)
         }
-        guard started else { throw ServingError(field: "model", detail: "a reload is already running; retry when it has finished", kind: .conflict) }
-        defer { reloading.withLock { $0 = false } }
+        defer { reloadLock.unlock() }
+        return try rebuild(modelPath: modelPath).model
+    }
+
+    /// Builds the next snapshot beside the serving one and swaps it in. The caller holds `reloadLock`.
+    func rebuild(modelPath: String?) throws -> ServingSnapshot {
         var next = configuration.withLock { $0 }
         if let modelPath { next.modelPath = modelPath }
         let snapshot: ServingSnapshot
@@ -296,7 +294,7 @@ public final class LiveServing: Sendable {
         }
         current.withLock { $0 = snapshot }
         configuration.withLock { $0 = next }
-        return snapshot.model
+        return snapshot
     }
 
     /// `reload` on a thread of its own, so the seconds it takes never occupy the async executors that
