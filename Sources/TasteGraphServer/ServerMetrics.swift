@@ -46,6 +46,12 @@ public final class ServerMetrics: Sendable {
         registry.makeCounter(descriptor: descriptor, labels: [("result", "duplicate")]).increment(by: Int64(duplicates))
     }
 
+    /// Counts one list recorded in the exposure log.
+    func exposureLogged(arm: String) {
+        let descriptor = MetricNameDescriptor(namespace: "tastegraph", metricName: "exposures_logged", unitName: "total", helpText: "Recommendation lists recorded in the exposure log, by experiment arm.")
+        registry.makeCounter(descriptor: descriptor, labels: [("arm", arm)]).increment()
+    }
+
     /// Records one fold-in (pass this to `LiveServing`'s `onFold`).
     public func foldIn(model: String, duration: Duration) {
         registry.makeDurationHistogram(

@@ -69,6 +69,10 @@ public struct RecommendationResponse: Codable, Sendable, Equatable {
     /// The model file's kind and a digest of its bytes, so clients can tell which model answered.
     public let model: ServedModel
     public let recommendations: [ServedItem]
+    /// The experiment and arm that answered (absent outside experiments).
+    public var experiment: ServedArm? = nil
+    /// The policy rule that answered (absent unless a policy answered).
+    public var route: ServedRoute? = nil
 }
 
 /// Which model file a service serves.
@@ -131,6 +135,10 @@ public final class RecommendationService: Sendable {
     // Item indices are shared: the model's items are the store's first `recommender.itemCount` items
     // (`checkItems`), so one `ItemIndex` serves both.
     let coldStart: ColdStartMix
+    /// Listeners of each store item (popularity, as the cold-start mix and the policies rank it).
+    let listenerCounts: [Float]
+    /// External item id → store item index, built at the first request that needs it (a policy's blend).
+    let itemLookup = Mutex<IDMap<ItemIndex>?>(nil)
     /// Built at the first request that excludes an artist (most never do; ≈ 20 ms on lastfm-2k's names).
     let artists = Mutex<ArtistLookup?>(nil)
     let explanations: Bool
@@ -185,6 +193,7 @@ public final class RecommendationService: Sendable {
         self.policy = policy
         self.explanations = explanations
         coldStart = ColdStartMix(catalog: catalog, plays: plays, listeners: listeners, seed: policy.seed)
+        listenerCounts = listeners.map(Float.init)
         storeUserIDs = try catalog.userIDs()
         self.modelUserIDs = modelUserIDs
         model = ServedModel(kind: recommender.kind.rawValue, version: Self.version(of: bytes))
@@ -260,31 +269,16 @@ public final class RecommendationService: Sendable {
     /// through `FoldingRecommender.recommend(folded:…)`, else a user the model knows through the model;
     /// everyone else gets the cold-start mix. Hidden items (disliked, recently skipped) never appear, even
     /// with `includeHeard`.
-    public func recommend(_ request: RecommendationRequest, live: LiveUser?) throws -> RecommendationResponse {
+    /// - Parameter forceColdStart: answer with the cold-start mix whatever the history (a policy's rule).
+    public func recommend(_ request: RecommendationRequest, live: LiveUser?, forceColdStart: Bool = false) throws -> RecommendationResponse {
         guard request.count >= 1 else { throw ServingError(field: "k", detail: "must be at least 1, got \(request.count)") }
         if request.explain && !explanations {
             throw ServingError(field: "explain", detail: "this service was loaded without explanations", kind: .unavailable)
         }
-        var filter = RecommendationFilter()
-        filter.minPopularity = request.minPopularity
-        filter.maxPerArtist = request.maxPerArtist
-        for name in request.excludedArtists {
-            let lookup = artists.withLock { cached in
-                if let cached { return cached }
-                let built = ArtistLookup(catalog: catalog)
-                cached = built
-                return built
-            }
-            do { filter.excludedArtists.insert(ArtistIndex(try lookup.resolve(name))) } catch let error as ArtistLookupError {
-                throw ServingError(field: "exclude_artist", detail: error.description, kind: error.ambiguous ? .invalid : .notFound)
-            }
-        }
-        let userHeard: Set<ItemIndex> = live.map { Set($0.history.keys) } ?? storeUserIDs.index(of: request.user).map { heard[$0.rawValue] } ?? []
-        let hidden = live?.hidden ?? []
-        // Hidden items go with the heard ones, so one exclusion set serves both rules.
-        let excluded = request.includeHeard ? hidden : userHeard.union(hidden)
-        filter.includeHeard = false
-        if userHeard.count >= policy.minimumListens {
+        let filter = try self.filter(for: request)
+        let (userHeard, excluded) = exclusions(for: request, live: live)
+        if !forceColdStart && userHeard.count >= policy.minimumListens {
+
             if let folded = live?.folded, let folding = recommender as? any FoldingRecommender {
                 let items: [Recommendation]
                 if let gcn = recommender as? GCNRecommender, !placed.isEmpty {
@@ -328,6 +322,35 @@ public final class RecommendationService: Sendable {
             recommendations: items.prefix(request.count).map {
                 served(Recommendation(item: $0, score: catalog.itemPopularity[$0.rawValue], predictedPlays: nil), because: request.explain ? [] : nil)
             })
+    }
+
+    /// The user's heard items, and what the answer must leave out: heard (unless `includeHeard`) and hidden
+    /// items together, so one exclusion set serves both rules.
+    func exclusions(for request: RecommendationRequest, live: LiveUser?) -> (heard: Set<ItemIndex>, excluded: Set<ItemIndex>) {
+        let userHeard: Set<ItemIndex> = live.map { Set($0.history.keys) } ?? storeUserIDs.index(of: request.user).map { heard[$0.rawValue] } ?? []
+        let hidden = live?.hidden ?? []
+        return (userHeard, request.includeHeard ? hidden : userHeard.union(hidden))
+    }
+
+    /// The request's business rules as a selection filter.
+    /// - Throws: `ServingError` for an excluded artist that does not exist or is ambiguous.
+    func filter(for request: RecommendationRequest) throws -> RecommendationFilter {
+        var filter = RecommendationFilter()
+        filter.minPopularity = request.minPopularity
+        filter.maxPerArtist = request.maxPerArtist
+        for name in request.excludedArtists {
+            let lookup = artists.withLock { cached in
+                if let cached { return cached }
+                let built = ArtistLookup(catalog: catalog)
+                cached = built
+                return built
+            }
+            do { filter.excludedArtists.insert(ArtistIndex(try lookup.resolve(name))) } catch let error as ArtistLookupError {
+                throw ServingError(field: "exclude_artist", detail: error.description, kind: error.ambiguous ? .invalid : .notFound)
+            }
+        }
+        filter.includeHeard = false
+        return filter
     }
 
     /// The user's listens in this snapshot (store item index, plays); empty for a user it does not know.

@@ -41,6 +41,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "fsync every live write (survives power loss; default: survives a killed process).") var fsync = false
     @Option(name: .long, help: "Seconds between checks of the model file; on a change it is reloaded (0: off).") var watch = 0.0
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(name: .long, help: ArgumentHelp(
+        "Experiment file (JSON: name, salt, arms with share and model or policy; see the README). Repeat for experiments on disjoint traffic slices of one layer.",
+        valueName: "file"))
+    var experiment: [String] = []
+    @Flag(name: .long, help: "Do not record served lists in the store's exposure log (experiment reports then see nothing).") var noExposureLog = false
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
@@ -66,6 +71,13 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServingConfiguration(storePath: store, modelPath: model)
         configuration.policy = ColdStartPolicy(minimumListens: coldStartMinListens)
         configuration.explanations = !noExplanations
+        configuration.logExposures = !noExposureLog
+        do {
+            configuration.experiments = try ExperimentSet(experiment.map(ExperimentDefinition.load(path:)))
+        } catch {
+            FileHandle.standardError.write(Data("tastegraph-server: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         let metrics = ServerMetrics()
         let live: LiveServing
         do {
@@ -76,6 +88,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(3)
         }
         logger.info("loaded", metadata: ["model": .string(live.snapshot.model.kind), "version": .string(live.snapshot.model.version)])
+        for definition in configuration.experiments.experiments {
+            logger.info("experiment", metadata: ["name": .string(definition.name), "arms": .string(definition.arms.map { "\($0.name)=\($0.share)" }.joined(separator: ","))])
+        }
         let server = TasteGraphHTTPServer(live: live, settings: settings, metrics: metrics)
         try await server.run(logger: logger, watchModelEvery: watch > 0 ? .milliseconds(Int64(watch * 1000)) : nil) { port in
             FileHandle.standardError.write(Data("listening on http://\(host):\(port)\n".utf8))

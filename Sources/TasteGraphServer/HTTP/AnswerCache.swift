@@ -2,6 +2,14 @@ import Foundation
 import NIOCore
 import Synchronization
 import TasteGraphServing
+import TasteGraphStore
+
+/// An encoded answer, and for a recommendation list the exposure to log each time it is served (its
+/// time set then).
+struct CachedAnswer: Sendable {
+    let body: ByteBuffer
+    let exposure: Exposure?
+}
 
 /// Encoded answers by request URI, each under the `AnswerVersion` it was computed at: a lookup with the
 /// same version returns the bytes without scoring or encoding again; a newer version (a reload, a live
@@ -13,7 +21,7 @@ import TasteGraphServing
 final class AnswerCache: Sendable {
     struct Entry: Sendable {
         let version: AnswerVersion
-        let body: ByteBuffer
+        let answer: CachedAnswer
     }
 
     let capacity: Int
@@ -25,13 +33,18 @@ final class AnswerCache: Sendable {
 
     /// The cached body for `key` at `version`, or `compute()`'s, stored when `version` is non-nil.
     func body(for key: String, version: AnswerVersion?, compute: () throws -> ByteBuffer) rethrows -> ByteBuffer {
+        try answer(for: key, version: version) { CachedAnswer(body: try compute(), exposure: nil) }.body
+    }
+
+    /// The cached answer for `key` at `version`, or `compute()`'s, stored when `version` is non-nil.
+    func answer(for key: String, version: AnswerVersion?, compute: () throws -> CachedAnswer) rethrows -> CachedAnswer {
         guard capacity > 0, let version else { return try compute() }
-        if let hit = entries.withLock({ $0[key] }), hit.version == version { return hit.body }
-        let body = try compute()
+        if let hit = entries.withLock({ $0[key] }), hit.version == version { return hit.answer }
+        let answer = try compute()
         entries.withLock { table in
             if table.count >= capacity { table.removeAll(keepingCapacity: true) }
-            table[key] = Entry(version: version, body: body)
+            table[key] = Entry(version: version, answer: answer)
         }
-        return body
+        return answer
     }
 }

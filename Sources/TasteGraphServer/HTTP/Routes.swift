@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import TasteGraphServing
+import TasteGraphStore
 
 /// The API's routes over one `LiveServing`: each handler parses its parameters, calls one library method,
 /// and encodes the value it returns. Everything else (ids, cold start, fold-in, storage) is the library's.
@@ -29,10 +30,22 @@ enum Routes {
             ask.excludedArtists = query[values: "exclude_artist"].map(String.init)
             ask.maxPerArtist = try integer(query, "max_per_artist", default: 0, range: 0...maximumCount)
             ask.minPopularity = try number(query, "min_popularity", default: 0, range: 0...1)
-            let body = try server.cache.body(for: request.uri.description, version: live.answerVersion(forUser: ask.user)) {
-                try JSONResponse.buffer(try serve { try live.recommend(ask) })
+            let at = try query["at"].map { try time(String($0), field: "at") } ?? Int64(Date().timeIntervalSince1970)
+            let answer = try server.cache.answer(for: request.uri.description, version: live.answerVersion(forUser: ask.user)) {
+                let response = try serve { try live.recommend(ask) }
+                return CachedAnswer(body: try JSONResponse.buffer(response), exposure: live.exposure(of: response, at: 0))
             }
-            return JSONResponse.ok(body)
+            if var exposure = answer.exposure, live.logsExposures {  // answered only once logged
+                exposure.at = at
+                try await live.log(exposure)
+                server.metrics.exposureLogged(arm: exposure.arm)
+            }
+            return JSONResponse.ok(answer.body)
+        }
+        v1.get("experiments/{name}") { request, context in
+            let name = try path(context, "name")
+            let hours = try number(request.uri.queryParameters, "window_hours", default: 24, range: 0...(24 * 365))
+            return try respond { try live.report(experiment: name, window: Int64((hours * 3_600).rounded())) }
         }
         v1.get("artists/{artist}/related") { request, context in
             let ask = RelatedArtistsRequest(artists: [try path(context, "artist")], count: try count(request.uri.queryParameters, default: 10))
@@ -113,6 +126,15 @@ enum Routes {
             throw APIError.badRequest(field: name, "'\(raw)' is not valid percent-encoding")
         }
         return decoded
+    }
+
+    /// An RFC 3339 date-time or Unix seconds, as Unix seconds.
+    static func time(_ text: String, field: String) throws -> Int64 {
+        if let seconds = Int64(text) {
+            guard (0..<4_102_444_800).contains(seconds) else { throw APIError.invalid(field: field, "must lie between 1970 and 2100") }
+            return seconds
+        }
+        return try serve { try EventValidation.time(text, field: field) }
     }
 
     static func checkBatch(_ count: Int, field: String, limit: Int) throws {

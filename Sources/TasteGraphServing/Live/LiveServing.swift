@@ -62,6 +62,8 @@ public final class LiveServing: Sendable {
     let writer: StoreWriter
     /// Listen batches go through it: grouped into shared transactions, committed off the request threads.
     let committer: ListenCommitter
+    /// Served lists go through it, grouped into shared transactions.
+    let exposures: ExposureLog
     /// Held while a snapshot is rebuilt: a reload finding it held is refused, a refresh waits for it.
     let reloadLock = NSLock()
     /// Told the model kind and the time of every fold-in (for metrics).
@@ -86,11 +88,19 @@ public final class LiveServing: Sendable {
         users = Mutex(restored)
         self.skipCooldown = skipCooldown
         self.onFold = onFold
+        let startedAt = Int64(Date().timeIntervalSince1970)
+        for experiment in configuration.experiments.experiments {
+            try store.recordExperiment(name: experiment.name, definition: experiment.json, startedAt: startedAt)
+        }
         writer = StoreWriter(store)
         committer = ListenCommitter(writer: writer)
+        exposures = ExposureLog(writer: writer)
     }
 
-    deinit { committer.stop() }
+    deinit {
+        committer.stop()
+        exposures.stop()
+    }
 
     /// The model file reloads read by default.
     public var modelPath: String { configuration.withLock { $0.modelPath } }
@@ -99,26 +109,69 @@ public final class LiveServing: Sendable {
     public var snapshot: ServingSnapshot { current.withLock { $0 } }
 
     /// Recommendations for one user, with everything live events changed.
+    ///
+    /// Under experiments, the user's arm (`ExperimentSet.route`) picks the model, how live events reach it
+    /// (`LiveMode`) and the policy; the response names the experiment and arm (and the policy's rule).
+    /// Users in no experiment get the server's model with fold-in.
     public func recommend(_ request: RecommendationRequest) throws -> RecommendationResponse {
         let snapshot = self.snapshot
-        guard var live = users.withLock({ $0[request.user] }) else {
-            return try snapshot.recommendations.recommend(request)
-        }
-        if live.foldedFor != snapshot.model.version {  // after live events or a reload: fold against this model
-            let start = ContinuousClock.now
-            live.folded = snapshot.recommendations.foldIn(user: request.user, history: live.history)
-            if live.folded != nil { onFold(snapshot.model.kind, ContinuousClock.now - start) }
-            live.foldedFor = snapshot.model.version
-            let refolded = live
-            users.withLock { table in  // keep the fold unless a live event changed the user meanwhile
-                guard table[request.user]?.generation == refolded.generation else { return }
-                table[request.user]?.folded = refolded.folded
-                table[request.user]?.foldedFor = refolded.foldedFor
+        let routed = snapshot.configuration.experiments.route(request.user)
+        let service = snapshot.service(forModel: routed?.arm.modelPath)
+        let mode = routed?.arm.liveMode ?? .foldIn
+        var live = mode == .off ? nil : users.withLock { $0[request.user] }
+        if var user = live {
+            if mode == .filter {
+                user.folded = nil
+            } else if user.foldedFor != service.model.version {  // after live events, a reload or an arm change
+                let start = ContinuousClock.now
+                user.folded = service.foldIn(user: request.user, history: user.history)
+                if user.folded != nil { onFold(service.model.kind, ContinuousClock.now - start) }
+                user.foldedFor = service.model.version
+                let refolded = user
+                users.withLock { table in  // keep the fold unless a live event changed the user meanwhile
+                    guard table[request.user]?.generation == refolded.generation else { return }
+                    table[request.user]?.folded = refolded.folded
+                    table[request.user]?.foldedFor = refolded.foldedFor
+                }
             }
+            user.skipHorizon = Int64(Date().timeIntervalSince1970) - skipCooldown
+            live = user
         }
-        live.skipHorizon = Int64(Date().timeIntervalSince1970) - skipCooldown
-        return try snapshot.recommendations.recommend(request, live: live)
+        var response = try routed?.arm.policy.map { try service.recommend(request, live: live, policy: $0) }
+            ?? service.recommend(request, live: live)
+        if let routed { response.experiment = ServedArm(experiment: routed.experiment.name, arm: routed.arm.name) }
+        return response
     }
+
+    /// The exposure-log row of serving `response` at `at` (Unix seconds).
+    public func exposure(of response: RecommendationResponse, at: Int64) -> Exposure {
+        Exposure(
+            at: at, user: response.user, experiment: response.experiment?.experiment ?? "", arm: response.experiment?.arm ?? "default",
+            modelVersion: response.model.version, route: response.route?.route.rawValue ?? (response.coldStart ? "cold_start" : "model"),
+            items: response.recommendations.map(\.item))
+    }
+
+    /// Records a served list durably (grouped with concurrent ones into one transaction); returns once it is
+    /// committed. Does nothing when the configuration turns the log off.
+    /// - Throws: the store's errors.
+    public func log(_ exposure: Exposure) async throws {
+        guard logsExposures else { return }
+        try await exposures.log(exposure)
+    }
+
+    /// The metric of experiment `name` over the store as it is now (a read connection of its own).
+    /// - Parameter window: seconds after an exposure within which a play counts.
+    /// - Throws: `ServingError` (not found) for an experiment the store has not recorded.
+    public func report(experiment name: String, window: Int64) throws -> ExperimentReport {
+        let store = try GraphStore.openExisting(path: configuration.withLock { $0.storePath })
+        return try ExperimentReport.load(store: store, name: name, window: window)
+    }
+
+    /// Whether served lists are recorded (`ServingConfiguration.logExposures`).
+    public var logsExposures: Bool { configuration.withLock { $0.logExposures } }
+
+    /// The experiments this service routes by.
+    public var experiments: ExperimentSet { configuration.withLock { $0.experiments } }
 
     /// What an answer for `user` depends on besides the request: the snapshot and the user's live
     /// generation. Equal versions give equal answers, so a front end may reuse one; nil when the answer also

@@ -15,6 +15,10 @@ public struct ServingConfiguration: Sendable {
     public var textFeatures: String?
     /// Where MiniLM's files are, for MiniLM features not in the store's cache.
     public var modelDirectory: String?
+    /// Experiments routing requests to arms (each arm's model is loaded beside the main one).
+    public var experiments = ExperimentSet()
+    /// Record every list served in the store's exposure log (`exposures`).
+    public var logExposures = true
 
     public init(storePath: String, modelPath: String) {
         self.storePath = storePath
@@ -31,6 +35,8 @@ public final class ServingSnapshot: Sendable {
     public let recommendations: RecommendationService
     public let related: RelatedArtistsService
     public let similar: SimilarItemsService
+    /// Model file → its service, for every model an experiment arm names besides `configuration.modelPath`.
+    public let armModels: [String: RecommendationService]
     /// Result of loading the latest segmentation: the service, or why there is none (no segmentation yet).
     public let segments: Result<SegmentService, ServingError>
     /// When the snapshot was loaded.
@@ -45,6 +51,12 @@ public final class ServingSnapshot: Sendable {
         self.configuration = configuration
         recommendations = try RecommendationService(
             store: store, modelPath: configuration.modelPath, policy: configuration.policy, explanations: configuration.explanations, live: true)
+        var armModels: [String: RecommendationService] = [:]
+        for path in configuration.experiments.modelPaths where path != configuration.modelPath {
+            armModels[path] = try RecommendationService(
+                store: store, modelPath: path, policy: configuration.policy, explanations: configuration.explanations, live: true)
+        }
+        self.armModels = armModels
         related = try RelatedArtistsService(store: store, settings: configuration.related)
         similar = try SimilarItemsService(
             store: store, modelPath: configuration.modelPath, textFeatures: configuration.textFeatures, modelDirectory: configuration.modelDirectory)
@@ -58,6 +70,11 @@ public final class ServingSnapshot: Sendable {
 
     /// The model file's kind and version.
     public var model: ServedModel { recommendations.model }
+
+    /// The service answering from `modelPath` (nil or the main model: `recommendations`).
+    public func service(forModel modelPath: String?) -> RecommendationService {
+        modelPath.flatMap { armModels[$0] } ?? recommendations
+    }
 
     /// The user's segment.
     /// - Throws: `ServingError` (not found) for an unknown user or a store without segmentation.

@@ -206,6 +206,34 @@ enum Migrations {
 
                 CREATE INDEX tags_by_name ON tags(name);
                 """),
+        Migration(
+            version: 5, summary: "experiments: exposures of served lists, experiment definitions",
+            sql: """
+                -- One row per recommendation list served (`GraphStore.appendExposures`): who saw which items in
+                -- which order, from which experiment arm and model. The experiment report joins it with
+                -- listen_events by (user, item) and event time. `items` holds the external item ids in rank
+                -- order, one per line (ids never hold control characters). `user_id` is the external id: a
+                -- list can be served to a user the store does not know yet (cold start).
+                CREATE TABLE exposures (
+                    id INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,                 -- event time, Unix seconds
+                    user_id TEXT NOT NULL,
+                    experiment TEXT NOT NULL,            -- '' when no experiment routed the request
+                    arm TEXT NOT NULL,
+                    model_version TEXT NOT NULL,
+                    route TEXT NOT NULL,                 -- what answered: model, cold_start, or a policy's route
+                    items TEXT NOT NULL
+                );
+                CREATE INDEX exposures_by_experiment ON exposures(experiment, at);
+
+                -- The experiments a server ran, as last started (their JSON definition), so a report knows
+                -- the arms and the control without the file.
+                CREATE TABLE experiments (
+                    name TEXT PRIMARY KEY,
+                    definition TEXT NOT NULL,
+                    started_at INTEGER NOT NULL
+                );
+                """),
     ]
 
     /// The schema version this build writes.
