@@ -1,5 +1,6 @@
 import Foundation
 import TasteGraphServer
+import TasteGraphServing
 import Testing
 
 /// The hand-written OpenAPI document, checked route by route against the server: every documented
@@ -62,7 +63,18 @@ import Testing
         Case(method: "post", template: "/v1/admin/reload", path: "/v1/admin/reload", body: "{x", token: true, status: 400),
         Case(method: "post", template: "/v1/admin/reload", path: "/v1/admin/reload", body: #"{"model":5}"#, token: true, status: 422),
         Case(method: "post", template: "/v1/admin/reload", path: "/v1/admin/reload", body: "{}", token: false, status: 401),
+        Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/doc", body: nil, token: false, status: 200),
+        Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/nope", body: nil, token: false, status: 404),
+        Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/doc?window_hours=-1", body: nil, token: false, status: 422),
+        Case(method: "get", template: "/v1/users/{user}/recommendations", path: "/v1/users/USER/recommendations?at=yesterday", body: nil, token: false, status: 422),
     ]
+
+    /// Every case runs under this experiment, so recommendations carry `experiment` and a policy's `route`.
+    static let experiment = ExperimentDefinition(
+        name: "doc", salt: "doc", arms: [
+            ArmDefinition(name: "model", share: 0.5),
+            ArmDefinition(name: "policy", share: 0.5, policy: PolicyDefinition(name: "p", coldStart: .init(minListens: 5))),
+        ])
 
     @Test func everyDocumentedOperationHasACaseAndEveryCaseIsDocumented() {
         let paths = Self.document["paths"] as? JSON ?? [:]
@@ -74,12 +86,12 @@ import Testing
         }
         #expect(Self.document["openapi"] as? String == "3.1.0")
         #expect(documented == Set(Self.cases.map { "\($0.method) \($0.template)" }))
-        #expect(documented.count == 12)
+        #expect(documented.count == 13)
     }
 
     @Test(arguments: cases)
     func theServerAnswersAsDocumented(_ c: Case) async throws {
-        let f = try ServerFixture()
+        let f = try ServerFixture(experiments: [Self.experiment])
         let catalog = f.live.snapshot.recommendations.catalog
         func fill(_ text: String) -> String {
             text.replacingOccurrences(of: "USER", with: catalog.userExternalIDs[0])

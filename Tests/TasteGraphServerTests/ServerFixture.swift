@@ -23,7 +23,8 @@ struct ServerFixture {
     let server: TasteGraphHTTPServer
     let client: RouterClient
 
-    init(model: String = "knn", settings: ServerSettings = ServerSettings()) throws {
+    /// - Parameter experiments: arms whose `model` is "knn" or "als" name the fixture's model files.
+    init(model: String = "knn", settings: ServerSettings = ServerSettings(), experiments: [ExperimentDefinition] = []) throws {
         dir = TemporaryDirectory()
         let template = try Template.shared.get()
         for name in ["s.sqlite", "knn.tgm", "als.tgm"] {
@@ -36,7 +37,17 @@ struct ServerFixture {
         knnPath = dir.file("knn.tgm")
         alsPath = dir.file("als.tgm")
         let modelPath = model == "als" ? alsPath : model == "gcn" ? dir.file("gcn.tgck") : knnPath
-        live = try LiveServing(configuration: ServingConfiguration(storePath: storePath, modelPath: modelPath))
+        var configuration = ServingConfiguration(storePath: storePath, modelPath: modelPath)
+        let files = ["knn": knnPath, "als": alsPath]
+        configuration.experiments = try ExperimentSet(experiments.map { experiment in
+            var experiment = experiment
+            for index in experiment.arms.indices {
+                experiment.arms[index].model = experiment.arms[index].model.map { files[$0] ?? $0 }
+                if let model = experiment.arms[index].policy?.model { experiment.arms[index].policy?.model = files[model] ?? model }
+            }
+            return experiment
+        })
+        live = try LiveServing(configuration: configuration)
         var settings = settings
         if settings.token == nil { settings.token = Self.token }
         server = TasteGraphHTTPServer(live: live, settings: settings)

@@ -18,6 +18,8 @@ import TasteGraphRecommend
 public struct PolicyDefinition: Codable, Sendable, Equatable {
     public struct ColdStart: Codable, Sendable, Equatable {
         public var minListens: Int
+
+        public init(minListens: Int) { self.minListens = minListens }
     }
 
     public struct LowEngagement: Codable, Sendable, Equatable {
@@ -25,6 +27,11 @@ public struct PolicyDefinition: Codable, Sendable, Equatable {
         public var maxPlaysPerListen: Double
         /// Weight of popularity in the blend, in [0, 1] (0: the personal list; 1: the most popular songs).
         public var popularWeight: Double
+
+        public init(maxPlaysPerListen: Double, popularWeight: Double) {
+            self.maxPlaysPerListen = maxPlaysPerListen
+            self.popularWeight = popularWeight
+        }
     }
 
     public struct LowDiscovery: Codable, Sendable, Equatable {
@@ -34,6 +41,12 @@ public struct PolicyDefinition: Codable, Sendable, Equatable {
         public var noveltyWeight: Double
         /// At most this many songs per artist in the list (0: no cap).
         public var maxPerArtist: Int?
+
+        public init(maxDistinctArtists: Int, noveltyWeight: Double, maxPerArtist: Int? = nil) {
+            self.maxDistinctArtists = maxDistinctArtists
+            self.noveltyWeight = noveltyWeight
+            self.maxPerArtist = maxPerArtist
+        }
     }
 
     public var name: String
