@@ -179,6 +179,18 @@ bench-serve: bench-serve-deps
 	@python3 Benchmarks/ServeBench/bench_serve.py $(BENCH_SERVE_ARGS)
 # ------------------------------------------------------------------------------------------------------------
 
+## bench-replay: issue 15's replay on the lastfm-2k split: popularity, ALS, the GCN frozen / filtering heard songs /
+## folding in, and a per-segment policy as arms of one experiment, driven through tastegraph-server's HTTP API;
+## each arm's listened share with its 95% interval, the daily series, the replay's wall time; JSON on stdout.
+## Skipped with a message when ../shared/datasets/lastfm-2k is absent. Flags: BENCH_REPLAY_ARGS="--rounds 3".
+BENCH_REPLAY_ARGS ?=
+.PHONY: bench-replay
+bench-replay: deps
+	@$(RELEASE) --product tastegraph >&2
+	@$(RELEASE) --product tastegraph-server >&2
+	@python3 Benchmarks/Replay/bench_replay.py $(BENCH_REPLAY_ARGS)
+# ------------------------------------------------------------------------------------------------------------
+
 ## bench-warm-start: `train --warm-start` vs a cold train, on the sample and lastfm-2k (wall time, epochs,
 ## validation and test Recall@20), JSON on stdout
 .PHONY: bench-warm-start

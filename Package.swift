@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "TasteGraphServer",
             dependencies: [
-                "TasteGraphServing",
+                "TasteGraphServing", "TasteGraphStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -25,7 +25,10 @@ What it does, in order:
    (bodies encoded beforehand) for at most --duration seconds; listens/s acked, errors; then, through the
    store opened read-only, every acked event id must be stored exactly once.
 6. Peak RSS (VmHWM) of our server and of the reference (master + workers summed).
-Targets are issue 14's; `targets_met` says which were met in this run.
+7. Exposure log (issue 15): GCN recommendations at the first connection count on fresh servers with
+   --no-exposure-log and without (off, on, off, on); the cost is 1 − mean(on req/s) / mean(off req/s), and
+   after each logged run the store must hold a new exposure for every answered request.
+Targets are issue 14's and 15's; `targets_met` says which were met in this run.
 """
 import argparse
 import hashlib
@@ -58,10 +61,11 @@ TARGETS = {
     "ingest_listens_per_s": 20000.0,      # batches of 100, with fold-in, nothing acked lost
     "ack_to_change_ms": 50.0,             # a changed recommendation ≤ 50 ms after the ack (p99 here)
     "reload_failed_requests": 0,          # zero failed requests during a reload under load
+    "exposure_log_cost_at_16": 0.10,      # logging every served list costs ≤ 10 % of req/s at 16 connections
 }
 
 TARGETS_MET = ("gcn_rps_vs_reference_at_16", "gcn_p99_ms_at_16", "ingest_listens_per_s", "nothing_acked_lost",
-               "ack_to_change_ms", "reload_failed_requests")
+               "ack_to_change_ms", "reload_failed_requests", "exposure_log_cost_at_16", "every_answered_list_logged")
 
 
 def log(message):
@@ -848,6 +852,47 @@ def ours_bench(args, report, run_id, reference):
             ours["recommendations_gcn_uncached"] = section(lambda: wrk_matrix(args, url, CYCLE_LUA, recs, "GCN recommendations, answer cache off"))
         finally:
             uncached.stop()
+    if "exposure" not in args.skip:
+        ours["exposure_log"] = section(lambda: exposure_log_cost(args, base, gcn, token_file, ids))
+
+
+def exposure_log_cost(args, base_store, gcn, token_file, ids):
+    """GCN recommendations at the first connection count with the exposure log off and on, alternating
+    (off, on, off, on) on fresh servers over one store copy; the cost is 1 − mean(on) / mean(off). After
+    each 'on' run, the store must hold at least as many new exposures as wrk counted answers (every
+    answered list was logged before it was sent)."""
+    store = os.path.join(args.work, "exposure.sqlite")
+    copy_store(base_store, store)
+    recs = {"CYCLE_FILE": ids["users"], "CYCLE_PATH": f"/v1/users/{{id}}/recommendations?k={args.k}"}
+    connections = args.connections[0]
+    runs = {"off": [], "on": []}
+    logged_ok = True
+    for label in ("off", "on", "off", "on"):
+        before = sqlite_count(store, "exposures")
+        extra = ["--no-exposure-log"] if label == "off" else []
+        service, _ = start_ours(args, store, gcn, token_file, extra=extra, log_name=f"server-exposure-{label}.log")
+        try:
+            url = f"http://127.0.0.1:{service.port}"
+            if args.warmup > 0:
+                run_wrk(args, url, CYCLE_LUA, recs, connections, args.warmup, f"GCN recommendations, exposure log {label} (warm-up)")
+            result = run_wrk(args, url, CYCLE_LUA, recs, connections, args.duration, f"GCN recommendations, exposure log {label}")
+        finally:
+            service.stop()
+        new = sqlite_count(store, "exposures") - before
+        result["exposures_stored"] = new
+        if label == "on":
+            logged_ok = logged_ok and new >= result.get("requests", 0) - result["errors"] and result["errors"] == 0
+        else:
+            logged_ok = logged_ok and new == 0
+        runs[label].append(result)
+    mean = {label: sum(r["requests_per_s"] for r in rs) / len(rs) for label, rs in runs.items()}
+    return {"connections": connections, "runs": runs, "mean_rps": {k: round(v, 1) for k, v in mean.items()},
+            "cost": round(1 - mean["on"] / mean["off"], 4), "every_answered_list_logged": logged_ok}
+
+
+def sqlite_count(path, table):
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def section(work):
@@ -886,6 +931,11 @@ def verdict(report):
         measured["reload_failed_requests"] = reload["failed_requests"]
         met["reload_failed_requests"] = (reload["failed_requests"] == 0 and reload["reloads_failed"] == 0
                                          and reload["reloads_outside_load"] == 0 and reload["reloads_requested"] > 0)
+    exposure = ours.get("exposure_log") or {}
+    if "cost" in exposure:
+        measured["exposure_log_cost_at_16"] = exposure["cost"]
+        met["exposure_log_cost_at_16"] = exposure["cost"] <= TARGETS["exposure_log_cost_at_16"]
+        met["every_answered_list_logged"] = exposure["every_answered_list_logged"]
     return measured, met
 
 
@@ -940,7 +990,7 @@ def parse_args(argv):
     parser.add_argument("--startup-timeout", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fresh", action="store_true", help="re-import the store and retrain both models even when cached")
-    parser.add_argument("--skip", default="", help="comma-separated: reference, ours, reads, reload, change, ingest")
+    parser.add_argument("--skip", default="", help="comma-separated: reference, ours, reads, reload, change, ingest, exposure")
     parser.add_argument("--reference-only", action="store_true", help="same as --skip ours")
     args = parser.parse_args(argv)
     try:

@@ -67,7 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
         settings.maxBodyBytes = maxBodyBytes
         settings.maxBatchSize = maxBatch
         settings.answerCacheEntries = answerCache
-        if let tokenFile { settings.token = try Self.token(from: tokenFile) }
+        if let tokenFile {
+            do { settings.token = try TokenFile.read(tokenFile) } catch let error as TokenFileError { throw ValidationError(error.description) }
+        }
         var configuration = ServingConfiguration(storePath: store, modelPath: model)
         configuration.policy = ColdStartPolicy(minimumListens: coldStartMinListens)
         configuration.explanations = !noExplanations
@@ -95,15 +97,5 @@ struct ServeCommand: AsyncParsableCommand {
         try await server.run(logger: logger, watchModelEvery: watch > 0 ? .milliseconds(Int64(watch * 1000)) : nil) { port in
             FileHandle.standardError.write(Data("listening on http://\(host):\(port)\n".utf8))
         }
-    }
-
-    /// The first line of `path`, trimmed; at least 16 characters.
-    static func token(from path: String) throws -> String {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("cannot read --token-file \(path)")
-        }
-        let token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard token.count >= 16 else { throw ValidationError("the token in \(path) must be at least 16 characters (got \(token.count))") }
-        return token
     }
 }

@@ -65,7 +65,7 @@ struct Replay: ContextCommand {
         let url: String, token: String?
         if let server {
             url = server
-            token = try tokenFile.map(Self.token(from:))
+            do { token = try tokenFile.map { try TokenFile.read($0, minimumLength: 1) } } catch let error as TokenFileError { throw ValidationError(error.description) }
         } else {
             guard let modelPath = model ?? definition.arms.compactMap(\.modelPath).first else {
                 throw ValidationError("no arm names a model file; give --model")
@@ -106,13 +106,6 @@ struct Replay: ContextCommand {
             throw ValidationError("no tastegraph-server beside \(me.path); build it (swift build --product tastegraph-server) or give --server-binary")
         }
         return beside
-    }
-
-    static func token(from path: String) throws -> String {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-              let first = text.split(whereSeparator: \.isNewline).first?.trimmingCharacters(in: .whitespaces), !first.isEmpty
-        else { throw ValidationError("cannot read a token from --token-file \(path)") }
-        return first
     }
 }
 

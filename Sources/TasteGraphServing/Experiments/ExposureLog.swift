@@ -17,44 +17,19 @@ final class ExposureLog: Sendable {
         let done: Completion
     }
 
-    struct State: Sendable {
-        var pending: [Pending] = []
-        var stopped = false
-    }
-
     static let maximumGroup = 512
-    let state = Mutex(State())
-    let wake = DispatchSemaphore(value: 0)
+    let thread: GroupCommitThread<Pending>
 
     init(writer: StoreWriter) {
-        let thread = Thread { [self] in
-            while true {
-                wake.wait()
-                let (group, stopped) = state.withLock { state -> ([Pending], Bool) in
-                    let group = Array(state.pending.prefix(Self.maximumGroup))
-                    state.pending.removeFirst(group.count)
-                    return (group, state.stopped)
-                }
-                if !group.isEmpty {
-                    let result = Result { try writer.store.withLock { try $0.appendExposures(group.map(\.exposure)) } }
-                    for pending in group { pending.done(result) }
-                }
-                if stopped && group.isEmpty { return }
-            }
+        thread = GroupCommitThread(name: "tastegraph-exposure-writer", maximumGroup: Self.maximumGroup) { group in
+            let result = Result { try writer.store.withLock { try $0.appendExposures(group.map(\.exposure)) } }
+            for pending in group { pending.done(result) }
         }
-        thread.name = "tastegraph-exposure-writer"
-        thread.start()
     }
 
     /// Queues `exposure`; `done` is called once it is committed (or failed).
     func submit(_ exposure: Exposure, done: @escaping Completion) {
-        let accepted = state.withLock { state -> Bool in
-            guard !state.stopped else { return false }
-            state.pending.append(Pending(exposure: exposure, done: done))
-            return true
-        }
-        guard accepted else { return done(.failure(StoreError("the exposure writer has stopped"))) }
-        wake.signal()
+        guard thread.submit(Pending(exposure: exposure, done: done)) else { return done(.failure(StoreError("the exposure writer has stopped"))) }
     }
 
     /// Waits until `exposure` is committed.
@@ -65,8 +40,5 @@ final class ExposureLog: Sendable {
     }
 
     /// Ends the thread after the exposures already queued.
-    func stop() {
-        state.withLock { $0.stopped = true }
-        wake.signal()
-    }
+    func stop() { thread.stop() }
 }

@@ -25,50 +25,23 @@ final class ListenCommitter: Sendable {
         let done: Completion
     }
 
-    struct State: Sendable {
-        var pending: [Pending] = []
-        var stopped = false
-    }
-
     /// Most batches in one transaction.
     static let maximumGroup = 64
-    let state = Mutex(State())
-    let wake = DispatchSemaphore(value: 0)
+    let thread: GroupCommitThread<Pending>
 
     init(writer: StoreWriter) {
-        // The thread holds the committer until `stop()` lets it end.
-        let thread = Thread { [self] in
-            while true {
-                wake.wait()
-                let (group, stopped) = state.withLock { state -> ([Pending], Bool) in
-                    let group = Array(state.pending.prefix(Self.maximumGroup))
-                    state.pending.removeFirst(group.count)
-                    return (group, state.stopped)
-                }
-                if !group.isEmpty { Self.commit(group, writer: writer) }
-                if stopped && group.isEmpty { return }
-            }
-        }
-        thread.name = "tastegraph-listen-writer"
-        thread.start()
+        thread = GroupCommitThread(name: "tastegraph-listen-writer", maximumGroup: Self.maximumGroup) { Self.commit($0, writer: writer) }
     }
 
     /// Queues `batch`; `done` is called once it is committed (or refused).
     func submit(_ batch: [LiveListen], receivedAt: Int64, done: @escaping Completion) {
-        let accepted = state.withLock { state -> Bool in
-            guard !state.stopped else { return false }
-            state.pending.append(Pending(batch: batch, receivedAt: receivedAt, done: done))
-            return true
+        guard thread.submit(Pending(batch: batch, receivedAt: receivedAt, done: done)) else {
+            return done(.failure(StoreError("the live writer has stopped")))
         }
-        guard accepted else { return done(.failure(StoreError("the live writer has stopped"))) }
-        wake.signal()
     }
 
     /// Ends the thread after the batches already queued.
-    func stop() {
-        state.withLock { $0.stopped = true }
-        wake.signal()
-    }
+    func stop() { thread.stop() }
 
     static func commit(_ group: [Pending], writer: StoreWriter) {
         let receivedAt = group.map(\.receivedAt).max() ?? 0
