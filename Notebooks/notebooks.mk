@@ -1,6 +1,7 @@
-# Notebooks (issue 7), included by the main Makefile. Uses its `build` target and $(BIN).
+# Notebooks (issue 7), included by the main Makefile. Uses its `build` target, $(RELEASE) and $(BIN).
 #
-#   make notebooks         release build, the notebooks' virtual environment, the strip check, then every
+#   make notebooks         release build (tastegraph, and tastegraph-server beside it for `replay`), the
+#                          notebooks' virtual environment, the strip check, then every
 #                          notebook executed headless on the GraphData sample (and on lastfm-2k when
 #                          ../shared/datasets/lastfm-2k exists); fails on any cell error
 #   make notebooks-check   only the strip check: committed notebooks must carry no outputs
@@ -15,11 +16,16 @@ NB_REQUIREMENTS  := Notebooks/requirements.txt
 NB_STAMP         := $(NB_VENV)/.requirements-installed
 NOTEBOOKS_FLAGS  ?=
 
-.PHONY: notebooks notebooks-check notebooks-strip notebooks-venv
+.PHONY: notebooks notebooks-check notebooks-strip notebooks-venv notebooks-server
 
 ## notebooks: run every notebook headless on the sample (and lastfm-2k when present); executed copies in out/notebooks/
-notebooks: build $(NB_STAMP) notebooks-check
+notebooks: build notebooks-server $(NB_STAMP) notebooks-check
 	$(NB_PYTHON) Notebooks/run_notebooks.py --binary $(BIN) $(NOTEBOOKS_FLAGS)
+
+# `tastegraph replay` starts the tastegraph-server beside $(BIN). After `build`, so that two SwiftPM builds
+# never run at once under make -j.
+notebooks-server: build
+	$(RELEASE) --product tastegraph-server
 
 ## notebooks-check: fail when a notebook in Notebooks/ carries outputs or execution counts
 notebooks-check:

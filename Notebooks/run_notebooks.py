@@ -11,6 +11,10 @@ writes into out/notebooks/<dataset>/:
     eval.json             `evaluate --json` over the models of --models
     segments.json         `segments detect --json`, and segments-export/ (`segments export`)
     related.json          `related --json` for the top artist of each of the largest segments
+    experiment.json       the replay's experiment: popularity, ALS and the GCN (frozen, filter, fold-in, and a
+                          per-segment policy over it), with its models in replay/
+    replay.json           `replay --json` of that experiment over the test listens (replay/test.tsv on the
+                          sample, written by holdout_split.py; lastfm-2k's split/test.tsv)
     01-explore.ipynb …    the executed notebooks (the committed ones in Notebooks/ are never written)
 
 Run it with the notebooks' virtual environment (it needs nbclient): `make notebooks` does. Exit status 0
@@ -25,15 +29,18 @@ import os
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import holdout_split  # beside this script
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
 REPO_DIR = NOTEBOOKS_DIR.parent
-NOTEBOOKS = ["01-explore.ipynb", "02-models.ipynb", "03-segments.ipynb"]
+NOTEBOOKS = ["01-explore.ipynb", "02-models.ipynb", "03-segments.ipynb", "04-experiments.ipynb"]
 DEFAULT_MODELS = "gcn,popularity,coldstart,itemknn,als-bm25,als-conf"
 
 
@@ -127,6 +134,111 @@ def artist_ids_by_name(store: Path) -> dict[str, str]:
     return {name: external for name, external, _ in rows}
 
 
+def read_split(path: Path) -> list[tuple[str, str, float]]:
+    """(user, item, plays) of a split file (userID<TAB>itemID<TAB>weight; a header line is skipped)."""
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if len(fields) < 3:
+            continue
+        try:
+            rows.append((fields[0], fields[1], float(fields[2])))
+        except ValueError:
+            continue  # the header
+    return rows
+
+
+def policy_thresholds(store: Path, train_file: Path) -> dict[str, float]:
+    """The policy arm's thresholds, from the train listens' per-user quantiles.
+
+    Low engagement: mean plays per heard song below its lower quartile over users; low discovery: fewer
+    distinct artists than their lower quartile (an item without an artist counts as its own). So about a
+    quarter of the listeners fall under each rule (the rules are tried in order: cold start, low
+    engagement, low discovery, so the later one catches fewer).
+    """
+    con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        artist_of = dict(con.execute("SELECT external_id, COALESCE(artist_id, -id) FROM items"))
+    finally:
+        con.close()
+    plays: dict[str, list[float]] = {}
+    artists: dict[str, set] = {}
+    for user, item, count in read_split(train_file):
+        plays.setdefault(user, []).append(count)
+        artists.setdefault(user, set()).add(artist_of.get(item, item))
+    per_song = [sum(values) / len(values) for values in plays.values()]
+    distinct = [len(values) for values in artists.values()]
+    return {
+        "max_plays_per_listen": round(statistics.quantiles(per_song, n=4, method="inclusive")[0], 3),
+        "max_distinct_artists": int(round(statistics.quantiles(distinct, n=4, method="inclusive")[0])),
+    }
+
+
+def experiment_definition(name: str, popularity: str, als: str, gcn: str, thresholds: dict[str, float]) -> dict:
+    """The replay's experiment: six arms of equal share, the frozen GCN as control (model paths relative to
+    the experiment file). gcn-frozen serves the lists the GCN gave at training time (a nightly batch job);
+    gcn-filter keeps the trained user vectors but drops songs heard since; gcn-fold-in ranks from the new
+    history; gcn-policy routes by listener: cold start below 5 songs heard, then the two quartile rules of
+    `policy_thresholds`, with moderate weights (popular 0.5 in the low-engagement blend; novelty 0.3 and at
+    most 2 songs per artist for low discovery)."""
+    arms = [
+        {"name": "popularity", "model": popularity, "live": "fold-in"},
+        {"name": "als", "model": als, "live": "fold-in"},
+        {"name": "gcn-frozen", "model": gcn, "live": "off"},
+        {"name": "gcn-filter", "model": gcn, "live": "filter"},
+        {"name": "gcn-fold-in", "model": gcn, "live": "fold-in"},
+        {"name": "gcn-policy", "live": "fold-in", "policy": {
+            "name": "segments", "model": gcn,
+            "cold_start": {"min_listens": 5},
+            "low_engagement": {"max_plays_per_listen": thresholds["max_plays_per_listen"], "popular_weight": 0.5},
+            "low_discovery": {"max_distinct_artists": thresholds["max_distinct_artists"], "novelty_weight": 0.3,
+                              "max_per_artist": 2},
+        }},
+    ]
+    for arm in arms:
+        arm["share"] = 1 / len(arms)
+    return {"name": name, "salt": f"{name}-salt-1", "control": "gcn-frozen", "arms": arms}
+
+
+def build_replay(data: Dataset, out: Path, store: Path, run: Runner, args, log, timed) -> None:
+    """Trains the replay's models on a train/test split and replays the test listens (`replay.json`)."""
+    folder = out / "replay"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    if data.train_split and data.test_split:
+        train_file, test_file = data.train_split, data.test_split
+        # The pipeline's checkpoint was trained with --train on this same file: reuse it.
+        gcn = out / "model.tgck"
+    else:
+        # No split files: a deterministic hash split of the store's listens (holdout_split.py).
+        train_file, test_file, n_train, n_test = holdout_split.write_split(holdout_split.store_listens(store), folder)
+        log(f"  holdout_split: {n_train} train, {n_test} test listens → {folder.name}/")
+        gcn = folder / "gcn.tgck"
+        # Trained as the pipeline's own checkpoint is, but on the split (model.tgck saw every listen
+        # but train's own holdout, so it may have seen the replay's test listens).
+        train = ["train", "--store", store, "--out", gcn, "--quiet", "--seed", "0", "--force",
+                 "--train", train_file, "--test", test_file]
+        if args.epochs:
+            train += ["--epochs", str(args.epochs)]
+        run(train)
+    split = ["--train", train_file, "--test", test_file]
+    run(["train", "--store", store, "--model", "popularity", "--out", folder / "popularity.tgmf", "--quiet",
+         "--seed", "0", "--force"] + split)
+    run(["train", "--store", store, "--model", "als", "--out", folder / "als.tgmf", "--quiet", "--seed", "0",
+         "--force"] + split)
+    thresholds = policy_thresholds(store, train_file)
+    log(f"  policy thresholds (train's lower quartiles): {thresholds}")
+    experiment = experiment_definition(
+        f"replay-{data.name}", popularity="replay/popularity.tgmf", als="replay/als.tgmf",
+        gcn=str(gcn.relative_to(out)), thresholds=thresholds)
+    (out / "experiment.json").write_text(json.dumps(experiment, indent=1) + "\n", encoding="utf-8")
+    (out / "replay.json").unlink(missing_ok=True)
+    with timed("replay_run"):
+        run(["replay", "--store", store, "--experiment", out / "experiment.json", "--listens", test_file,
+             "--model", gcn, "--seed", "0", "--json", "--quiet"], stdout=out / "replay.json")
+
+
 def build_artifacts(data: Dataset, out: Path, run: Runner, args, log) -> dict[str, float]:
     """Writes every input of the notebooks for one dataset; returns seconds per step."""
     out.mkdir(parents=True, exist_ok=True)
@@ -189,6 +301,8 @@ def build_artifacts(data: Dataset, out: Path, run: Runner, args, log) -> dict[st
                             "seed_artist_id": ids[seed], "result": json.loads(result.stdout)})
         (out / "related.json").write_text(json.dumps({"k": 10, "method": "walk", "queries": queries}, indent=1,
                                                      ensure_ascii=False), encoding="utf-8")
+    with timed("replay"):
+        build_replay(data, out, store, run, args, log, timed)
     return times
 
 
@@ -226,7 +340,15 @@ def execute_notebooks(data: Dataset, out: Path, names: list[str], args, log) -> 
             start = time.monotonic()
             try:
                 client.execute()
-                log(f"  {name}: ok ({time.monotonic() - start:.1f} s)")
+                # An error raised outside the cell's own code (e.g. by the inline backend drawing a figure
+                # after the cell ran) is stored as an error output without failing execute().
+                errors = [f"{output.get('ename')}: {output.get('evalue')}" for cell in notebook.cells
+                          for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+                if errors:
+                    ok = False
+                    log(f"  {name}: FAILED ({time.monotonic() - start:.1f} s): error output(s): {'; '.join(errors)}")
+                else:
+                    log(f"  {name}: ok ({time.monotonic() - start:.1f} s)")
             except CellExecutionError as error:
                 ok = False
                 plain = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # the traceback's terminal colours

@@ -4,7 +4,8 @@ Everything here reads files that `tastegraph` writes; nothing computes a model. 
 inputs through environment variables, so the same notebook runs on the GraphData sample and on lastfm-2k:
 
     TG_ARTIFACTS  folder with store.sqlite, eval.json, train.jsonl, train.json, model.tgck, segments.json,
-                  segments-export/, related.json, prepare.json (default: ../out/notebooks/graphdata)
+                  segments-export/, related.json, prepare.json, replay.json, experiment.json
+                  (default: ../out/notebooks/graphdata)
     TG_PEERS      PEERS.md with the reference tools' figures (default: the
                   repository's ../shared/PEERS.md); absent file → only our figures are shown
     TG_DATASET    a name for titles (default: the artifacts folder's name)
@@ -12,7 +13,7 @@ inputs through environment variables, so the same notebook runs on the GraphData
                   truth_users.tsv); default: ../GraphData when the dataset is the sample
 
 Every path may also be set one by one (TG_STORE, TG_EVAL, TG_TRAIN_LOG, TG_TRAIN_JSON, TG_CHECKPOINT,
-TG_SEGMENTS, TG_SEGMENTS_EXPORT, TG_RELATED, TG_PREPARE).
+TG_SEGMENTS, TG_SEGMENTS_EXPORT, TG_RELATED, TG_PREPARE, TG_REPLAY, TG_EXPERIMENT).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class Artifacts:
     segments_export: Path
     related_json: Path
     prepare_json: Path
+    replay_json: Path
+    experiment_json: Path
     peers: Path
     truth: Path | None
 
@@ -67,7 +70,8 @@ class Artifacts:
         """One row per input: its path and whether it exists (the first cell of each notebook shows it)."""
         rows = []
         for name in ["store", "eval_json", "train_log", "train_json", "checkpoint", "segments_json",
-                     "segments_export", "related_json", "prepare_json", "peers", "truth"]:
+                     "segments_export", "related_json", "prepare_json", "replay_json", "experiment_json",
+                     "peers", "truth"]:
             path = getattr(self, name)
             rows.append({"input": name, "path": str(path) if path else "—",
                          "present": bool(path) and Path(path).exists()})
@@ -103,6 +107,8 @@ def artifacts() -> Artifacts:
         segments_export=pick("TG_SEGMENTS_EXPORT", root / "segments-export"),
         related_json=pick("TG_RELATED", root / "related.json"),
         prepare_json=pick("TG_PREPARE", root / "prepare.json"),
+        replay_json=pick("TG_REPLAY", root / "replay.json"),
+        experiment_json=pick("TG_EXPERIMENT", root / "experiment.json"),
         peers=pick("TG_PEERS", (REPO_DIR.parent / "shared" / "PEERS.md")),
         truth=truth,
     )
@@ -250,6 +256,98 @@ def load_evaluation(art: Artifacts) -> tuple[pd.DataFrame, dict, str]:
         gcn["fit_seconds"] = result.get("train_seconds")
         return metrics_table({"gcn": gcn}), {}, f"tastegraph train --json only ({art.train_json.name}); no eval.json"
     raise FileNotFoundError(f"neither {art.eval_json} nor {art.train_json} exists: run `make notebooks`")
+
+
+# --------------------------------------------------------------------------------------------------
+# `tastegraph replay --json` (report: Sources/TasteGraphServing/Experiments/ExperimentReport.swift)
+
+
+# z of a two-sided 95 % normal interval, as the report uses.
+Z95 = 1.959963984540054
+
+
+@dataclass
+class Replay:
+    """A replay's output: settings and totals as printed, and the report's three tables as frames.
+
+    Each frame has one row per arm (per arm and day in `daily`, per arm and policy route in `routes`) with
+    exposures, users, recommended, listened, `share` / `share_low` / `share_high` (listened_share, the
+    pooled share with its delta-method 95 % interval), `user_share…` (mean_user_share, the mean of each
+    user's share) and, for arms other than the control, `diff` / `diff_low` / `diff_high` / `p_value`
+    (vs_control). Missing intervals (fewer than two users) are NaN.
+    """
+
+    settings: dict
+    totals: dict
+    report: dict
+    arms: pd.DataFrame
+    daily: pd.DataFrame
+    routes: pd.DataFrame
+
+    @property
+    def control(self) -> str:
+        return self.report["control"]
+
+
+def _figures(rows: list[dict]) -> pd.DataFrame:
+    columns = ["arm", "day", "route", "exposures", "users", "recommended", "listened", "share", "share_low",
+               "share_high", "user_share", "user_share_low", "user_share_high", "diff", "diff_low", "diff_high",
+               "p_value"]
+    flat = []
+    for row in rows:
+        share, user_share = row.get("listened_share") or {}, row.get("mean_user_share") or {}
+        versus = row.get("vs_control") or {}
+        flat.append({
+            "arm": row["arm"], "day": row.get("day"), "route": row.get("route"),
+            "exposures": row.get("exposures"), "users": row.get("users"),
+            "recommended": row.get("recommended"), "listened": row.get("listened"),
+            "share": share.get("value"), "share_low": share.get("low"), "share_high": share.get("high"),
+            "user_share": user_share.get("value"), "user_share_low": user_share.get("low"),
+            "user_share_high": user_share.get("high"),
+            "diff": versus.get("difference"), "diff_low": versus.get("low"), "diff_high": versus.get("high"),
+            "p_value": versus.get("p_value"),
+        })
+    frame = pd.DataFrame(flat, columns=columns)
+    numeric = columns[3:]
+    frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
+    return frame
+
+
+def load_replay(art: Artifacts) -> Replay:
+    """Reads `replay --json` (replay.json): {settings, totals, report}."""
+    if not art.replay_json.exists():
+        raise FileNotFoundError(f"no replay at {art.replay_json}: run `make notebooks` or set TG_ARTIFACTS / TG_REPLAY")
+    output = read_json(art.replay_json)
+    report = output["report"]
+    return Replay(
+        settings=output.get("settings", {}), totals=output.get("totals", {}), report=report,
+        arms=_figures(report.get("arms", [])), daily=_figures(report.get("daily", [])),
+        routes=_figures(report.get("routes", [])),
+    )
+
+
+def load_experiment(art: Artifacts) -> dict | None:
+    """The experiment file the replay ran (experiment.json), or None when it is absent."""
+    return read_json(art.experiment_json) if art.experiment_json.exists() else None
+
+
+def compare_arms(arms: pd.DataFrame, arm: str, baseline: str) -> dict:
+    """`arm` − `baseline` on the pooled listened share, from the report's intervals alone.
+
+    The report's interval is ±1.96·se, so se = (high − low) / (2·1.96); arms are independent samples of
+    users, so the difference has se = √(se₁² + se₂²) — the report's own comparison with the control, done
+    for any pair. p is two-sided (normal approximation). Returns difference, low, high and p_value (NaN
+    when either arm has no interval).
+    """
+    a, b = arms.set_index("arm").loc[arm], arms.set_index("arm").loc[baseline]
+    difference = float(a["share"] - b["share"])
+    se_a = (a["share_high"] - a["share_low"]) / (2 * Z95)
+    se_b = (b["share_high"] - b["share_low"]) / (2 * Z95)
+    se = math.sqrt(se_a ** 2 + se_b ** 2) if np.isfinite(se_a) and np.isfinite(se_b) else math.nan
+    if not np.isfinite(se):
+        return {"difference": difference, "low": math.nan, "high": math.nan, "p_value": math.nan}
+    p = math.erfc(abs(difference) / (se * math.sqrt(2))) if se > 0 else (1.0 if difference == 0 else 0.0)
+    return {"difference": difference, "low": difference - Z95 * se, "high": difference + Z95 * se, "p_value": p}
 
 
 # --------------------------------------------------------------------------------------------------
