@@ -45,6 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
         "Experiment file (JSON: name, salt, arms with share and model or policy; see the README). Repeat for experiments on disjoint traffic slices of one layer.",
         valueName: "file"))
     var experiment: [String] = []
+    @Option(name: .long, help: ArgumentHelp(
+        "Policy file (JSON: rules for cold-start, low-engagement and low-discovery listeners; see the README) answering every user no experiment routes.",
+        valueName: "file"))
+    var policy: String?
     @Flag(name: .long, help: "Do not record served lists in the store's exposure log (experiment reports then see nothing).") var noExposureLog = false
 
     func validate() throws {
@@ -76,6 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.logExposures = !noExposureLog
         do {
             configuration.experiments = try ExperimentSet(experiment.map(ExperimentDefinition.load(path:)))
+            configuration.listenerPolicy = try policy.map(ExperimentDefinition.loadPolicy(path:))
         } catch {
             FileHandle.standardError.write(Data("tastegraph-server: \(error)\n".utf8))
             throw ExitCode(2)

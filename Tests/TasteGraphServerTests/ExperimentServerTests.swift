@@ -95,6 +95,26 @@ import Glibc
         #expect(Self.items(popular) == expected)
     }
 
+    @Test func theServersPolicyAnswersUsersOutsideEveryExperiment() async throws {
+        var half = Self.twoModels
+        half.traffic = TrafficSlice(from: 0, to: 0.5)
+        let f = try ServerFixture(experiments: [half], policy: PolicyDefinition(name: "everyone", coldStart: .init(minListens: 1_000)))
+        let users = Array(f.live.snapshot.recommendations.users.prefix(30))
+        var outside = 0
+        for user in users {
+            let reply = try await f.client.get("/v1/users/\(user)/recommendations?k=3")
+            if let arm = reply.json["experiment"] as? [String: Any] {
+                #expect(arm["arm"] as? String == half.arm(for: user).name)
+                #expect(reply.json["route"] == nil)  // the arm decides: no policy
+            } else {
+                outside += 1
+                #expect((reply.json["route"] as? [String: Any])?["policy"] as? String == "everyone")
+                #expect(reply.json["cold_start"] as? Bool == true)
+            }
+        }
+        #expect(outside > 0 && outside < users.count)
+    }
+
     @Test func theReportCountsAPlayWithinTheWindowOfItsExposure() async throws {
         let f = try ServerFixture(experiments: [Self.twoModels])
         let user = f.live.snapshot.recommendations.users[1]

@@ -24,7 +24,7 @@ struct ServerFixture {
     let client: RouterClient
 
     /// - Parameter experiments: arms whose `model` is "knn" or "als" name the fixture's model files.
-    init(model: String = "knn", settings: ServerSettings = ServerSettings(), experiments: [ExperimentDefinition] = []) throws {
+    init(model: String = "knn", settings: ServerSettings = ServerSettings(), experiments: [ExperimentDefinition] = [], policy: PolicyDefinition? = nil) throws {
         dir = TemporaryDirectory()
         let template = try Template.shared.get()
         for name in ["s.sqlite", "knn.tgm", "als.tgm"] {
@@ -47,6 +47,7 @@ struct ServerFixture {
             }
             return experiment
         })
+        configuration.listenerPolicy = policy
         live = try LiveServing(configuration: configuration)
         var settings = settings
         if settings.token == nil { settings.token = Self.token }

@@ -139,12 +139,7 @@ public struct ExperimentDefinition: Codable, Sendable, Equatable {
                 arm.model = arm.model.map { resolve($0, in: folder) }
                 if let file = arm.policyFile {
                     let policyPath = resolve(file, in: folder)
-                    guard let policyData = FileManager.default.contents(atPath: policyPath) else {
-                        throw ExperimentError(field: "arms[\(index)].policy_file", detail: "cannot read \(policyPath)")
-                    }
-                    var policy = try decoder.decode(PolicyDefinition.self, from: policyData)
-                    policy.model = policy.model.map { resolve($0, in: URL(fileURLWithPath: policyPath).deletingLastPathComponent()) }
-                    arm.policy = policy
+                    arm.policy = try loadPolicy(path: policyPath)
                     arm.policyFile = nil
                 } else if var policy = arm.policy {
                     policy.model = policy.model.map { resolve($0, in: folder) }
@@ -155,9 +150,26 @@ public struct ExperimentDefinition: Codable, Sendable, Equatable {
             try definition.validate()
             return definition
         } catch let error as ExperimentError {
-            throw ExperimentError(field: error.field, detail: error.detail, file: path)
+            throw ExperimentError(field: error.field, detail: error.detail, file: error.file ?? path)
         } catch let error as DecodingError {
             throw ExperimentError(field: "experiment", detail: Self.describe(error), file: path)
+        }
+    }
+
+    /// Reads a policy file (JSON, snake_case, a `PolicyDefinition`); its `model` is resolved against the
+    /// file's folder.
+    /// - Throws: `ExperimentError` naming the file and field.
+    public static func loadPolicy(path: String) throws -> PolicyDefinition {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ExperimentError(field: "policy", detail: "cannot read \(path)") }
+        do {
+            var policy = try decoder.decode(PolicyDefinition.self, from: data)
+            policy.model = policy.model.map { resolve($0, in: URL(fileURLWithPath: path).deletingLastPathComponent()) }
+            try policy.validate(field: "policy")
+            return policy
+        } catch let error as ExperimentError {
+            throw ExperimentError(field: error.field, detail: error.detail, file: path)
+        } catch let error as DecodingError {
+            throw ExperimentError(field: "policy", detail: Self.describe(error), file: path)
         }
     }
 

@@ -112,11 +112,12 @@ public final class LiveServing: Sendable {
     ///
     /// Under experiments, the user's arm (`ExperimentSet.route`) picks the model, how live events reach it
     /// (`LiveMode`) and the policy; the response names the experiment and arm (and the policy's rule).
-    /// Users in no experiment get the server's model with fold-in.
+    /// Users in no experiment get the server's model with fold-in, under the server's policy when it has one.
     public func recommend(_ request: RecommendationRequest) throws -> RecommendationResponse {
         let snapshot = self.snapshot
         let routed = snapshot.configuration.experiments.route(request.user)
-        let service = snapshot.service(forModel: routed?.arm.modelPath)
+        let policy = routed.map(\.arm.policy) ?? snapshot.configuration.listenerPolicy
+        let service = snapshot.service(forModel: routed.map(\.arm.modelPath) ?? policy?.model)
         let mode = routed?.arm.liveMode ?? .foldIn
         var live = mode == .off ? nil : users.withLock { $0[request.user] }
         if var user = live {
@@ -137,8 +138,7 @@ public final class LiveServing: Sendable {
             user.skipHorizon = Int64(Date().timeIntervalSince1970) - skipCooldown
             live = user
         }
-        var response = try routed?.arm.policy.map { try service.recommend(request, live: live, policy: $0) }
-            ?? service.recommend(request, live: live)
+        var response = try policy.map { try service.recommend(request, live: live, policy: $0) } ?? service.recommend(request, live: live)
         if let routed { response.experiment = ServedArm(experiment: routed.experiment.name, arm: routed.arm.name) }
         return response
     }

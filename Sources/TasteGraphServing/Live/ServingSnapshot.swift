@@ -17,6 +17,8 @@ public struct ServingConfiguration: Sendable {
     public var modelDirectory: String?
     /// Experiments routing requests to arms (each arm's model is loaded beside the main one).
     public var experiments = ExperimentSet()
+    /// The policy answering users no experiment routes (nil: the model alone).
+    public var listenerPolicy: PolicyDefinition?
     /// Record every list served in the store's exposure log (`exposures`).
     public var logExposures = true
 
@@ -52,7 +54,8 @@ public final class ServingSnapshot: Sendable {
         recommendations = try RecommendationService(
             store: store, modelPath: configuration.modelPath, policy: configuration.policy, explanations: configuration.explanations, live: true)
         var armModels: [String: RecommendationService] = [:]
-        for path in configuration.experiments.modelPaths where path != configuration.modelPath {
+        for path in configuration.experiments.modelPaths + [configuration.listenerPolicy?.model].compactMap({ $0 })
+        where path != configuration.modelPath && armModels[path] == nil {
             armModels[path] = try RecommendationService(
                 store: store, modelPath: path, policy: configuration.policy, explanations: configuration.explanations, live: true)
         }
