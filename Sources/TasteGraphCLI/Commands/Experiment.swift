@@ -70,6 +70,31 @@ enum ExperimentTable {
         return out
     }
 
+    /// The text form of an each-arm replay: every arm over every user, then each arm against the control
+    /// paired by user.
+    static func lines(_ result: EachArmReplay.Result) -> [String] {
+        var out = ["experiment \(result.experiment), each arm replayed over every user   control \(result.control)   window \(Format.number(Double(result.windowSeconds) / 3_600, digits: 1)) h"]
+        out.append("paired: \(result.method)")
+        out.append("")
+        out.append(header(first: "arm"))
+        for row in result.arms { out.append(line(row.arm, row)) }
+        out.append("")
+        out.append(pad("arm − \(result.control), paired", 28) + pad("users", 8, right: true) + "  share diff [95% CI]              p          mean/user diff [95% CI]          p")
+        for row in result.paired {
+            out.append(pad(row.arm, 28) + pad(Format.grouped(row.users), 8, right: true) + "  " + pad(difference(row.listenedShare), 42)
+                + difference(row.meanUserShare))
+        }
+        out.append("")
+        out.append("by policy route")
+        for row in result.routes { out.append(line("\(row.arm) / \(row.route ?? "")", row)) }
+        return out
+    }
+
+    static func difference(_ c: Comparison) -> String {
+        pad(String(format: "%+.3f%%", c.difference * 100) + (c.low.map { String(format: " [%+.3f, %+.3f]", $0 * 100, (c.high ?? 0) * 100) } ?? ""), 32)
+            + (c.pValue.map { String(format: "%.3g", $0) } ?? "—")
+    }
+
     static func header(first: String) -> String {
         pad(first, 28) + pad("users", 8, right: true) + pad("songs", 10, right: true) + pad("played", 9, right: true)
             + "  share [95% CI]            mean/user [95% CI]        vs control [95% CI]            p"

@@ -35,6 +35,8 @@ struct Replay: ContextCommand {
     @Option(name: .long, help: "Hours after an exposure within which a play counts.") var windowHours = 24.0
     @Option(name: .long, help: ArgumentHelp("Keep the replayed store copy at this new path.", valueName: "file")) var keepStore: String?
     @Option(name: .long, help: ArgumentHelp("The tastegraph-server binary (default: beside this one).", valueName: "file")) var serverBinary: String?
+    @Flag(name: .long, help: "Replay every arm alone over every user (one server and store copy per arm), and compare each arm with the control paired by user.")
+    var eachArm = false
     @Flag(name: .long, help: "Start the server with --no-exposure-log (measures the replay's speed only; the report is then empty).") var noExposureLog = false
     @OptionGroup var output: OutputOptions
 
@@ -44,6 +46,9 @@ struct Replay: ContextCommand {
         guard (1...64).contains(connections) else { throw ValidationError("--connections must be between 1 and 64") }
         guard windowHours.isFinite, windowHours >= 0, windowHours <= 24 * 365 else { throw ValidationError("--window-hours must be between 0 and 8760") }
         if server != nil && keepStore != nil { throw ValidationError("--keep-store needs the replay's own server (no --server)") }
+        if eachArm && (server != nil || keepStore != nil || noExposureLog) {
+            throw ValidationError("--each-arm starts a server per arm: it cannot take --server, --keep-store or --no-exposure-log")
+        }
         if let keepStore, FileManager.default.fileExists(atPath: keepStore) { throw ValidationError("--keep-store \(keepStore) exists; name a new file") }
     }
 
@@ -61,6 +66,19 @@ struct Replay: ContextCommand {
         let say: @Sendable (String) -> Void = { line in if !quiet { context.stderr("replay: " + line + "\n") } }
         say("\(plan.users.count) users, \(plan.listenCount) listens, \(plan.requestCount) exposures")
 
+        if eachArm {
+            guard let modelPath = model ?? definition.arms.compactMap(\.modelPath).first else { throw ValidationError("no arm names a model file; give --model") }
+            let replay = EachArmReplay(
+                definition: definition, store: store.store, model: modelPath, executable: try serverBinary ?? Self.serverBinary(), settings: settings,
+                windowHours: windowHours)
+            let result = try replay.run(plan, heldOut: heldOut, log: say)
+            if output.json {
+                context.print(try JSONOutput.encode(EachArmOutput(settings: ReplayOutput.Settings(settings, listens: listens, withheld: nil), result: result)))
+                return
+            }
+            for line in ExperimentTable.lines(result) { context.print(line) }
+            return
+        }
         var local: LocalReplayServer?
         let url: String, token: String?
         if let server {
@@ -107,6 +125,13 @@ struct Replay: ContextCommand {
         }
         return beside
     }
+}
+
+/// `tastegraph replay --each-arm --json`.
+struct EachArmOutput: Encodable {
+    let mode = "each-arm"
+    let settings: ReplayOutput.Settings
+    let result: EachArmReplay.Result
 }
 
 /// `tastegraph replay --json`.

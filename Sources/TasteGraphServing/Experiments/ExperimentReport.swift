@@ -8,6 +8,17 @@ public struct Estimate: Codable, Sendable, Equatable {
     public let high: Double?
 }
 
+/// One user's counts in one arm: songs recommended (units) and of those listened.
+public struct UserTally: Codable, Sendable, Equatable {
+    public var recommended = 0
+    public var listened = 0
+
+    public init(recommended: Int = 0, listened: Int = 0) {
+        self.recommended = recommended
+        self.listened = listened
+    }
+}
+
 /// An arm against the control: the difference of a share (arm − control), its 95 % interval, and the
 /// two-sided p-value of "no difference" (normal approximation).
 public struct Comparison: Codable, Sendable, Equatable {
@@ -82,43 +93,27 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
     public static func compute(
         experiment: String, control: String, arms: [String], exposures: [Exposure], listens: [(user: String, item: String, at: Int64)], window: Int64
     ) -> ExperimentReport {
-        struct Pair: Hashable { let user: String, item: String }
-        var times: [Pair: [Int64]] = [:]
-        for listen in listens { times[Pair(user: listen.user, item: listen.item), default: []].append(listen.at) }
-        for key in times.keys { times[key]!.sort() }
-        func played(_ pair: Pair, from start: Int64) -> Bool {
-            guard let list = times[pair] else { return false }
-            var low = 0, high = list.count  // first time ≥ start
-            while low < high {
-                let mid = (low + high) / 2
-                if list[mid] < start { low = mid + 1 } else { high = mid }
-            }
-            return low < list.count && list[low] <= start + window
-        }
-
-        struct Unit: Hashable { let arm: String, day: Int64, user: String, item: String }
         struct Tally { var recommended = 0, listened = 0 }
-        var seen = Set<Unit>()
         var overall: [String: [String: Tally]] = [:]  // arm → user → tally
         var daily: [String: [Int64: [String: Tally]]] = [:]
         var routes: [String: [String: [String: Tally]]] = [:]
         var exposureCount: [String: Int] = [:], dayExposures: [String: [Int64: Int]] = [:], routeExposures: [String: [String: Int]] = [:]
-        let ordered = exposures.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        let (ordered, units) = Self.units(exposures: exposures, listens: listens, window: window)
         for exposure in ordered {
             let day = floorDiv(exposure.at, 86_400)
             exposureCount[exposure.arm, default: 0] += 1
             dayExposures[exposure.arm, default: [:]][day, default: 0] += 1
             routeExposures[exposure.arm, default: [:]][exposure.route, default: 0] += 1
             overall[exposure.arm, default: [:]][exposure.user, default: Tally()].recommended += 0  // exposed, even with an empty list
-            for item in exposure.items where seen.insert(Unit(arm: exposure.arm, day: day, user: exposure.user, item: item)).inserted {
-                let hit = played(Pair(user: exposure.user, item: item), from: exposure.at) ? 1 : 0
-                overall[exposure.arm, default: [:]][exposure.user, default: Tally()].recommended += 1
-                overall[exposure.arm, default: [:]][exposure.user, default: Tally()].listened += hit
-                daily[exposure.arm, default: [:]][day, default: [:]][exposure.user, default: Tally()].recommended += 1
-                daily[exposure.arm, default: [:]][day, default: [:]][exposure.user, default: Tally()].listened += hit
-                routes[exposure.arm, default: [:]][exposure.route, default: [:]][exposure.user, default: Tally()].recommended += 1
-                routes[exposure.arm, default: [:]][exposure.route, default: [:]][exposure.user, default: Tally()].listened += hit
-            }
+        }
+        for unit in units {
+            let hit = unit.listened ? 1 : 0
+            overall[unit.arm, default: [:]][unit.user, default: Tally()].recommended += 1
+            overall[unit.arm, default: [:]][unit.user, default: Tally()].listened += hit
+            daily[unit.arm, default: [:]][unit.day, default: [:]][unit.user, default: Tally()].recommended += 1
+            daily[unit.arm, default: [:]][unit.day, default: [:]][unit.user, default: Tally()].listened += hit
+            routes[unit.arm, default: [:]][unit.route, default: [:]][unit.user, default: Tally()].recommended += 1
+            routes[unit.arm, default: [:]][unit.route, default: [:]][unit.user, default: Tally()].listened += hit
         }
         let armOrder = arms + overall.keys.filter { !arms.contains($0) }.sorted()
 
@@ -155,6 +150,93 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
             firstExposure: ordered.first?.at, lastExposure: ordered.last?.at, arms: armRows, daily: dayRows, routes: routeRows)
     }
 
+    /// One song recommended to one user on one UTC day (at its first exposure that day), and whether the
+    /// user played it within the window after that exposure.
+    public struct Unit: Sendable, Equatable {
+        public let arm: String
+        public let day: Int64
+        public let route: String
+        public let user: String
+        public let item: String
+        public let listened: Bool
+    }
+
+    /// The exposures in time order, and their units (see the type's documentation for the rules).
+    public static func units(
+        exposures: [Exposure], listens: [(user: String, item: String, at: Int64)], window: Int64
+    ) -> (ordered: [Exposure], units: [Unit]) {
+        struct Pair: Hashable { let user: String, item: String }
+        var times: [Pair: [Int64]] = [:]
+        for listen in listens { times[Pair(user: listen.user, item: listen.item), default: []].append(listen.at) }
+        for key in times.keys { times[key]!.sort() }
+        func played(_ pair: Pair, from start: Int64) -> Bool {
+            guard let list = times[pair] else { return false }
+            var low = 0, high = list.count  // first time ≥ start
+            while low < high {
+                let mid = (low + high) / 2
+                if list[mid] < start { low = mid + 1 } else { high = mid }
+            }
+            return low < list.count && list[low] <= start + window
+        }
+        struct Key: Hashable { let arm: String, day: Int64, user: String, item: String }
+        var seen = Set<Key>()
+        var units: [Unit] = []
+        let ordered = exposures.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        for exposure in ordered {
+            let day = floorDiv(exposure.at, 86_400)
+            for item in exposure.items where seen.insert(Key(arm: exposure.arm, day: day, user: exposure.user, item: item)).inserted {
+                units.append(Unit(arm: exposure.arm, day: day, route: exposure.route, user: exposure.user, item: item,
+                                  listened: played(Pair(user: exposure.user, item: item), from: exposure.at)))
+            }
+        }
+        return (ordered, units)
+    }
+
+    /// Per arm, per user: (songs recommended, songs listened), over every day.
+    public static func tallies(
+        exposures: [Exposure], listens: [(user: String, item: String, at: Int64)], window: Int64
+    ) -> [String: [String: UserTally]] {
+        var result: [String: [String: UserTally]] = [:]
+        let (ordered, units) = Self.units(exposures: exposures, listens: listens, window: window)
+        for exposure in ordered { result[exposure.arm, default: [:]][exposure.user, default: UserTally()].recommended += 0 }
+        for unit in units {
+            result[unit.arm, default: [:]][unit.user, default: UserTally()].recommended += 1
+            if unit.listened { result[unit.arm, default: [:]][unit.user, default: UserTally()].listened += 1 }
+        }
+        return result
+    }
+
+    /// Two arms that each served the same users (a replay run once per arm over everyone): arm `a` minus
+    /// arm `b`, paired by user, for the pooled share and the mean share per user.
+    ///
+    /// Pooled: D = R_a − R_b ≈ mean of dᵤ = (Lᵃᵤ − R_a·Nᵃᵤ)/N̄_a − (Lᵇᵤ − R_b·Nᵇᵤ)/N̄_b (the delta method;
+    /// Σdᵤ = 0), so Var(D) ≈ Σdᵤ² / ((n − 1)·n). Mean per user: the mean of sᵃᵤ − sᵇᵤ and its variance / n.
+    /// Users either arm lacks are left out. Pairing removes the between-user variance both arms share.
+    public static func paired(_ a: [String: UserTally], _ b: [String: UserTally]) -> (pooled: Comparison, meanUser: Comparison) {
+        let users = a.keys.filter { b[$0] != nil }.sorted()
+        let n = Double(users.count)
+        let na = users.reduce(0.0) { $0 + Double(a[$1]!.recommended) }, la = users.reduce(0.0) { $0 + Double(a[$1]!.listened) }
+        let nb = users.reduce(0.0) { $0 + Double(b[$1]!.recommended) }, lb = users.reduce(0.0) { $0 + Double(b[$1]!.listened) }
+        let ra = na > 0 ? la / na : 0, rb = nb > 0 ? lb / nb : 0
+        let meanNA = n > 0 ? na / n : 0, meanNB = n > 0 ? nb / n : 0
+        var ss = 0.0
+        var shares: [Double] = []
+        for user in users {
+            let x = a[user]!, y = b[user]!
+            let d = (meanNA > 0 ? (Double(x.listened) - ra * Double(x.recommended)) / meanNA : 0)
+                - (meanNB > 0 ? (Double(y.listened) - rb * Double(y.recommended)) / meanNB : 0)
+            ss += d * d
+            if x.recommended > 0 && y.recommended > 0 {
+                shares.append(Double(x.listened) / Double(x.recommended) - Double(y.listened) / Double(y.recommended))
+            }
+        }
+        let pooledVariance: Double? = users.count >= 2 ? ss / ((n - 1) * n) : nil
+        let meanDiff = shares.isEmpty ? 0 : shares.reduce(0, +) / Double(shares.count)
+        let meanVariance: Double? = shares.count >= 2
+            ? shares.reduce(0.0) { $0 + ($1 - meanDiff) * ($1 - meanDiff) } / Double(shares.count - 1) / Double(shares.count) : nil
+        return (UserSample.comparison(ra - rb, pooledVariance), UserSample.comparison(meanDiff, meanVariance))
+    }
+
     /// The report of experiment `name` from the store: its recorded definition (arm order, control), its
     /// exposures and the store's live listens.
     /// - Throws: `ServingError` (not found) when the store has neither a definition nor exposures of `name`;
@@ -168,12 +250,23 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
                 field: "name", detail: "no experiment '\(name)' in this store" + (known.isEmpty ? " (none recorded)" : "; recorded: \(known.joined(separator: ", "))"),
                 kind: .notFound)
         }
+        let arms = definition?.arms.map(\.name) ?? Array(Set(exposures.map(\.arm))).sorted()
+        return compute(
+            experiment: name, control: definition?.controlArm ?? arms.first ?? "", arms: arms, exposures: exposures, listens: try liveListens(store),
+            window: window)
+    }
+
+    /// Per arm, per user tallies of experiment `name` in the store (see `tallies(exposures:listens:window:)`).
+    public static func tallies(store: GraphStore, name: String, window: Int64) throws -> [String: [String: UserTally]] {
+        tallies(exposures: try store.exposures(experiment: name), listens: try liveListens(store), window: window)
+    }
+
+    /// Every live listen event of the store as (user, item, event time) in external ids.
+    static func liveListens(_ store: GraphStore) throws -> [(user: String, item: String, at: Int64)] {
         let catalog = try store.catalog()
-        let listens = try store.listenEvents().map { event in
+        return try store.listenEvents().map { event in
             (user: catalog.userExternalIDs[event.user.rawValue], item: catalog.itemExternalIDs[event.item.rawValue], at: event.at)
         }
-        let arms = definition?.arms.map(\.name) ?? Array(Set(exposures.map(\.arm))).sorted()
-        return compute(experiment: name, control: definition?.controlArm ?? arms.first ?? "", arms: arms, exposures: exposures, listens: listens, window: window)
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
@@ -245,9 +338,13 @@ struct UserSample {
     }
 
     static func compare(_ arm: Estimate, _ armVariance: Double?, _ control: Estimate, _ controlVariance: Double?) -> Comparison {
-        let difference = arm.value - control.value
-        guard let a = armVariance, let c = controlVariance else { return Comparison(difference: difference, low: nil, high: nil, pValue: nil) }
-        let se = (a + c).squareRoot()
+        comparison(arm.value - control.value, armVariance.flatMap { a in controlVariance.map { a + $0 } })
+    }
+
+    /// A difference with the variance of its estimate: interval ±1.96 se, two-sided normal p-value.
+    static func comparison(_ difference: Double, _ variance: Double?) -> Comparison {
+        guard let variance else { return Comparison(difference: difference, low: nil, high: nil, pValue: nil) }
+        let se = variance.squareRoot()
         let p = se > 0 ? erfc(abs(difference) / (se * 2.0.squareRoot())) : (difference == 0 ? 1 : 0)
         return Comparison(difference: difference, low: difference - z95 * se, high: difference + z95 * se, pValue: p)
     }
