@@ -102,5 +102,6 @@ struct ServeCommand: AsyncParsableCommand {
         try await server.run(logger: logger, watchModelEvery: watch > 0 ? .milliseconds(Int64(watch * 1000)) : nil) { port in
             FileHandle.standardError.write(Data("listening on http://\(host):\(port)\n".utf8))
         }
+        live.close()  // the exposure journal moved into the store, the writers stopped
     }
 }

@@ -85,6 +85,26 @@ import Testing
         #expect(narrow.arms[0].listened == 0)  // 150 − 100 = 50 s > 49 s
     }
 
+    /// Arms a and b over the same three users, two songs each: a listened (1, 2, 0), b (0, 1, 0).
+    /// R_a = 1/2, R_b = 1/6, N̄ = 2; dᵤ = (Lᵃᵤ − 1)/2 − (Lᵇᵤ − 1/3)/2 = 1/6, 1/6, −1/3, Σdᵤ² = 1/6,
+    /// Var = (1/6) / (2·3) = 1/36. Per user: share differences 1/2, 1/2, 0, mean 1/3, Var(mean) = (1/12)/3.
+    @Test func pairedComparisonsAreTheDeltaMethodOnPerUserResiduals() throws {
+        let a = ["u1": UserTally(recommended: 2, listened: 1), "u2": UserTally(recommended: 2, listened: 2), "u3": UserTally(recommended: 2, listened: 0)]
+        let b = ["u1": UserTally(recommended: 2, listened: 0), "u2": UserTally(recommended: 2, listened: 1), "u3": UserTally(recommended: 2, listened: 0),
+                 "only-b": UserTally(recommended: 2, listened: 2)]  // left out: a never served this user
+        let (pooled, meanUser) = ExperimentReport.paired(a, b)
+        let z = 1.959963984540054
+        #expect(abs(pooled.difference - 1.0 / 3) < 1e-12)
+        #expect(abs((pooled.low ?? .nan) - (1.0 / 3 - z / 6)) < 1e-12)
+        #expect(abs((pooled.pValue ?? .nan) - erfc((1.0 / 3) / ((1.0 / 6) * 2.0.squareRoot()))) < 1e-12)
+        #expect(abs(meanUser.difference - 1.0 / 3) < 1e-12)
+        #expect(abs((meanUser.high ?? .nan) - (1.0 / 3 + z * (1.0 / 36).squareRoot())) < 1e-12)
+        // Tallies from exposures: the same counts the report sums.
+        let tallies = ExperimentReport.tallies(exposures: Self.exposures, listens: Self.listens, window: 100)
+        #expect(tallies["c"]?["u1"] == UserTally(recommended: 3, listened: 2))
+        #expect(tallies["t"]?["v2"] == UserTally(recommended: 1, listened: 0))
+    }
+
     @Test func theStoreKeepsExposuresAndTheReportReadsThemBack() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tg-exposure-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -33,6 +33,8 @@ struct Experiment: ParsableCommand {
 
         func run(context: CLIContext) throws {
             let store = try GraphStore.openExisting(path: self.store.store)
+            // What killed servers left in the exposure journal; a running server's newest quarter second stays.
+            _ = try ExposureJournal.recover(storePath: self.store.store, into: store)
             let report: ExperimentReport
             do {
                 report = try ExperimentReport.load(store: store, name: name, window: Int64((windowHours * 3_600).rounded()))

@@ -37,7 +37,7 @@ enum Routes {
             }
             if var exposure = answer.exposure, live.logsExposures {  // answered only once logged
                 exposure.at = at
-                try await live.log(exposure)
+                do { try live.log(exposure) } catch let error as LiveWriteError { throw APIError.invalid(field: "user", error.reason) }
                 server.metrics.exposureLogged(arm: exposure.arm)
             }
             return JSONResponse.ok(answer.body)

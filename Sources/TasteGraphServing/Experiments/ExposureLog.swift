@@ -2,43 +2,58 @@ import Foundation
 import Synchronization
 import TasteGraphStore
 
-/// Writes exposures to the store on a thread of its own, grouping every exposure that arrives while a
-/// commit runs into the next transaction (at most `maximumGroup`). A caller is told once its exposure is
-/// committed, so a front end can answer only lists that are logged (an acked list survives a killed
-/// process); meanwhile the request waits on a continuation, never on the store.
+/// The exposure log of a live service: each served list is appended to the store's `ExposureJournal`
+/// (one `write(2)`, so a list is logged before it is answered and survives a killed process), and a
+/// thread of its own moves the journal into the store's `exposures` table every `interval`, in one
+/// transaction per sealed file. A report first moves what is pending, so it sees every list answered.
 ///
-/// Cost: one transaction per group, so under load the commits amortise over many requests (at 16
-/// connections a group holds up to 16 lists); `make bench-serve` measures throughput with and without it.
+/// Cost: one system call per answered list on the request path; `make bench-serve` measures throughput
+/// with and without it.
 final class ExposureLog: Sendable {
-    typealias Completion = @Sendable (Result<Void, any Error>) -> Void
+    let journal: ExposureJournal
+    let writer: StoreWriter
+    /// Serialises moves (the thread's and a report's).
+    let moving = Mutex(())
+    let wake = DispatchSemaphore(value: 0)
+    let stopped = Mutex(false)
+    let finished = DispatchSemaphore(value: 0)
 
-    struct Pending: Sendable {
-        let exposure: Exposure
-        let done: Completion
-    }
-
-    static let maximumGroup = 512
-    let thread: GroupCommitThread<Pending>
-
-    init(writer: StoreWriter) {
-        thread = GroupCommitThread(name: "tastegraph-exposure-writer", maximumGroup: Self.maximumGroup) { group in
-            let result = Result { try writer.store.withLock { try $0.appendExposures(group.map(\.exposure)) } }
-            for pending in group { pending.done(result) }
+    /// Opens the store's journal (taking its lock), moves what a previous process left in it, and starts
+    /// the mover.
+    /// - Throws: `StoreError` when another process serves this store, or the journal cannot be moved.
+    init(storePath: String, writer: StoreWriter, interval: Duration = .milliseconds(250)) throws {
+        journal = try ExposureJournal(storePath: storePath)
+        self.writer = writer
+        try writer.store.withLock { try journal.move(into: $0) }
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let thread = Thread { [self] in
+            while true {
+                let signalled = wake.wait(timeout: .now() + seconds) == .success
+                try? move()
+                if signalled && stopped.withLock({ $0 }) { break }
+            }
+            finished.signal()
         }
+        thread.name = "tastegraph-exposure-mover"
+        thread.start()
     }
 
-    /// Queues `exposure`; `done` is called once it is committed (or failed).
-    func submit(_ exposure: Exposure, done: @escaping Completion) {
-        guard thread.submit(Pending(exposure: exposure, done: done)) else { return done(.failure(StoreError("the exposure writer has stopped"))) }
+    /// Appends `exposure` to the journal; once this returns the list may be answered.
+    func append(_ exposure: Exposure) throws { try journal.append(exposure) }
+
+    /// Moves every journaled exposure into the store now.
+    func move() throws {
+        try moving.withLock { _ in try writer.store.withLock { _ = try journal.move(into: $0) } }
     }
 
-    /// Waits until `exposure` is committed.
-    func log(_ exposure: Exposure) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            submit(exposure) { continuation.resume(with: $0) }
+    /// Stops the mover after a last move (waits for it).
+    func stop() {
+        let first = stopped.withLock { flag -> Bool in
+            defer { flag = true }
+            return !flag
         }
+        guard first else { return }
+        wake.signal()
+        finished.wait()
     }
-
-    /// Ends the thread after the exposures already queued.
-    func stop() { thread.stop() }
 }

@@ -62,8 +62,8 @@ public final class LiveServing: Sendable {
     let writer: StoreWriter
     /// Listen batches go through it: grouped into shared transactions, committed off the request threads.
     let committer: ListenCommitter
-    /// Served lists go through it, grouped into shared transactions.
-    let exposures: ExposureLog
+    /// Served lists go through it (nil when the configuration turns the log off).
+    let exposures: ExposureLog?
     /// Held while a snapshot is rebuilt: a reload finding it held is refused, a refresh waits for it.
     let reloadLock = NSLock()
     /// Told the model kind and the time of every fold-in (for metrics).
@@ -94,12 +94,12 @@ public final class LiveServing: Sendable {
         }
         writer = StoreWriter(store)
         committer = ListenCommitter(writer: writer)
-        exposures = ExposureLog(writer: writer)
+        exposures = configuration.logExposures ? try ExposureLog(storePath: configuration.storePath, writer: writer) : nil
     }
 
     deinit {
         committer.stop()
-        exposures.stop()
+        exposures?.stop()
     }
 
     /// The model file reloads read by default.
@@ -151,18 +151,32 @@ public final class LiveServing: Sendable {
             items: response.recommendations.map(\.item))
     }
 
-    /// Records a served list durably (grouped with concurrent ones into one transaction); returns once it is
-    /// committed. Does nothing when the configuration turns the log off.
+    /// Records a served list durably (appended to the store's exposure journal: it survives the process
+    /// being killed once this returns; moved into the `exposures` table within a quarter second). Does
+    /// nothing when the configuration turns the log off.
+    /// - Throws: `LiveWriteError` for an id holding a control character; the journal's errors.
+    public func log(_ exposure: Exposure) throws {
+        guard logsExposures, let exposures else { return }
+        try exposures.append(exposure)
+    }
+
+    /// Moves every exposure journaled so far into the store's `exposures` table now (the mover does so
+    /// every quarter second; a report does it first).
     /// - Throws: the store's errors.
-    public func log(_ exposure: Exposure) async throws {
-        guard logsExposures else { return }
-        try await exposures.log(exposure)
+    public func moveExposures() throws { try exposures?.move() }
+
+    /// Stops the background writers after their last work: every exposure logged so far is in the store's
+    /// table afterwards. A front end calls this once it has stopped serving.
+    public func close() {
+        exposures?.stop()
+        committer.stop()
     }
 
     /// The metric of experiment `name` over the store as it is now (a read connection of its own).
     /// - Parameter window: seconds after an exposure within which a play counts.
     /// - Throws: `ServingError` (not found) for an experiment the store has not recorded.
     public func report(experiment name: String, window: Int64) throws -> ExperimentReport {
+        try exposures?.move()
         let store = try GraphStore.openExisting(path: configuration.withLock { $0.storePath })
         return try ExperimentReport.load(store: store, name: name, window: window)
     }

@@ -51,18 +51,21 @@ extension GraphStore {
             }
         }
         guard !batch.isEmpty else { return }
-        try transaction {
-            let insert = try cached("INSERT INTO exposures(at, user_id, experiment, arm, model_version, route, items) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for exposure in batch {
-                insert.bind(1, exposure.at)
-                insert.bind(2, exposure.user)
-                insert.bind(3, exposure.experiment)
-                insert.bind(4, exposure.arm)
-                insert.bind(5, exposure.modelVersion)
-                insert.bind(6, exposure.route)
-                insert.bind(7, exposure.items.joined(separator: "\n"))
-                _ = try insert.executeBound()
-            }
+        try transaction { try insertExposures(batch) }
+    }
+
+    /// Inserts exposures inside the caller's transaction.
+    func insertExposures(_ batch: [Exposure]) throws {
+        let insert = try cached("INSERT INTO exposures(at, user_id, experiment, arm, model_version, route, items) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        for exposure in batch {
+            insert.bind(1, exposure.at)
+            insert.bind(2, exposure.user)
+            insert.bind(3, exposure.experiment)
+            insert.bind(4, exposure.arm)
+            insert.bind(5, exposure.modelVersion)
+            insert.bind(6, exposure.route)
+            insert.bind(7, exposure.items.joined(separator: "\n"))
+            _ = try insert.executeBound()
         }
     }
 

@@ -226,6 +226,13 @@ enum Migrations {
                 );
                 CREATE INDEX exposures_by_experiment ON exposures(experiment, at);
 
+                -- Journal files (`ExposureJournal`, STORE-exposures/sealed-N.log) whose exposures are in the
+                -- table above, recorded in the same transaction, so a file moved before a crash is not moved twice.
+                CREATE TABLE exposure_journal_files (
+                    name TEXT PRIMARY KEY,
+                    moved INTEGER NOT NULL
+                );
+
                 -- The experiments a server ran, as last started (their JSON definition), so a report knows
                 -- the arms and the control without the file.
                 CREATE TABLE experiments (
