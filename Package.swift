@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "tastegraph-server",
             dependencies: [
-                "TasteGraphServer", "TasteGraphServing", "TasteGraphSupport", "TasteGraphSupport",
+                "TasteGraphServer", "TasteGraphServing", "TasteGraphSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -102,6 +102,8 @@ def write_stamp(path, stamp):
 
 
 def remove_store(path):
+    if os.path.isdir(path + "-exposures"):  # the exposure journal the server made beside this bench's store
+        shutil.rmtree(path + "-exposures")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)

@@ -1,5 +1,6 @@
 import Hummingbird
 import Prometheus
+import Synchronization
 
 /// Every metric the server exports, defined once over one registry (no global metrics system):
 /// `GET /metrics` prints them in Prometheus text format.
@@ -14,6 +15,7 @@ import Prometheus
 /// - `tastegraph_reloads_total{result}` (`ok`, `failed`).
 public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    let exposureCounters = Mutex<[String: Counter]>([:])
     static let latencyBuckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
         .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
@@ -46,10 +48,16 @@ public final class ServerMetrics: Sendable {
         registry.makeCounter(descriptor: descriptor, labels: [("result", "duplicate")]).increment(by: Int64(duplicates))
     }
 
-    /// Counts one list recorded in the exposure log.
+    /// Counts one list recorded in the exposure log (the counter of each arm made once: this runs per request).
     func exposureLogged(arm: String) {
-        let descriptor = MetricNameDescriptor(namespace: "tastegraph", metricName: "exposures_logged", unitName: "total", helpText: "Recommendation lists recorded in the exposure log, by experiment arm.")
-        registry.makeCounter(descriptor: descriptor, labels: [("arm", arm)]).increment()
+        let counter = exposureCounters.withLock { counters in
+            if let counter = counters[arm] { return counter }
+            let descriptor = MetricNameDescriptor(namespace: "tastegraph", metricName: "exposures_logged", unitName: "total", helpText: "Recommendation lists recorded in the exposure log, by experiment arm.")
+            let counter = registry.makeCounter(descriptor: descriptor, labels: [("arm", arm)])
+            counters[arm] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     /// Records one fold-in (pass this to `LiveServing`'s `onFold`).

@@ -4,11 +4,12 @@ import Synchronization
 import TasteGraphServing
 import TasteGraphStore
 
-/// An encoded answer, and for a recommendation list the exposure to log each time it is served (its
-/// time set then).
+/// An encoded answer, and for a recommendation list the exposure-journal entry to log each time it is
+/// served (at that time) and the arm that answered.
 struct CachedAnswer: Sendable {
     let body: ByteBuffer
-    let exposure: Exposure?
+    var exposure: ExposureJournal.Entry? = nil
+    var arm = ""
 }
 
 /// Encoded answers by request URI, each under the `AnswerVersion` it was computed at: a lookup with the
@@ -33,7 +34,7 @@ final class AnswerCache: Sendable {
 
     /// The cached body for `key` at `version`, or `compute()`'s, stored when `version` is non-nil.
     func body(for key: String, version: AnswerVersion?, compute: () throws -> ByteBuffer) rethrows -> ByteBuffer {
-        try answer(for: key, version: version) { CachedAnswer(body: try compute(), exposure: nil) }.body
+        try answer(for: key, version: version) { CachedAnswer(body: try compute()) }.body
     }
 
     /// The cached answer for `key` at `version`, or `compute()`'s, stored when `version` is non-nil.

@@ -33,12 +33,13 @@ enum Routes {
             let at = try query["at"].map { try time(String($0), field: "at") } ?? Int64(Date().timeIntervalSince1970)
             let answer = try server.cache.answer(for: request.uri.description, version: live.answerVersion(forUser: ask.user)) {
                 let response = try serve { try live.recommend(ask) }
-                return CachedAnswer(body: try JSONResponse.buffer(response), exposure: live.exposure(of: response, at: 0))
+                return CachedAnswer(
+                    body: try JSONResponse.buffer(response), exposure: live.logsExposures ? try serve { try live.exposureEntry(of: response) } : nil,
+                    arm: response.experiment?.arm ?? "default")
             }
-            if var exposure = answer.exposure, live.logsExposures {  // answered only once logged
-                exposure.at = at
-                do { try live.log(exposure) } catch let error as LiveWriteError { throw APIError.invalid(field: "user", error.reason) }
-                server.metrics.exposureLogged(arm: exposure.arm)
+            if let entry = answer.exposure {  // answered only once logged
+                try live.log(entry, at: at)
+                server.metrics.exposureLogged(arm: answer.arm)
             }
             return JSONResponse.ok(answer.body)
         }

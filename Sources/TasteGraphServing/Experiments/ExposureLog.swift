@@ -7,8 +7,8 @@ import TasteGraphStore
 /// thread of its own moves the journal into the store's `exposures` table every `interval`, in one
 /// transaction per sealed file. A report first moves what is pending, so it sees every list answered.
 ///
-/// Cost: one system call per answered list on the request path; `make bench-serve` measures throughput
-/// with and without it.
+/// Cost: one system call per answered list on the request path (a cached answer's line is encoded once);
+/// `make bench-serve` measures throughput with and without it.
 final class ExposureLog: Sendable {
     let journal: ExposureJournal
     let writer: StoreWriter
@@ -40,6 +40,9 @@ final class ExposureLog: Sendable {
 
     /// Appends `exposure` to the journal; once this returns the list may be answered.
     func append(_ exposure: Exposure) throws { try journal.append(exposure) }
+
+    /// Appends a prepared entry at `at`.
+    func append(_ entry: ExposureJournal.Entry, at: Int64) throws { try journal.append(entry, at: at) }
 
     /// Moves every journaled exposure into the store now.
     func move() throws {

@@ -156,14 +156,28 @@ public final class LiveServing: Sendable {
     /// nothing when the configuration turns the log off.
     /// - Throws: `LiveWriteError` for an id holding a control character; the journal's errors.
     public func log(_ exposure: Exposure) throws {
-        guard logsExposures, let exposures else { return }
-        try exposures.append(exposure)
+        try exposures?.append(exposure)
     }
 
     /// Moves every exposure journaled so far into the store's `exposures` table now (the mover does so
     /// every quarter second; a report does it first).
     /// - Throws: the store's errors.
     public func moveExposures() throws { try exposures?.move() }
+
+    /// The journal entry of serving `response` (its time is given to `log(_:at:)`); checked and encoded once,
+    /// so a cached answer logs it at the cost of one write.
+    /// - Throws: `ServingError` (invalid, field `user`) for a user id holding a control character.
+    public func exposureEntry(of response: RecommendationResponse) throws -> ExposureJournal.Entry {
+        do { return try ExposureJournal.entry(exposure(of: response, at: 0)) } catch let error as LiveWriteError {
+            throw ServingError(field: error.field, detail: error.reason)
+        }
+    }
+
+    /// Records a served list from its prepared entry at `at` (Unix seconds); see `log(_:)`.
+    /// - Throws: the journal's errors.
+    public func log(_ entry: ExposureJournal.Entry, at: Int64) throws {
+        try exposures?.append(entry, at: at)
+    }
 
     /// Stops the background writers after their last work: every exposure logged so far is in the store's
     /// table afterwards. A front end calls this once it has stopped serving.
@@ -182,7 +196,7 @@ public final class LiveServing: Sendable {
     }
 
     /// Whether served lists are recorded (`ServingConfiguration.logExposures`).
-    public var logsExposures: Bool { configuration.withLock { $0.logExposures } }
+    public var logsExposures: Bool { exposures != nil }
 
     /// The experiments this service routes by.
     public var experiments: ExperimentSet { configuration.withLock { $0.experiments } }

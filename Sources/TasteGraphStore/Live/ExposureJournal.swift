@@ -81,16 +81,49 @@ public final class ExposureJournal: Sendable {
         return String(repeating: "0", count: max(0, 20 - text.count)) + text
     }
 
+    /// An exposure's journal line without its time, encoded and checked once (a cached answer logs the
+    /// same entry every time it is served, at that time).
+    public struct Entry: Sendable {
+        let tail: [UInt8]
+    }
+
+    /// The entry of `exposure` (its `at` is ignored: `append` takes the time).
+    /// - Throws: `LiveWriteError` (.invalid) for a field holding a control character.
+    public static func entry(_ exposure: Exposure) throws -> Entry {
+        func clean(_ text: String, _ field: String) throws -> String {
+            guard !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                throw LiveWriteError(kind: .invalid, index: 0, field: field, value: text, reason: "\(field) must not contain control characters")
+            }
+            return text
+        }
+        var tail = "\t\(try clean(exposure.user, "user"))\t\(try clean(exposure.experiment, "experiment"))\t"
+        tail += "\(try clean(exposure.arm, "arm"))\t\(try clean(exposure.modelVersion, "model"))\t\(try clean(exposure.route, "route"))"
+        for item in exposure.items { tail += "\t" + (try clean(item, "items")) }
+        return Entry(tail: Array((tail + "\n").utf8))
+    }
+
+    /// The whole line of `exposure` at `at`.
+    static func line(_ exposure: Exposure, at: Int64) throws -> [UInt8] {
+        Array(String(at).utf8) + (try entry(exposure)).tail
+    }
+
     /// Appends one exposure: once this returns, the line survives the process being killed.
     /// - Throws: `LiveWriteError` (.invalid) for a field holding a control character; `StoreError` when the
     ///   write fails.
     public func append(_ exposure: Exposure) throws {
-        var line = try Self.encode(exposure)
+        try append(Self.entry(exposure), at: exposure.at)
+    }
+
+    /// Appends a prepared entry at `at` (Unix seconds): one `write(2)`.
+    /// - Throws: `StoreError` when the write fails.
+    public func append(_ entry: Entry, at: Int64) throws {
+        var line = [UInt8]()
+        line.reserveCapacity(entry.tail.count + 20)
+        line += String(at).utf8
+        line += entry.tail
         try state.withLock { state in
-            let written = line.withUTF8 { write(state.fd, $0.baseAddress, $0.count) }
-            guard written == line.utf8.count else {
-                throw StoreError("cannot append to the exposure journal \(folder) (errno \(errno))")
-            }
+            let written = line.withUnsafeBytes { write(state.fd, $0.baseAddress, $0.count) }
+            guard written == line.count else { throw StoreError("cannot append to the exposure journal in \(folder) (errno \(errno))") }
         }
     }
 
@@ -159,21 +192,23 @@ public final class ExposureJournal: Sendable {
         var moved = 0
         for file in sealedFiles(in: folder) {
             let name = file.name
-            let exposures = try parse(file.path)
+            guard var bytes = FileManager.default.contents(atPath: file.path).map(Array.init) else { continue }
+            if let end = bytes.lastIndex(of: 0x0A) { bytes.removeSubrange((end + 1)...) } else { bytes.removeAll() }  // a torn last line
+            let count = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             let done = try store.transaction { () -> Bool in
                 let seen = try store.cached("SELECT 1 FROM exposure_journal_files WHERE name = ?")
                 seen.bind(1, name)
                 var already = false
                 try seen.query { _ in already = true }
                 if already { return false }
-                try store.insertExposures(exposures)
+                if count > 0 { try store.insertExposureChunk(bytes, count: count) }
                 let record = try store.cached("INSERT INTO exposure_journal_files(name, moved) VALUES (?, ?)")
                 record.bind(1, name)
-                record.bind(2, Int64(exposures.count))
+                record.bind(2, Int64(count))
                 _ = try record.executeBound()
                 return true
             }
-            if done { moved += exposures.count }
+            if done { moved += count }
             unlink(file.path)
         }
         // Names are never reused, so the records of files already unlinked can go (the table stays small).
@@ -194,41 +229,29 @@ public final class ExposureJournal: Sendable {
         return moved
     }
 
-    /// The exposures of one journal file, a torn last line dropped.
-    static func parse(_ path: String) throws -> [Exposure] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw StoreError("cannot read \(path)") }
+    /// The exposures of journal lines (a torn last line dropped; a line that is not an exposure skipped).
+    static func parse(_ bytes: [UInt8]) -> [Exposure] {
         var exposures: [Exposure] = []
-        let text = String(decoding: data, as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if !text.hasSuffix("\n") { lines.removeLast() }  // torn (or empty) last line
-        for line in lines where !line.isEmpty {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+        var lineStart = 0
+        for index in bytes.indices where bytes[index] == 0x0A {
+            let fields = bytes[lineStart..<index].split(separator: 0x09, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            lineStart = index + 1
             guard fields.count >= 6, let at = Int64(fields[0]) else { continue }
             exposures.append(
-                Exposure(
-                    at: at, user: String(fields[1]), experiment: String(fields[2]), arm: String(fields[3]), modelVersion: String(fields[4]),
-                    route: String(fields[5]), items: fields.dropFirst(6).map(String.init)))
+                Exposure(at: at, user: fields[1], experiment: fields[2], arm: fields[3], modelVersion: fields[4], route: fields[5], items: Array(fields.dropFirst(6))))
         }
         return exposures
+    }
+
+    static func parse(file path: String) throws -> [Exposure] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw StoreError("cannot read \(path)") }
+        return parse(Array(data))
     }
 
     /// Every exposure still in the journal's files, read-only (tests, and what a report cannot see yet).
     public static func pending(storePath: String) throws -> [Exposure] {
         let folder = folder(ofStore: storePath)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".log") }.sorted()
-        return try names.flatMap { try parse(folder + "/" + $0) }
-    }
-
-    static func encode(_ exposure: Exposure) throws -> String {
-        func clean(_ text: String, _ field: String) throws -> String {
-            guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                throw LiveWriteError(kind: .invalid, index: 0, field: field, value: text, reason: "\(field) must not contain control characters")
-            }
-            return text
-        }
-        var line = "\(exposure.at)\t\(try clean(exposure.user, "user"))\t\(try clean(exposure.experiment, "experiment"))\t"
-        line += "\(try clean(exposure.arm, "arm"))\t\(try clean(exposure.modelVersion, "model"))\t\(try clean(exposure.route, "route"))"
-        for item in exposure.items { line += "\t" + (try clean(item, "items")) }
-        return line + "\n"
+        return try names.flatMap { try parse(file: folder + "/" + $0) }
     }
 }

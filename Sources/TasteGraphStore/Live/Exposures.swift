@@ -39,55 +39,45 @@ public struct StoredExperiment: Sendable, Equatable, Codable {
 }
 
 extension GraphStore {
-    /// Appends exposures in one transaction (all or nothing).
-    /// - Throws: `LiveWriteError` (.invalid) naming the element for an empty user or an item id holding a
-    ///   line break; `StoreError` when another process holds the write lock.
-    /// - Complexity: O(B) inserts for B exposures.
+    /// Appends exposures in one transaction (all or nothing), as one chunk of journal lines.
+    /// - Throws: `LiveWriteError` (.invalid) naming the element for an empty user or a field holding a
+    ///   control character; `StoreError` when another process holds the write lock.
+    /// - Complexity: O(B) for B exposures.
     public func appendExposures(_ batch: [Exposure]) throws {
+        var lines: [UInt8] = []
         for (index, exposure) in batch.enumerated() {
             try LiveValidation.checkText(exposure.user, index: index, field: "user")
-            for item in exposure.items where item.isEmpty || item.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
-                throw LiveWriteError(kind: .invalid, index: index, field: "items", value: item, reason: "an item id must be non-empty and hold no line break")
+            do {
+                lines += try ExposureJournal.line(exposure, at: exposure.at)
+            } catch let error as LiveWriteError {
+                throw LiveWriteError(kind: .invalid, index: index, field: error.field, value: error.value, reason: error.reason)
             }
         }
         guard !batch.isEmpty else { return }
-        try transaction { try insertExposures(batch) }
+        try transaction { try insertExposureChunk(lines, count: batch.count) }
     }
 
-    /// Inserts exposures inside the caller's transaction.
-    func insertExposures(_ batch: [Exposure]) throws {
-        let insert = try cached("INSERT INTO exposures(at, user_id, experiment, arm, model_version, route, items) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        for exposure in batch {
-            insert.bind(1, exposure.at)
-            insert.bind(2, exposure.user)
-            insert.bind(3, exposure.experiment)
-            insert.bind(4, exposure.arm)
-            insert.bind(5, exposure.modelVersion)
-            insert.bind(6, exposure.route)
-            insert.bind(7, exposure.items.joined(separator: "\n"))
-            _ = try insert.executeBound()
-        }
+    /// Inserts one chunk of journal lines inside the caller's transaction.
+    func insertExposureChunk(_ lines: [UInt8], count: Int) throws {
+        let insert = try cached("INSERT INTO exposure_chunks(count, lines) VALUES (?, ?)")
+        insert.bind(1, count)
+        lines.withUnsafeBytes { insert.bindBlob(2, $0) }
+        _ = try insert.executeBound()
     }
 
-    /// The exposures of one experiment (`""`: lists no experiment routed), in the order served.
-    /// - Complexity: O(exposures of the experiment), through its index.
+    /// The exposures of one experiment (`""`: lists no experiment routed), in the order stored.
+    /// - Complexity: O(every stored exposure): the chunks are read and parsed, the experiment's kept.
     public func exposures(experiment: String) throws -> [Exposure] {
         var rows: [Exposure] = []
-        let query = try db.prepare("SELECT at, user_id, arm, model_version, route, items FROM exposures WHERE experiment = ? ORDER BY id")
-        query.bind(1, experiment)
-        try query.query { row in
-            let items = row.text(5) ?? ""
-            rows.append(
-                Exposure(
-                    at: row.int64(0), user: row.text(1) ?? "", experiment: experiment, arm: row.text(2) ?? "", modelVersion: row.text(3) ?? "",
-                    route: row.text(4) ?? "", items: items.isEmpty ? [] : items.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)))
+        try db.prepare("SELECT lines FROM exposure_chunks ORDER BY id").query { row in
+            rows += ExposureJournal.parse(Array(row.blob(0))).filter { $0.experiment == experiment }
         }
         return rows
     }
 
     /// How many exposures are stored, over every experiment.
     public func exposureCount() throws -> Int {
-        Int(try db.integer("SELECT count(*) FROM exposures"))
+        Int(try db.integer("SELECT coalesce(sum(count), 0) FROM exposure_chunks"))
     }
 
     /// Records (or replaces) an experiment's definition, as a server starting it does.
