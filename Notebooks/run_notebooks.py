@@ -13,6 +13,7 @@ writes into out/notebooks/<dataset>/:
     related.json          `related --json` for the top artist of each of the largest segments
     experiment.json       the replay's experiment: popularity, ALS and the GCN (frozen, filter, fold-in, and a
                           per-segment policy over it), with its models in replay/
+    replay-paired.json    `replay --each-arm --json`: every arm replayed alone over every user, paired comparisons
     replay.json           `replay --json` of that experiment over the test listens (replay/test.tsv on the
                           sample, written by holdout_split.py; lastfm-2k's split/test.tsv)
     01-explore.ipynb …    the executed notebooks (the committed ones in Notebooks/ are never written)
@@ -237,6 +238,11 @@ def build_replay(data: Dataset, out: Path, store: Path, run: Runner, args, log, 
     with timed("replay_run"):
         run(["replay", "--store", store, "--experiment", out / "experiment.json", "--listens", test_file,
              "--model", gcn, "--seed", "0", "--json", "--quiet"], stdout=out / "replay.json")
+    # The same arms, each replayed alone over every user, compared with the control user by user.
+    (out / "replay-paired.json").unlink(missing_ok=True)
+    with timed("replay_each_arm"):
+        run(["replay", "--store", store, "--experiment", out / "experiment.json", "--listens", test_file,
+             "--model", gcn, "--seed", "0", "--each-arm", "--json", "--quiet"], stdout=out / "replay-paired.json")
 
 
 def build_artifacts(data: Dataset, out: Path, run: Runner, args, log) -> dict[str, float]:

@@ -13,7 +13,7 @@ inputs through environment variables, so the same notebook runs on the GraphData
                   truth_users.tsv); default: ../GraphData when the dataset is the sample
 
 Every path may also be set one by one (TG_STORE, TG_EVAL, TG_TRAIN_LOG, TG_TRAIN_JSON, TG_CHECKPOINT,
-TG_SEGMENTS, TG_SEGMENTS_EXPORT, TG_RELATED, TG_PREPARE, TG_REPLAY, TG_EXPERIMENT).
+TG_SEGMENTS, TG_SEGMENTS_EXPORT, TG_RELATED, TG_PREPARE, TG_REPLAY, TG_EXPERIMENT, TG_REPLAY_PAIRED).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class Artifacts:
     prepare_json: Path
     replay_json: Path
     experiment_json: Path
+    paired_json: Path
     peers: Path
     truth: Path | None
 
@@ -70,7 +71,7 @@ class Artifacts:
         """One row per input: its path and whether it exists (the first cell of each notebook shows it)."""
         rows = []
         for name in ["store", "eval_json", "train_log", "train_json", "checkpoint", "segments_json",
-                     "segments_export", "related_json", "prepare_json", "replay_json", "experiment_json",
+                     "segments_export", "related_json", "prepare_json", "replay_json", "experiment_json", "paired_json",
                      "peers", "truth"]:
             path = getattr(self, name)
             rows.append({"input": name, "path": str(path) if path else "—",
@@ -109,6 +110,7 @@ def artifacts() -> Artifacts:
         prepare_json=pick("TG_PREPARE", root / "prepare.json"),
         replay_json=pick("TG_REPLAY", root / "replay.json"),
         experiment_json=pick("TG_EXPERIMENT", root / "experiment.json"),
+        paired_json=pick("TG_REPLAY_PAIRED", root / "replay-paired.json"),
         peers=pick("TG_PEERS", (REPO_DIR.parent / "shared" / "PEERS.md")),
         truth=truth,
     )
@@ -324,6 +326,26 @@ def load_replay(art: Artifacts) -> Replay:
         arms=_figures(report.get("arms", [])), daily=_figures(report.get("daily", [])),
         routes=_figures(report.get("routes", [])),
     )
+
+
+def load_paired(art: Artifacts) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reads `replay --each-arm --json` (replay-paired.json): every arm replayed alone over every user.
+
+    Returns (arms, paired): each arm's figures over the whole population, and each arm minus the control
+    paired by user (columns arm, against, users, diff, diff_low, diff_high, p_value for the pooled share,
+    and user_diff, user_diff_low, user_diff_high, user_p_value for the mean share per user).
+    """
+    if not art.paired_json.exists():
+        raise FileNotFoundError(f"no paired replay at {art.paired_json}: run `make notebooks` or set TG_REPLAY_PAIRED")
+    result = read_json(art.paired_json)["result"]
+    rows = []
+    for row in result.get("paired", []):
+        pooled, user = row.get("listened_share") or {}, row.get("mean_user_share") or {}
+        rows.append({"arm": row["arm"], "against": row["against"], "users": row["users"],
+                     "diff": pooled.get("difference"), "diff_low": pooled.get("low"), "diff_high": pooled.get("high"),
+                     "p_value": pooled.get("p_value"), "user_diff": user.get("difference"), "user_diff_low": user.get("low"),
+                     "user_diff_high": user.get("high"), "user_p_value": user.get("p_value")})
+    return _figures(result.get("arms", [])), pd.DataFrame(rows)
 
 
 def load_experiment(art: Artifacts) -> dict | None:

@@ -870,7 +870,7 @@ def exposure_log_cost(args, base_store, gcn, token_file, ids):
     runs = {"off": [], "on": []}
     logged_ok = True
     for label in ("off", "on", "off", "on"):
-        before = sqlite_count(store, "exposures")
+        before = exposures_stored(store)
         extra = ["--no-exposure-log"] if label == "off" else []
         service, _ = start_ours(args, store, gcn, token_file, extra=extra, log_name=f"server-exposure-{label}.log")
         try:
@@ -880,7 +880,7 @@ def exposure_log_cost(args, base_store, gcn, token_file, ids):
             result = run_wrk(args, url, CYCLE_LUA, recs, connections, args.duration, f"GCN recommendations, exposure log {label}")
         finally:
             service.stop()
-        new = sqlite_count(store, "exposures") - before
+        new = exposures_stored(store) - before
         result["exposures_stored"] = new
         if label == "on":
             logged_ok = logged_ok and new >= result.get("requests", 0) - result["errors"] and result["errors"] == 0
@@ -892,9 +892,10 @@ def exposure_log_cost(args, base_store, gcn, token_file, ids):
             "cost": round(1 - mean["on"] / mean["off"], 4), "every_answered_list_logged": logged_ok}
 
 
-def sqlite_count(path, table):
+def exposures_stored(path):
+    """Exposures in the store's table (chunks of journal lines, each with its count)."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return db.execute("SELECT coalesce(sum(count), 0) FROM exposure_chunks").fetchone()[0]
 
 
 def section(work):
