@@ -66,6 +66,8 @@ import Testing
         Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/doc", body: nil, token: false, status: 200),
         Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/nope", body: nil, token: false, status: 404),
         Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/doc?window_hours=-1", body: nil, token: false, status: 422),
+        Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/doc?arm=policy", body: nil, token: false, status: 200),
+        Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/doc?arm=nope", body: nil, token: false, status: 422),
         Case(method: "get", template: "/v1/users/{user}/recommendations", path: "/v1/users/USER/recommendations?at=yesterday", body: nil, token: false, status: 422),
     ]
 

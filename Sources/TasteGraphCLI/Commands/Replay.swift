@@ -41,7 +41,7 @@ struct Replay: ContextCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard (1...3_650).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 3650 (simulated days)") }
         guard (1...500).contains(count) else { throw ValidationError("-k must be between 1 and 500") }
         guard (1...64).contains(connections) else { throw ValidationError("--connections must be between 1 and 64") }
         guard windowHours.isFinite, windowHours >= 0, windowHours <= 24 * 365 else { throw ValidationError("--window-hours must be between 0 and 8760") }

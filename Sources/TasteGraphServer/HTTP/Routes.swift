@@ -45,8 +45,14 @@ enum Routes {
         }
         v1.get("experiments/{name}") { request, context in
             let name = try path(context, "name")
-            let hours = try number(request.uri.queryParameters, "window_hours", default: 24, range: 0...(24 * 365))
-            return try respond { try live.report(experiment: name, window: Int64((hours * 3_600).rounded())) }
+            let query = request.uri.queryParameters
+            let hours = try number(query, "window_hours", default: 24, range: 0...(24 * 365))
+            let report = try serve { try live.report(experiment: name, window: Int64((hours * 3_600).rounded())) }
+            guard let arm = query["arm"].map(String.init) else { return JSONResponse.make(report) }
+            guard report.arms.contains(where: { $0.arm == arm }) else {
+                throw APIError.invalid(field: "arm", "no arm '\(arm)' in \(name); arms: \(report.arms.map(\.arm).joined(separator: ", "))")
+            }
+            return JSONResponse.make(report.only(arm: arm))
         }
         v1.get("artists/{artist}/related") { request, context in
             let ask = RelatedArtistsRequest(artists: [try path(context, "artist")], count: try count(request.uri.queryParameters, default: 10))

@@ -106,7 +106,9 @@ public struct ExperimentDefinition: Codable, Sendable, Equatable {
         guard !arms.isEmpty else { throw fail("arms", "name at least one arm") }
         var seen = Set<String>()
         for (index, arm) in arms.enumerated() {
-            guard !arm.name.isEmpty else { throw fail("arms[\(index)].name", "must be non-empty") }
+            guard !arm.name.isEmpty, !arm.name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw fail("arms[\(index)].name", "must be non-empty, without control characters")
+            }
             guard seen.insert(arm.name).inserted else { throw fail("arms[\(index)].name", "'\(arm.name)' is used twice") }
             guard arm.share.isFinite, (0...1).contains(arm.share) else { throw fail("arms[\(index)].share", "must be between 0 and 1, got \(arm.share)") }
             guard arm.policy == nil || arm.policyFile == nil else { throw fail("arms[\(index)].policy", "give policy or policy_file, not both") }
@@ -137,6 +139,9 @@ public struct ExperimentDefinition: Codable, Sendable, Equatable {
             for index in definition.arms.indices {
                 var arm = definition.arms[index]
                 arm.model = arm.model.map { resolve($0, in: folder) }
+                if arm.policyFile != nil && arm.policy != nil {
+                    throw ExperimentError(field: "arms[\(index)].policy", detail: "give policy or policy_file, not both")
+                }
                 if let file = arm.policyFile {
                     let policyPath = resolve(file, in: folder)
                     arm.policy = try loadPolicy(path: policyPath)

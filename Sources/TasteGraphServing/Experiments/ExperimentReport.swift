@@ -75,12 +75,19 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
     /// Time of the first and last exposure (Unix seconds), nil without exposures.
     public let firstExposure: Int64?
     public let lastExposure: Int64?
-    /// Per arm, in the experiment's arm order.
+    /// Per arm, in the experiment's arm order (an arm that served nobody yet: zeros).
     public let arms: [ArmFigures]
     /// Per arm and UTC day, days ascending.
     public let daily: [ArmFigures]
     /// Per arm and the policy rule that answered (`model`, `cold_start`, `low_engagement`, …).
     public let routes: [ArmFigures]
+
+    /// The report narrowed to one arm: its overall row, its daily series and its routes.
+    public func only(arm: String) -> ExperimentReport {
+        ExperimentReport(
+            experiment: experiment, control: control, windowSeconds: windowSeconds, method: method, firstExposure: firstExposure,
+            lastExposure: lastExposure, arms: arms.filter { $0.arm == arm }, daily: daily.filter { $0.arm == arm }, routes: routes.filter { $0.arm == arm })
+    }
 
     public static let methodDescription =
         "delta method over users (independent units); 95% = ±1.96 standard errors; p two-sided, normal approximation"
@@ -134,7 +141,7 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
         var dayRows: [ArmFigures] = []
         var routeRows: [ArmFigures] = []
         for arm in armOrder {
-            guard let users = overall[arm] else { continue }
+            let users = overall[arm] ?? [:]  // an arm that served nobody yet has a row of zeros
             armRows.append(figures(arm, day: nil, route: nil, exposures: exposureCount[arm] ?? 0, users, control: arm == control ? nil : controlOverall))
             for (day, dayUsers) in (daily[arm] ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let controlDay = daily[control]?[day].map(sample)
@@ -263,9 +270,13 @@ public struct ExperimentReport: Codable, Sendable, Equatable {
 
     /// Every live listen event of the store as (user, item, event time) in external ids.
     static func liveListens(_ store: GraphStore) throws -> [(user: String, item: String, at: Int64)] {
+        // Events first, then the catalog: a listen stored in between only adds users and items, so every
+        // event read resolves (an index past the catalog would be skipped, never trapped on).
+        let events = try store.listenEvents()
         let catalog = try store.catalog()
-        return try store.listenEvents().map { event in
-            (user: catalog.userExternalIDs[event.user.rawValue], item: catalog.itemExternalIDs[event.item.rawValue], at: event.at)
+        return events.compactMap { event in
+            guard event.user.rawValue < catalog.userCount, event.item.rawValue < catalog.itemCount else { return nil }
+            return (user: catalog.userExternalIDs[event.user.rawValue], item: catalog.itemExternalIDs[event.item.rawValue], at: event.at)
         }
     }
 

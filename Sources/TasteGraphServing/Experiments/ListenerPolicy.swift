@@ -66,7 +66,9 @@ public struct PolicyDefinition: Codable, Sendable, Equatable {
 
     func validate(field: String) throws {
         func fail(_ name: String, _ detail: String) -> ExperimentError { ExperimentError(field: "\(field).\(name)", detail: detail) }
-        guard !name.isEmpty else { throw fail("name", "must be non-empty") }
+        guard !name.isEmpty, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw fail("name", "must be non-empty, without control characters")
+        }
         if let rule = coldStart, rule.minListens < 0 { throw fail("cold_start.min_listens", "must be ≥ 0") }
         if let rule = lowEngagement {
             guard rule.maxPlaysPerListen.isFinite, rule.maxPlaysPerListen >= 0 else { throw fail("low_engagement.max_plays_per_listen", "must be ≥ 0") }

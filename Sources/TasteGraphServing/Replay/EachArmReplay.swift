@@ -68,6 +68,7 @@ public struct EachArmReplay: Sendable {
         var totals = ReplayTotals()
         for arm in definition.arms {
             var alone = definition
+            alone.traffic = nil  // every user, whatever slice the experiment takes in production
             for index in alone.arms.indices { alone.arms[index].share = alone.arms[index].name == arm.name ? 1 : 0 }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tastegraph-each-arm-\(UUID().uuidString).json").path
             guard FileManager.default.createFile(atPath: folder, contents: Data(alone.json.utf8)) else {
@@ -81,7 +82,7 @@ public struct EachArmReplay: Sendable {
                 let armTotals = try driver.run(plan)
                 let report = try driver.report(experiment: definition.name, windowHours: windowHours)
                 let tallies = try ExperimentReport.tallies(store: GraphStore.openExisting(path: server.storeCopy), name: definition.name, window: window)
-                guard let figures = report.arms.first(where: { $0.arm == arm.name }) else {
+                guard let figures = report.arms.first(where: { $0.arm == arm.name }), figures.exposures > 0 else {
                     throw StoreError("the run of arm \(arm.name) logged no exposure of it")
                 }
                 runs[arm.name] = Run(

@@ -15,13 +15,27 @@ public final class HTTPConnection {
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
+        /// The peer closed the connection (or reset it), as opposed to a timeout or a malformed reply.
+        var closed = false
+
+        public init(description: String) { self.description = description }
+
+        init(description: String, closed: Bool) {
+            self.description = description
+            self.closed = closed
+        }
     }
+
+    /// Largest reply body read (a larger Content-Length or chunk is refused).
+    static let maximumBody = 256 << 20
 
     public let host: String
     public let port: Int
     let timeout: Int
     var fd: Int32 = -1
     var buffer: [UInt8] = []
+    /// Bytes read for the reply being read.
+    var received = 0
 
     /// - Parameter url: `http://HOST:PORT` (an IPv4 address or `localhost`).
     /// - Throws: `Failure` for another scheme or a malformed address.
@@ -51,13 +65,18 @@ public final class HTTPConnection {
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         let bytes = Array((head + "\r\n").utf8) + (body ?? [])
         for attempt in 0..<2 {
+            let reused = fd >= 0
             do {
                 if fd < 0 { try connect() }
                 try write(bytes)
+                received = 0
                 return try readReply()
-            } catch let failure as Failure where attempt == 0 {
-                _ = failure  // a kept-alive connection the server closed: reconnect once
+            } catch let failure as Failure {
                 disconnect()
+                // Only a kept-alive connection the server had closed before it read this request is retried:
+                // nothing of a reply came back, and the cause is a closed peer, not a timeout (the server may
+                // have answered; a retried GET would log its exposure twice).
+                guard attempt == 0, reused, received == 0, failure.closed else { throw failure }
             }
         }
         throw Failure(description: "\(method) \(path): the server closed the connection")
@@ -100,7 +119,10 @@ public final class HTTPConnection {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw Failure(description: "send: errno \(errno)") }
+            guard n > 0 else {
+                let code = errno
+                throw Failure(description: "send: errno \(code)", closed: code == EPIPE || code == ECONNRESET)
+            }
             sent += n
         }
     }
@@ -109,7 +131,11 @@ public final class HTTPConnection {
     func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw Failure(description: n == 0 ? "connection closed" : "recv: errno \(errno)") }
+        guard n > 0 else {
+            let code = errno
+            throw Failure(description: n == 0 ? "connection closed" : "recv: errno \(code)", closed: n == 0 || code == ECONNRESET)
+        }
+        received += n
         buffer += chunk[0..<n]
     }
 
@@ -145,14 +171,20 @@ public final class HTTPConnection {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard parts.count == 2 else { continue }
             let name = parts[0].lowercased(), value = parts[1].trimmingCharacters(in: .whitespaces).lowercased()
-            if name == "content-length" { length = Int(value) }
+            if name == "content-length" {
+                guard let value = Int(value), (0...Self.maximumBody).contains(value) else { throw Failure(description: "bad Content-Length: \(line.prefix(80))") }
+                length = value
+            }
             if name == "transfer-encoding" && value.contains("chunked") { chunked = true }
             if name == "connection" && value == "close" { close = true }
         }
         var body: [UInt8] = []
         if chunked {
             while true {
-                let size = Int(try readLine().split(separator: ";").first ?? "", radix: 16) ?? 0
+                let line = try readLine()
+                guard let size = Int(line.split(separator: ";").first ?? "", radix: 16), (0...Self.maximumBody).contains(size),
+                      body.count + size <= Self.maximumBody
+                else { throw Failure(description: "bad chunk size: \(line.prefix(80))") }
                 if size == 0 {
                     _ = try readLine()
                     break

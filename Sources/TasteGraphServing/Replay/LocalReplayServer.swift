@@ -57,8 +57,11 @@ public final class LocalReplayServer {
             let handle = stderr.fileHandleForReading
             while !seen.contains("listening on") {
                 guard Date() < deadline, process.isRunning else {
-                    throw HTTPConnection.Failure(description: "tastegraph-server did not start: \(seen.trimmingCharacters(in: .whitespacesAndNewlines))")
+                    throw HTTPConnection.Failure(description: "tastegraph-server did not start within \(Int(timeout)) s: \(seen.trimmingCharacters(in: .whitespacesAndNewlines))")
                 }
+                // Wait at most 100 ms for output, so a server that hangs silently still meets the deadline.
+                var ready = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+                guard poll(&ready, 1, 100) > 0 else { continue }
                 let data = handle.availableData
                 if data.isEmpty { usleep(20_000) }
                 seen += String(decoding: data, as: UTF8.self)
@@ -87,6 +90,12 @@ public final class LocalReplayServer {
         if let keepStore {
             guard !FileManager.default.fileExists(atPath: keepStore) else {
                 throw StoreError("\(keepStore) exists; the replayed store stays at \(storeCopy)")
+            }
+            // The copy alone must hold everything: its exposure journal moved in, its WAL checkpointed.
+            do {
+                let copy = try GraphStore.openExisting(path: storeCopy)
+                _ = try ExposureJournal.recover(storePath: storeCopy, into: copy)
+                try copy.checkpoint()
             }
             try FileManager.default.moveItem(atPath: storeCopy, toPath: keepStore)
         }

@@ -47,6 +47,9 @@ public struct HeldOutListen: Sendable, Equatable {
                 guard let seconds = Int64(text) ?? (try? EventValidation.time(text, field: "time")) else {
                     throw InputError(file: path, line: number, reason: "time '\(Printable.escaped(String(text.prefix(40))))' is neither Unix seconds nor RFC 3339")
                 }
+                guard (86_400..<4_102_444_800).contains(seconds) else {  // the exposure goes a minute before; the server takes 1970 … 2100
+                    throw InputError(file: path, line: number, reason: "time \(seconds) must lie between 1970-01-02 and 2100")
+                }
                 at = seconds
             }
             if let timed, timed != (at != nil) { throw InputError(file: path, line: number, reason: "some lines have a time and some do not") }

@@ -29,6 +29,8 @@ public final class ExposureJournal: Sendable {
     struct State: Sendable {
         var fd: Int32
         var path: String
+        /// Seals by this process, in the sealed file's name (unique even if the clock steps back).
+        var seals = 0
     }
 
     public let folder: String
@@ -122,8 +124,14 @@ public final class ExposureJournal: Sendable {
         line += String(at).utf8
         line += entry.tail
         try state.withLock { state in
+            var before = stat()
+            _ = fstat(state.fd, &before)
             let written = line.withUnsafeBytes { write(state.fd, $0.baseAddress, $0.count) }
-            guard written == line.count else { throw StoreError("cannot append to the exposure journal in \(folder) (errno \(errno))") }
+            guard written == line.count else {
+                let code = errno
+                if written > 0 { _ = ftruncate(state.fd, before.st_size) }  // no torn line for the next one to glue onto
+                throw StoreError("cannot append to the exposure journal in \(folder) (errno \(code))")
+            }
         }
     }
 
@@ -143,30 +151,40 @@ public final class ExposureJournal: Sendable {
             var info = stat()
             guard fstat(state.fd, &info) == 0, info.st_size > 0 else { return }
             let (fd, path) = try Self.openActive(in: folder)
-            guard rename(state.path, folder + "/sealed-\(Self.nanoseconds())-\(getpid()).log") == 0 else {
+            state.seals += 1
+            guard rename(state.path, folder + "/sealed-\(Self.nanoseconds())-\(getpid())-\(state.seals).log") == 0 else {
                 close(fd)
                 unlink(path)
                 throw StoreError("cannot seal the exposure journal file \(state.path) (errno \(errno))")
             }
             close(state.fd)
-            state = State(fd: fd, path: path)
+            state.fd = fd
+            state.path = path
         }
     }
 
-    /// Seals the active files of processes that died (their lock is free); live ones hold theirs.
+    /// Seals the active files of processes that died (their lock is free); live ones hold theirs. An
+    /// `opening-` file is a process's active file before it is locked and renamed: only one older than a
+    /// minute is a dead process's (and empty), so only those are removed.
     static func sealOrphans(in folder: String) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         for name in names where name.hasPrefix("active-") || name.hasPrefix("opening-") {
             let path = folder + "/" + name
+            if name.hasPrefix("opening-") {
+                let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date()
+                if Date().timeIntervalSince(modified) > 60 { unlink(path) }
+                continue
+            }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
             defer { close(fd) }
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // a living process's file
             var info = stat()
-            if name.hasPrefix("opening-") || (fstat(fd, &info) == 0 && info.st_size == 0) {
+            if fstat(fd, &info) == 0 && info.st_size == 0 {
                 unlink(path)
             } else {
-                rename(path, folder + "/sealed-\(nanoseconds())-orphan.log")
+                // The file's own stamp (pid and start time) keeps the sealed name unique.
+                rename(path, folder + "/sealed-\(nanoseconds())-orphan-\(name.dropFirst("active-".count).dropLast(".log".count)).log")
             }
         }
     }
@@ -192,15 +210,18 @@ public final class ExposureJournal: Sendable {
         var moved = 0
         for file in sealedFiles(in: folder) {
             let name = file.name
-            guard var bytes = FileManager.default.contents(atPath: file.path).map(Array.init) else { continue }
-            if let end = bytes.lastIndex(of: 0x0A) { bytes.removeSubrange((end + 1)...) } else { bytes.removeAll() }  // a torn last line
-            let count = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            var count = 0
             let done = try store.transaction { () -> Bool in
                 let seen = try store.cached("SELECT 1 FROM exposure_journal_files WHERE name = ?")
                 seen.bind(1, name)
                 var already = false
                 try seen.query { _ in already = true }
-                if already { return false }
+                // Read under the store's write lock: another mover that moved this file committed its record
+                // first and unlinks before it ever drops the record, so either the record or the file's
+                // absence is seen here.
+                guard !already, var bytes = FileManager.default.contents(atPath: file.path).map(Array.init) else { return false }
+                if let end = bytes.lastIndex(of: 0x0A) { bytes.removeSubrange((end + 1)...) } else { bytes.removeAll() }  // a torn last line
+                count = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
                 if count > 0 { try store.insertExposureChunk(bytes, count: count) }
                 let record = try store.cached("INSERT INTO exposure_journal_files(name, moved) VALUES (?, ?)")
                 record.bind(1, name)
