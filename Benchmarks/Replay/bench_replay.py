@@ -14,7 +14,8 @@ standard library only; one JSON object on stdout, progress on stderr; everything
    the lower quartiles, over train users, of mean plays per heard artist (low engagement) and of distinct
    artists heard (low discovery); cold start: fewer than 5 artists. Control: gcn-frozen.
 3. Runs `tastegraph replay --json` (its own server on a copy of the store with the test listens withheld;
-   --rounds simulated days; --seed) and times it: the target is ≤ 300 s.
+   --rounds simulated days; --seed) and times it: the target is ≤ 300 s. Then `replay --each-arm`: every
+   arm alone over every user, each compared with the control paired by user (also timed).
 Output: the settings, the replay's wall time, every arm's listened share with its 95 % interval and the
 difference to the control, the daily series, the route breakdown, and the fold-in comparisons.
 """
@@ -129,6 +130,16 @@ def main():
         return 1
     replay = json.loads(result.stdout)
     report = replay["report"]
+    log("bench-replay: the same arms, each replayed alone over every user (--each-arm)")
+    started = time.monotonic()
+    each = subprocess.run([args.binary, "replay", "--store", store, "--experiment", path, "--listens", test, "--rounds", str(args.rounds),
+                           "--seed", str(args.seed), "--connections", str(args.connections), "--each-arm", "--json"],
+                          stdout=subprocess.PIPE, text=True)
+    each_seconds = time.monotonic() - started
+    if each.returncode != 0:
+        print(json.dumps({"error": f"tastegraph replay --each-arm exited {each.returncode}"}))
+        return 1
+    paired = json.loads(each.stdout)["result"]
     out = {
         "dataset": "lastfm-2k canonical split (train.tsv → models and store; test.tsv replayed)",
         "settings": replay["settings"], "experiment": definition,
@@ -140,6 +151,9 @@ def main():
         "fold_in": [c for c in (comparison(report, "gcn-fold-in", "gcn-frozen"), comparison(report, "gcn-fold-in", "gcn-filter"),
                                 comparison(report, "gcn-filter", "gcn-frozen")) if c],
         "method": report["method"],
+        "each_arm": {"wall_seconds": round(each_seconds, 1), "target_met": each_seconds <= TARGET_SECONDS, "method": paired["method"],
+                     "arms": paired["arms"], "paired": paired["paired"], "other_pairs": paired["other_pairs"], "routes": paired["routes"],
+                     "totals": paired["totals"]},
     }
     print(json.dumps(out, indent=2))
     return 0

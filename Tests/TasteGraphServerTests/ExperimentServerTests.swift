@@ -206,5 +206,20 @@ import Glibc
         #expect(ReplayPlan(listens: heldOut, settings: settings).users.map { $0.rounds.map(\.exposureAt) } != plan.users.map { $0.rounds.map(\.exposureAt) })
         // The user's store was only read.
         #expect(try GraphStore.openExisting(path: f.storePath).exposureCount() == 0)
+
+        // Every arm over every user: the same users in each run, and the paired difference of pooled shares
+        // is exactly the difference of the two runs' shares (only its interval comes from the pairing).
+        var each = settings
+        each.seed = 7
+        let definition = try ExperimentDefinition.load(path: experimentFile)
+        let result = try EachArmReplay(definition: definition, store: f.storePath, model: f.knnPath, executable: executable, settings: each, windowHours: 24)
+            .run(plan, heldOut: heldOut)
+        #expect(result.arms.map(\.arm) == ["off", "fold"])
+        #expect(result.arms.allSatisfy { $0.users == plan.users.count })
+        let pair = try #require(result.paired.first)
+        #expect(pair.arm == "fold" && pair.against == "off" && pair.users == plan.users.count)
+        #expect(abs(pair.listenedShare.difference - (result.arms[1].listenedShare.value - result.arms[0].listenedShare.value)) < 1e-12)
+        #expect((pair.listenedShare.high ?? 0) - (pair.listenedShare.low ?? 0) > 0)
+        #expect(try GraphStore.openExisting(path: f.storePath).exposureCount() == 0)
     }
 }

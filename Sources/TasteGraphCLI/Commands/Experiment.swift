@@ -86,6 +86,14 @@ enum ExperimentTable {
             out.append(pad(row.arm, 28) + pad(Format.grouped(row.users), 8, right: true) + "  " + pad(difference(row.listenedShare), 42)
                 + difference(row.meanUserShare))
         }
+        if !result.otherPairs.isEmpty {
+            out.append("")
+            out.append(pad("other pairs, paired", 28) + pad("users", 8, right: true) + "  share diff [95% CI]              p          mean/user diff [95% CI]          p")
+            for row in result.otherPairs {
+                out.append(pad("\(row.arm) − \(row.against)", 28) + pad(Format.grouped(row.users), 8, right: true) + "  "
+                    + pad(difference(row.listenedShare), 42) + difference(row.meanUserShare))
+            }
+        }
         out.append("")
         out.append("by policy route")
         for row in result.routes { out.append(line("\(row.arm) / \(row.route ?? "")", row)) }

@@ -36,7 +36,10 @@ public struct EachArmReplay: Sendable {
         public let arms: [ArmFigures]
         public let daily: [ArmFigures]
         public let routes: [ArmFigures]
+        /// Each arm against the control, paired by user.
         public let paired: [PairedComparison]
+        /// Every other pair of arms (a later arm against an earlier one, file order), paired by user.
+        public let otherPairs: [PairedComparison]
         public let totals: ReplayTotals
     }
 
@@ -102,15 +105,22 @@ public struct EachArmReplay: Sendable {
         }
         let control = definition.controlArm
         let ordered = definition.arms.compactMap { runs[$0.name] }
-        let paired = definition.arms.filter { $0.name != control }.compactMap { arm -> PairedComparison? in
-            guard let a = runs[arm.name]?.tallies, let b = runs[control]?.tallies else { return nil }
+        func compare(_ arm: String, _ against: String) -> PairedComparison? {
+            guard let a = runs[arm]?.tallies, let b = runs[against]?.tallies else { return nil }
             let comparison = ExperimentReport.paired(a, b)
             return PairedComparison(
-                arm: arm.name, against: control, users: a.keys.filter { b[$0] != nil }.count, listenedShare: comparison.pooled,
-                meanUserShare: comparison.meanUser)
+                arm: arm, against: against, users: a.keys.filter { b[$0] != nil }.count, listenedShare: comparison.pooled, meanUserShare: comparison.meanUser)
+        }
+        let names = definition.arms.map(\.name)
+        let paired = names.filter { $0 != control }.compactMap { compare($0, control) }
+        var otherPairs: [PairedComparison] = []
+        for (i, later) in names.enumerated() where later != control {
+            for earlier in names[..<i] where earlier != control {
+                if let pair = compare(later, earlier) { otherPairs.append(pair) }
+            }
         }
         return Result(
             experiment: definition.name, control: control, windowSeconds: window, method: Self.pairedMethod, arms: ordered.map(\.figures),
-            daily: ordered.flatMap(\.daily).enumerated().sorted { ($0.element.day ?? "", $0.offset) < ($1.element.day ?? "", $1.offset) }.map(\.element), routes: ordered.flatMap(\.routes), paired: paired, totals: totals)
+            daily: ordered.flatMap(\.daily).enumerated().sorted { ($0.element.day ?? "", $0.offset) < ($1.element.day ?? "", $1.offset) }.map(\.element), routes: ordered.flatMap(\.routes), paired: paired, otherPairs: otherPairs, totals: totals)
     }
 }
