@@ -4,7 +4,7 @@ import TasteGraphStore
 
 /// The exposure log of a live service: each served list is appended to the store's `ExposureJournal`
 /// (one `write(2)`, so a list is logged before it is answered and survives a killed process), and a
-/// thread of its own moves the journal into the store's `exposures` table every `interval`, in one
+/// thread of its own moves the journal into the store's `exposure_chunks` table every `interval`, in one
 /// transaction per sealed file. A report first moves what is pending, so it sees every list answered.
 ///
 /// Cost: one system call per answered list on the request path (a cached answer's line is encoded once);

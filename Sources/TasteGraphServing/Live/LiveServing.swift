@@ -152,14 +152,14 @@ public final class LiveServing: Sendable {
     }
 
     /// Records a served list durably (appended to the store's exposure journal: it survives the process
-    /// being killed once this returns; moved into the `exposures` table within a quarter second). Does
+    /// being killed once this returns; moved into the `exposure_chunks` table within a quarter second). Does
     /// nothing when the configuration turns the log off.
     /// - Throws: `LiveWriteError` for an id holding a control character; the journal's errors.
     public func log(_ exposure: Exposure) throws {
         try exposures?.append(exposure)
     }
 
-    /// Moves every exposure journaled so far into the store's `exposures` table now (the mover does so
+    /// Moves every exposure journaled so far into the store's `exposure_chunks` table now (the mover does so
     /// every quarter second; a report does it first).
     /// - Throws: the store's errors.
     public func moveExposures() throws { try exposures?.move() }

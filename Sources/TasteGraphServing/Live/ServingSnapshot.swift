@@ -19,7 +19,7 @@ public struct ServingConfiguration: Sendable {
     public var experiments = ExperimentSet()
     /// The policy answering users no experiment routes (nil: the model alone).
     public var listenerPolicy: PolicyDefinition?
-    /// Record every list served in the store's exposure log (`exposures`).
+    /// Record every list served in the store's exposure log (`ExposureJournal`, then `exposure_chunks`).
     public var logExposures = true
 
     public init(storePath: String, modelPath: String) {

@@ -7,11 +7,11 @@ import Glibc
 #endif
 
 /// The exposure log's write-ahead journal: served lists are appended to a file beside the store, one
-/// `write(2)` each, and moved into the store's `exposures` table in large transactions.
+/// `write(2)` each, and moved into the store's `exposure_chunks` table in large transactions.
 ///
 /// Why: a list must be logged before it is answered (an answered list survives the process being
 /// killed), and at tens of thousands of answers a second a SQLite commit per group of requests rewrites
-/// whole 16 KiB pages of the `exposures` table and its WAL many hundred times a second (measured: 43 %
+/// whole 16 KiB pages of a per-row table, its index and the WAL many hundred times a second (measured: 43 %
 /// fewer answers per second). An appended line is in the kernel's page cache once `write` returns, so it
 /// survives a killed process (not a power loss, like the store's default `synchronous = NORMAL`); moving
 /// lines in bulk costs one transaction per file of thousands.
