@@ -115,3 +115,30 @@ extension BLAS {
             alpha, a.baseAddress, Int32(lda), b.baseAddress, Int32(ldb), beta, c.baseAddress, Int32(ldc))
     }
 }
+
+extension BLAS {
+    /// Inverts a symmetric positive-definite A in place (LAPACK `spotrf` then `spotri`): A ← A⁻¹, both
+    /// triangles filled.
+    ///
+    /// Shapes: a (n, n). A symmetric matrix reads the same in row- and column-major order.
+    /// - Returns: false when A is not positive definite (a is then unspecified).
+    /// - Complexity: n³ flops (n³/3 for the factor, 2n³/3 for the inverse).
+    public static func invertPositiveDefinite(_ a: UnsafeMutableBufferPointer<Float>, n: Int) -> Bool {
+        precondition(a.count >= n * n, "spotri: buffer smaller than n²")
+        guard n > 0 else { return true }
+        var uplo = CChar(UInt8(ascii: "U"))
+        var size = Int32(n)
+        var leading = Int32(n)
+        var info: Int32 = 0
+        spotrf_(&uplo, &size, a.baseAddress, &leading, &info)
+        guard info == 0 else { return false }
+        spotri_(&uplo, &size, a.baseAddress, &leading, &info)
+        guard info == 0 else { return false }
+        // LAPACK filled the upper triangle in column-major order, which is the lower one of this row-major
+        // buffer: mirror it into the other half.
+        for row in 0..<n {
+            for column in (row + 1)..<n { a[row * n + column] = a[column * n + row] }
+        }
+        return true
+    }
+}

@@ -136,6 +136,7 @@ public enum ModelRegistry {
         RegisteredModelEntry(ColdStartRecommender.self),
         RegisteredModelEntry(ItemKNNRecommender.self),
         RegisteredModelEntry(ALSRecommender.self),
+        RegisteredModelEntry(EASERecommender.self),
     ]
 
     /// Every model's kind, in registry order.
