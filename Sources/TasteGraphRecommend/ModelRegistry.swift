@@ -137,6 +137,7 @@ public enum ModelRegistry {
         RegisteredModelEntry(ItemKNNRecommender.self),
         RegisteredModelEntry(ALSRecommender.self),
         RegisteredModelEntry(EASERecommender.self),
+        RegisteredModelEntry(RP3BetaRecommender.self),
     ]
 
     /// Every model's kind, in registry order.

@@ -11,7 +11,7 @@ import Testing
 enum Fitted {
     static let planted = PlantedGraph.tasteGroups()
     static let models: [ModelKind: any Recommender] = Dictionary(uniqueKeysWithValues: ModelRegistry.kinds.map { ($0, try! planted.fit($0)) })
-    static let personalized: [ModelKind] = [.gcn, .itemknn, .als, .ease]
+    static let personalized: [ModelKind] = [.gcn, .itemknn, .als, .ease, .rp3beta]
 }
 
 /// The contract every recommender keeps, run against all of them (ModelRegistry.kinds).
