@@ -91,58 +91,27 @@ public struct ItemKNNRecommender: RegisteredModel {
     }
 
     public func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>) {
-        let items = itemCount
-        for (row, user) in users.lazy.map(\.rawValue).enumerated() {
-            let base = row * items
-            for item in 0..<items { out[base + item] = 0 }
-            for e in userRows.offsets[user]..<userRows.offsets[user + 1] {
-                let j = Int(userRows.targets[e])
-                let w = userRows.weights[e]
-                for s in similarities.offsets[j]..<similarities.offsets[j + 1] {
-                    out[base + Int(similarities.targets[s])] += w * similarities.weights[s]
-                }
-            }
-        }
+        ItemItemScores(similarities: similarities, userRows: userRows).scores(users: users, items: itemCount, into: out)
     }
 
     public func predictLog1p(user: UserIndex, item: ItemIndex) -> Float { 0 }
 
-    /// The natural explanation: the terms w_uj · S_ji of the score, one per heard neighbour j.
+    /// The terms x_uj · W_ji of the score, one per heard item j (`ItemItemScores.explain`).
     public func explain(user: UserIndex, item: ItemIndex, heard: [ItemIndex], count: Int) -> [Contribution] {
-        let user = user.rawValue, item = item.rawValue
-        var terms: [Contribution] = []
-        for e in userRows.offsets[user]..<userRows.offsets[user + 1] {
-            let j = Int(userRows.targets[e])
-            for s in similarities.offsets[j]..<similarities.offsets[j + 1] where Int(similarities.targets[s]) == item {
-                terms.append(Contribution(item: ItemIndex(j), weight: Double(userRows.weights[e] * similarities.weights[s])))
-            }
-        }
-        return Array(terms.sorted { $0.weight > $1.weight || ($0.weight == $1.weight && $0.item < $1.item) }.prefix(count))
+        ItemItemScores(similarities: similarities, userRows: userRows).explain(user: user, item: item, count: count)
     }
 
     public func save(to path: String) throws {
         try ModelArchive(
             kind: kind.rawValue, settings: JSONEncoder().encode(config), identity: identity,
-            arrays: [
-                ("similarityOffsets", .int(similarities.offsets.map { Int32($0) })), ("neighbors", .int(similarities.targets)),
-                ("similarities", .float(similarities.weights)),
-                ("userOffsets", .int(userRows.offsets.map { Int32($0) })), ("userItems", .int(userRows.targets)),
-                ("userWeights", .float(userRows.weights)),
-            ]
+            arrays: ItemItemScores(similarities: similarities, userRows: userRows).arrays
         ).write(to: path)
     }
 
     init(archive: ModelArchive, path: String) throws {
         let config = (try? JSONDecoder().decode(Config.self, from: archive.settings)) ?? Config()
-        func csr(_ offsets: String, _ targets: String, _ weights: String, rows: Int) throws -> CSR {
-            try ArchiveChecks.csr(
-                offsets: try archive.ints(offsets, path: path).map(Int.init), targets: try archive.ints(targets, path: path),
-                weights: try archive.floats(weights, path: path), rows: rows, columns: archive.identity.itemIDs.count,
-                what: "item-KNN", path: path)
-        }
-        self.init(identity: archive.identity, config: config,
-                  similarities: try csr("similarityOffsets", "neighbors", "similarities", rows: archive.identity.itemIDs.count),
-                  userRows: try csr("userOffsets", "userItems", "userWeights", rows: archive.identity.userIDs.count))
+        let matrices = try ItemItemScores(archive: archive, path: path, what: "item-KNN")
+        self.init(identity: archive.identity, config: config, similarities: matrices.similarities, userRows: matrices.userRows)
     }
 }
 
