@@ -38,9 +38,6 @@ final class ExposureLog: Sendable {
         thread.start()
     }
 
-    /// Appends `exposure` to the journal; once this returns the list may be answered.
-    func append(_ exposure: Exposure) throws { try journal.append(exposure) }
-
     /// Appends a prepared entry at `at`.
     func append(_ entry: ExposureJournal.Entry, at: Int64) throws { try journal.append(entry, at: at) }
 

@@ -151,14 +151,6 @@ public final class LiveServing: Sendable {
             items: response.recommendations.map(\.item))
     }
 
-    /// Records a served list durably (appended to the store's exposure journal: it survives the process
-    /// being killed once this returns; moved into the `exposure_chunks` table within a quarter second). Does
-    /// nothing when the configuration turns the log off.
-    /// - Throws: `LiveWriteError` for an id holding a control character; the journal's errors.
-    public func log(_ exposure: Exposure) throws {
-        try exposures?.append(exposure)
-    }
-
     /// Moves every exposure journaled so far into the store's `exposure_chunks` table now (the mover does so
     /// every quarter second; a report does it first).
     /// - Throws: the store's errors.
@@ -173,7 +165,9 @@ public final class LiveServing: Sendable {
         }
     }
 
-    /// Records a served list from its prepared entry at `at` (Unix seconds); see `log(_:)`.
+    /// Records a served list from its prepared entry at `at` (Unix seconds), durably: appended to the store's
+    /// exposure journal, it survives the process being killed once this returns, and is moved into the
+    /// `exposure_chunks` table within a quarter second. Does nothing when the configuration turns the log off.
     /// - Throws: the journal's errors.
     public func log(_ entry: ExposureJournal.Entry, at: Int64) throws {
         try exposures?.append(entry, at: at)
