@@ -7,6 +7,9 @@
 /// coverage@K = |distinct items in all top-K lists| / I
 /// novelty@K  = mean over all recommended slots of −log2(max(train listeners of i, 1) / U)
 /// ```
+/// The cold-start slice: a held-out item with no train listeners is *cold*. Over the users with a cold
+/// held-out item, `coldRecall20` is the per-user mean of |top-20 ∩ cold held-out| / |cold held-out|, from the
+/// same lists (a collaborative model, which cannot score an item nobody heard, gets ≈ 0 there).
 /// Regression: MAE and RMSE of predicted log1p(play count) on the held-out edges.
 public struct EvaluationReport: Codable, Sendable, Equatable {
     public var recall10 = 0.0
@@ -15,11 +18,17 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     public var ndcg20 = 0.0
     public var precision20 = 0.0
     public var map20 = 0.0
+    /// Per-user mean of F1@20 (the harmonic mean of that user's precision and recall).
+    public var f120 = 0.0
     public var hitrate20 = 0.0
     public var coverage20 = 0.0
     public var novelty20 = 0.0
     public var mae: Double?
     public var rmse: Double?
+    /// Recall@20 on the cold-start slice (nil when no user holds out a cold item).
+    public var coldRecall20: Double?
+    /// Users with a cold held-out item.
+    public var coldUsers = 0
     /// Users that were ranked (those with held-out items).
     public var users = 0
 
@@ -27,8 +36,9 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case recall10 = "recall@10", recall20 = "recall@20", ndcg10 = "ndcg@10", ndcg20 = "ndcg@20"
-        case precision20 = "precision@20", map20 = "map@20", hitrate20 = "hitrate@20"
+        case precision20 = "precision@20", f120 = "f1@20", map20 = "map@20", hitrate20 = "hitrate@20"
         case coverage20 = "coverage@20", novelty20 = "novelty@20", mae, rmse, users
+        case coldRecall20 = "cold_recall@20", coldUsers = "cold_users"
     }
 }
 
@@ -97,6 +107,7 @@ public enum Evaluation {
         var recommended = Set<Int>()
         var noveltySum = 0.0
         var slots = 0
+        var coldRecalls: [Double] = []
         var buffer = [Float](repeating: 0, count: batchSize * itemCount)
         for start in stride(from: 0, to: users.count, by: batchSize) {
             let batch = Array(users[start..<min(users.count, start + batchSize)])
@@ -107,6 +118,8 @@ public enum Evaluation {
                     let top = topK(scores, excluding: heldOut.excluded[user], k: 20)
                     at20.append(RankingScores(ranked: top, relevant: heldOut.relevant[user], k: 20))
                     at10.append(RankingScores(ranked: top, relevant: heldOut.relevant[user], k: 10))
+                    let cold = heldOut.relevant[user].filter { heldOut.trainListeners[$0] == 0 }
+                    if !cold.isEmpty { coldRecalls.append(Double(top.filter(cold.contains).count) / Double(cold.count)) }
                     for item in top {
                         recommended.insert(item)
                         noveltySum += -log2(Double(max(heldOut.trainListeners[item], 1)) / Double(heldOut.userCount))
@@ -124,10 +137,13 @@ public enum Evaluation {
         report.ndcg20 = m20.ndcg
         report.precision20 = m20.precision
         report.map20 = m20.map
+        report.f120 = m20.f1
         report.hitrate20 = m20.hitRate
         report.coverage20 = itemCount > 0 ? Double(recommended.count) / Double(itemCount) : 0
         report.novelty20 = slots > 0 ? noveltySum / Double(slots) : 0
         report.users = users.count
+        report.coldUsers = coldRecalls.count
+        report.coldRecall20 = coldRecalls.isEmpty ? nil : coldRecalls.reduce(0, +) / Double(coldRecalls.count)
         if let predict, !heldOut.regression.isEmpty {
             var absolute = 0.0
             var squared = 0.0

@@ -296,8 +296,8 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         let models = json["models"] as! [String: [String: Any]]
         #expect(Set(models.keys) == ["gcn", "popularity", "coldstart", "itemknn", "als"])
         for (name, metrics) in models {
-            for key in ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "map@20", "hitrate@20", "coverage@20",
-                        "novelty@20", "mae", "rmse", "fit_seconds"] {
+            for key in ["recall@10", "recall@20", "ndcg@10", "ndcg@20", "precision@20", "f1@20", "map@20", "hitrate@20", "coverage@20",
+                        "novelty@20", "mae", "rmse", "cold_recall@20", "cold_users", "fit_seconds"] {
                 #expect(metrics[key] != nil, "\(name) lacks \(key)")
             }
         }

@@ -14,6 +14,35 @@ import Testing
         let idcg = 1 + 1 / log2(3.0) + 1 / log2(4.0)
         #expect(abs(s.ndcg - dcg / idcg) < 1e-12)
         #expect(abs(s.map - (0.5 + 0.5) / 3) < 1e-12)
+        // F1 = 2·P·R / (P + R) = 2 · 1/2 · 2/3 / (1/2 + 2/3) = 4/7.
+        #expect(abs(s.f1 - 4.0 / 7) < 1e-12)
+        #expect(RankingScores(ranked: [1], relevant: [2], k: 1).f1 == 0)
+    }
+
+    /// The cold-start slice: recall over held-out items without train listeners, users without one left out.
+    @Test func coldStartSliceRecall() {
+        // 3 users, 25 items; items 20…24 have no train listeners (cold); everyone heard item 0 (excluded).
+        // User 0 holds out {1, 20}: cold {20}, scored highest → 1. User 1 holds out {20, 21}: 20 ranks first,
+        // 21 scores lowest of the 24 candidates (rank 24 > 20) → 1/2. User 2 holds out {2}: not in the slice.
+        let trainListeners = (0..<25).map { $0 >= 20 ? 0 : 1 }
+        let heldOut = HeldOut(
+            relevant: [[1, 20], [20, 21], [2]], excluded: [[0], [0], [0]], trainListeners: trainListeners, userCount: 3,
+            regression: [])
+        func score(_ user: Int, _ item: Int) -> Float {
+            if user == 1 && item == 21 { return -1 }
+            if item == 20 && user < 2 { return 100 }
+            return Float(item % 7)
+        }
+        let report = Evaluation.evaluate(
+            heldOut: heldOut, itemCount: 25,
+            scoreUsers: { users, out in for (row, user) in users.enumerated() { for i in 0..<25 { out[row * 25 + i] = score(user, i) } } },
+            predict: nil)
+        #expect(report.coldUsers == 2)
+        #expect(abs(report.coldRecall20! - (1 + 0.5) / 2) < 1e-12)
+        let none = Evaluation.evaluate(
+            heldOut: HeldOut(relevant: [[1]], excluded: [[]], trainListeners: [1, 1], userCount: 1, regression: []), itemCount: 2,
+            scoreUsers: { _, out in out[0] = 1; out[1] = 0 }, predict: nil)
+        #expect(none.coldRecall20 == nil && none.coldUsers == 0)
     }
 
     /// Fewer relevant items than K: IDCG and MAP normalize by |relevant|, so a perfect list scores 1.

@@ -78,7 +78,7 @@ struct Evaluate: ContextCommand {
         let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: trainListens)
         let heldOut = setup.heldOut
         protocolInfo["filters"] = ["exclude_train_items": true, "ties": "lower item index first"]
-        protocolInfo["metrics"] = "recall, precision, hit rate, NDCG (binary), MAP: per-user means; coverage and novelty over all lists; MAE/RMSE on log1p(plays) of test edges"
+        protocolInfo["metrics"] = "recall, precision, F1, hit rate, NDCG (binary), MAP: per-user means; cold_recall@20: recall of the test items with no train listeners, over the users holding one out; coverage and novelty over all lists; MAE/RMSE on log1p(plays) of test edges"
 
         let settings = baselines.settings(seed: seed, threads: threads)
         var rows: [(name: String, report: EvaluationReport, seconds: Double, extra: [String: Any])] = []
@@ -151,6 +151,7 @@ struct Evaluate: ContextCommand {
                 var entry = try jsonObject(row.report)
                 entry["mae"] = row.report.mae ?? NSNull()
                 entry["rmse"] = row.report.rmse ?? NSNull()
+                entry["cold_recall@20"] = row.report.coldRecall20 ?? NSNull()
                 entry["fit_seconds"] = row.seconds
                 for (key, value) in row.extra { entry[key] = value }
                 modelsObject[row.name] = entry
@@ -159,13 +160,20 @@ struct Evaluate: ContextCommand {
             return
         }
         context.print("\(heldOut.relevant.filter { !$0.isEmpty }.count) test users, \(catalog.itemCount) items ranked, train items excluded")
-        let header = ["model", "R@10", "R@20", "NDCG@10", "NDCG@20", "P@20", "MAP@20", "HR@20", "cov@20", "nov@20", "MAE", "RMSE", "fit s"]
+        let header = ["model", "R@10", "R@20", "NDCG@10", "NDCG@20", "P@20", "F1@20", "MAP@20", "HR@20", "cold R@20", "cov@20", "nov@20", "MAE", "RMSE", "fit s"]
         var table = [header]
         for row in rows {
             let r = row.report
-            table.append([row.name] + [r.recall10, r.recall20, r.ndcg10, r.ndcg20, r.precision20, r.map20, r.hitrate20, r.coverage20].map { String(format: "%.4f", $0) }
-                + [String(format: "%.2f", r.novelty20), r.mae.map { String(format: "%.4f", $0) } ?? "—", r.rmse.map { String(format: "%.4f", $0) } ?? "—",
-                   String(format: "%.2f", row.seconds)])
+            let ranking: [Double] = [r.recall10, r.recall20, r.ndcg10, r.ndcg20, r.precision20, r.f120, r.map20, r.hitrate20]
+            var cells: [String] = [row.name]
+            cells += ranking.map { String(format: "%.4f", $0) }
+            cells.append(r.coldRecall20.map { String(format: "%.4f", $0) } ?? "—")
+            cells.append(String(format: "%.4f", r.coverage20))
+            cells.append(String(format: "%.2f", r.novelty20))
+            cells.append(r.mae.map { String(format: "%.4f", $0) } ?? "—")
+            cells.append(r.rmse.map { String(format: "%.4f", $0) } ?? "—")
+            cells.append(String(format: "%.2f", row.seconds))
+            table.append(cells)
         }
         let widths = header.indices.map { column in table.map { $0[column].count }.max()! }
         for line in table {

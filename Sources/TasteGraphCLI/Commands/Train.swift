@@ -218,6 +218,7 @@ struct Train: ContextCommand {
         summary["model_file"] = out
         summary["mae"] = metrics.mae ?? NSNull()
         summary["rmse"] = metrics.rmse ?? NSNull()
+        summary["cold_recall@20"] = metrics.coldRecall20 ?? NSNull()
         if output.json {
             context.print(try JSONOutput.line(summary))
         } else {
@@ -228,11 +229,12 @@ struct Train: ContextCommand {
 
     private func printMetrics(_ metrics: EvaluationReport, context: CLIContext) {
         guard metrics.users > 0 else { context.print("no test listens: nothing scored"); return }
-        context.print(String(format: "test: Recall@20 %.4f  NDCG@20 %.4f  Recall@10 %.4f  NDCG@10 %.4f  P@20 %.4f  MAP@20 %.4f  HR@20 %.4f",
-                             metrics.recall20, metrics.ndcg20, metrics.recall10, metrics.ndcg10, metrics.precision20, metrics.map20, metrics.hitrate20))
+        context.print(String(format: "test: Recall@20 %.4f  NDCG@20 %.4f  Recall@10 %.4f  NDCG@10 %.4f  P@20 %.4f  F1@20 %.4f  MAP@20 %.4f  HR@20 %.4f",
+                             metrics.recall20, metrics.ndcg20, metrics.recall10, metrics.ndcg10, metrics.precision20, metrics.f120, metrics.map20, metrics.hitrate20))
         let mae = metrics.mae.map { String(format: "%.4f", $0) } ?? "—"
         let rmse = metrics.rmse.map { String(format: "%.4f", $0) } ?? "—"
-        context.print(String(format: "      coverage@20 %.4f  novelty@20 %.2f  MAE %@  RMSE %@", metrics.coverage20, metrics.novelty20, mae, rmse))
+        let cold = metrics.coldRecall20.map { String(format: "%.4f (%d users)", $0, metrics.coldUsers) } ?? "—"
+        context.print(String(format: "      coverage@20 %.4f  novelty@20 %.2f  MAE %@  RMSE %@  cold-item Recall@20 %@", metrics.coverage20, metrics.novelty20, mae, rmse, cold))
     }
 }
 
