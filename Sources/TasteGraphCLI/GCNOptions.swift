@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
+import TasteGraphCore
+import TasteGraphGraph
 import TasteGraphModel
 import TasteGraphRecommend
+import TasteGraphStore
 
 extension Activation: ExpressibleByArgument {}
 
@@ -19,6 +22,12 @@ struct GCNOptions: ParsableArguments {
     @Option(name: .long, help: "Keep training the biases after the bias-baseline start: true/false (default false).") var trainBiases: Bool?
     @Option(name: .long, help: "Let the play-count error reach the embeddings: true/false (default true).") var playCountGradient: Bool?
     @Option(name: .long, help: "Standard deviation of the initial embeddings (default 0.1).") var initScale: Double?
+    @Option(name: .long, help: "Weight w_F ≥ 0 of the user–user friend edges in Â, each relation normalized by its own degrees; 0 = off (default 0). Needs the store's friendships (lastfm user_friends.dat).")
+    var friendWeight: Double?
+    @Option(name: .long, help: "Weight w_T ≥ 0 of the item–tag edges in Â, tags as extra nodes with learned embeddings (never recommended); 0 = off (default 0). Needs the store's tag assignments.")
+    var tagWeight: Double?
+    @Option(name: .long, help: "With --tag-weight: link each item to at most this many of its artist's most frequent tags, ≥ 1 (default 10).")
+    var tagsPerItem: Int?
     @Option(name: .long, help: "Maximum epochs (default 300).") var epochs: Int?
     @Option(name: .long, help: "Adam learning rate (default 0.01).") var learningRate: Double?
     @Option(name: .long, help: "Decoupled weight decay on embeddings and weights (default 0.5).") var weightDecay: Double?
@@ -34,6 +43,9 @@ struct GCNOptions: ParsableArguments {
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if let batchesPerEpoch, batchesPerEpoch <= 0 { throw ValidationError("--batches-per-epoch must be positive") }
         if let validationFraction, !(0..<1).contains(validationFraction) { throw ValidationError("--validation-fraction must be in [0, 1)") }
+        if let friendWeight, !(friendWeight.isFinite && friendWeight >= 0) { throw ValidationError("--friend-weight must be a finite number ≥ 0 (0 turns the friend edges off)") }
+        if let tagWeight, !(tagWeight.isFinite && tagWeight >= 0) { throw ValidationError("--tag-weight must be a finite number ≥ 0 (0 turns the tag nodes off)") }
+        if let tagsPerItem, tagsPerItem < 1 { throw ValidationError("--tags-per-item must be at least 1") }
     }
 
     /// `base` (the defaults, or a warm start's checkpoint settings) ← --config file ← flags (← `seed` when given).
@@ -57,6 +69,9 @@ struct GCNOptions: ParsableArguments {
         if let trainBiases { model.trainBiases = trainBiases }
         if let playCountGradient { model.playCountGradient = playCountGradient }
         if let initScale { model.initScale = initScale }
+        if let friendWeight { model.friendWeight = friendWeight }
+        if let tagWeight { model.tagWeight = tagWeight }
+        if let tagsPerItem { model.tagsPerItem = tagsPerItem }
         if let epochs { training.epochs = epochs }
         if let learningRate { training.learningRate = learningRate }
         if let weightDecay { training.weightDecay = weightDecay }
@@ -67,6 +82,36 @@ struct GCNOptions: ParsableArguments {
         if let biasRegularization { training.biasRegularization = biasRegularization }
         if let seed { training.seed = seed }
         return GCNSettings(model: model, training: training)
+    }
+
+    /// The friend and tag relations `model` asks for, from the store (nil when both weights are 0): the
+    /// store's friendships between active users, and each item's `tagsPerItem` most frequent tags of its
+    /// artist with weight log1p(how many listeners gave the tag); tag nodes are the tags some item carries,
+    /// numbered in the store's tag order.
+    /// - Throws: `ValidationError` when a weight is set and the store holds no such relation.
+    static func relations(for model: GCNConfig, store: GraphStore, catalog: Catalog) throws -> SideRelations? {
+        guard model.usesSideRelations else { return nil }
+        let friends = model.friendWeight > 0 ? try store.friendPairs().map { ($0.user, $0.friend) } : []
+        if model.friendWeight > 0 && friends.isEmpty {
+            throw ValidationError("--friend-weight \(model.friendWeight): the store holds no friendships between its active users; import lastfm-2k with user_friends.dat, or use --friend-weight 0")
+        }
+        var tagEdges: [(item: Int32, tag: Int32, weight: Float)] = []
+        var tagNames: [String] = []
+        if model.tagWeight > 0 {
+            var raw: [(item: Int, tag: Int, count: Int)] = []
+            for item in 0..<catalog.itemCount where catalog.itemArtist[item] >= 0 {
+                for entry in catalog.artistTags[catalog.itemArtist[item]].prefix(model.tagsPerItem) { raw.append((item, entry.tag, entry.count)) }
+            }
+            let used = Set(raw.map(\.tag)).sorted()
+            guard !used.isEmpty else {
+                throw ValidationError("--tag-weight \(model.tagWeight): the store holds no tag assignments on its items' artists; import lastfm-2k with user_taggedartists.dat, or use --tag-weight 0")
+            }
+            var node: [Int: Int32] = [:]
+            for (index, tag) in used.enumerated() { node[tag] = Int32(index) }
+            tagNames = used.map { catalog.tagNames.indices.contains($0) ? catalog.tagNames[$0] : "" }
+            tagEdges = raw.map { (Int32($0.item), node[$0.tag]!, log1pf(Float($0.count))) }
+        }
+        return SideRelations(userCount: catalog.userCount, itemCount: catalog.itemCount, friendPairs: friends, tagNames: tagNames, itemTags: tagEdges)
     }
 
     /// The flag that sets the `GCNConfig` field `field` (for messages).

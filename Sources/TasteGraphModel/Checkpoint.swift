@@ -1,12 +1,18 @@
 import Foundation
 import TasteGraphCore
+import TasteGraphGraph
 import TasteGraphMetrics
 
 /// A trained GCN on disk: everything `recommend` (and later the server) needs, in one file.
 ///
 /// Stored in the shared `ModelFile` container (kind `gcn`): the header below as JSON, then the arrays
-/// `parameters` (P) and `embeddings` Z (N, H), sealed by a SHA-256 over the whole file, so any changed byte
+/// `parameters` (P) and `embeddings` Z (U + I, H), sealed by a SHA-256 over the whole file, so any changed byte
 /// — a user id, the data or split fingerprint, a weight — is rejected on load.
+///
+/// A model trained with side relations (`GCNConfig.usesSideRelations`) also stores the graph they added,
+/// so it can be rebuilt beside the listens: `friendPairs` (i32, 2F: u0, v0, u1, v1, …) when w_F > 0, and
+/// `itemTags` (i32, 2K: item, tag, …) with `itemTagWeights` (f32, K) and the header's `tagNames` (T) when
+/// w_T > 0. Older checkpoints have none of these and load as listens-only models.
 public struct Checkpoint: Sendable {
     public static let kind = "gcn"
 
@@ -25,11 +31,13 @@ public struct Checkpoint: Sendable {
         public var epochs: Int
         public var testMetrics: EvaluationReport?
         public var createdAt: String
+        /// The tag nodes' names (T), when the model has tag nodes; nil otherwise and in older files.
+        public var tagNames: [String]?
 
         public init(
             model: GCNConfig, training: TrainingConfig, layout: ParameterLayout, userIDs: [String], itemIDs: [String],
             dataFingerprint: String, splitFingerprint: String?, embedder: String?, bestEpoch: Int, epochs: Int,
-            testMetrics: EvaluationReport?, createdAt: String
+            testMetrics: EvaluationReport?, createdAt: String, tagNames: [String]? = nil
         ) {
             self.model = model
             self.training = training
@@ -43,24 +51,37 @@ public struct Checkpoint: Sendable {
             self.epochs = epochs
             self.testMetrics = testMetrics
             self.createdAt = createdAt
+            self.tagNames = tagNames
         }
     }
 
     public var header: Header
     public var parameters: [Float]
-    /// Z (N, H): final node embeddings, so recommending needs no graph.
+    /// Z (U + I, H): final user and item embeddings, so recommending needs no graph.
     public var embeddings: [Float]
+    /// The friend and tag relations the model was trained with (nil for a listens-only model).
+    public var relations: SideRelations?
 
-    public init(header: Header, parameters: [Float], embeddings: [Float]) {
+    /// - Parameter relations: the side relations of training; `header.tagNames` is set from them.
+    public init(header: Header, parameters: [Float], embeddings: [Float], relations: SideRelations? = nil) {
         self.header = header
         self.parameters = parameters
         self.embeddings = embeddings
+        self.relations = header.model.usesSideRelations ? relations : nil
+        if header.model.tagWeight > 0, let relations { self.header.tagNames = relations.tagNames }
     }
 
     /// The checkpoint as a `ModelFile`.
     public func modelFile() throws -> ModelFile {
-        ModelFile(kind: Self.kind, header: try JSONEncoder().encode(header),
-                  arrays: [("parameters", .float(parameters)), ("embeddings", .float(embeddings))])
+        var arrays: [(name: String, values: ModelFile.Values)] = [("parameters", .float(parameters)), ("embeddings", .float(embeddings))]
+        if let relations {
+            if header.model.friendWeight > 0 { arrays.append(("friendPairs", .int(relations.friendPairs))) }
+            if header.model.tagWeight > 0 {
+                let tags = relations.itemTagEdges
+                arrays += [("itemTags", .int(tags.pairs)), ("itemTagWeights", .float(tags.weights))]
+            }
+        }
+        return ModelFile(kind: Self.kind, header: try JSONEncoder().encode(header), arrays: arrays)
     }
 
     /// Writes crash-safely (temporary file, fsync, rename over the old file).
@@ -125,5 +146,37 @@ public struct Checkpoint: Sendable {
             throw CheckpointError(path: path, reason: "arrays do not match the header (\(parameters.count) parameters, \(embeddings.count) embedding values)")
         }
         self.header = header
+        relations = try Self.relations(file, header: header, path: path)
+    }
+
+    /// The side relations stored beside a model trained with them, every index checked against the header.
+    private static func relations(_ file: ModelFile, header: Header, path: String) throws -> SideRelations? {
+        let config = header.model
+        guard config.usesSideRelations else { return nil }
+        let users = header.userIDs.count, items = header.itemIDs.count
+        func corrupt(_ what: String) -> CheckpointError { CheckpointError(path: path, reason: "\(what) (the file is corrupt)") }
+        var friends: [(Int32, Int32)] = []
+        if config.friendWeight > 0 {
+            guard let flat = try? file.ints("friendPairs"), flat.count % 2 == 0 else { throw corrupt("the friend relation is missing or odd-sized") }
+            for k in stride(from: 0, to: flat.count, by: 2) {
+                guard (0..<users).contains(Int(flat[k])), (0..<users).contains(Int(flat[k + 1])) else { throw corrupt("a friend pair names a user beyond \(users)") }
+                friends.append((flat[k], flat[k + 1]))
+            }
+        }
+        var tagNames: [String] = []
+        var tags: [(item: Int32, tag: Int32, weight: Float)] = []
+        if config.tagWeight > 0 {
+            guard let names = header.tagNames, let flat = try? file.ints("itemTags"), let weights = try? file.floats("itemTagWeights"),
+                  flat.count == 2 * weights.count, (header.layout["tagEmbedding"]?.rows ?? 0) == names.count
+            else { throw corrupt("the tag relation is missing or does not match the tag embeddings") }
+            tagNames = names
+            for k in weights.indices {
+                guard (0..<items).contains(Int(flat[2 * k])), (0..<names.count).contains(Int(flat[2 * k + 1])) else {
+                    throw corrupt("an item tag names an item or tag beyond the model's")
+                }
+                tags.append((flat[2 * k], flat[2 * k + 1], weights[k]))
+            }
+        }
+        return SideRelations(userCount: users, itemCount: items, friendPairs: friends, tagNames: tagNames, itemTags: tags)
     }
 }

@@ -30,8 +30,41 @@ public struct GCNConfig: Codable, Sendable, Equatable {
     /// Let the play-count error reach the embeddings; off, only s, b_u, b_i, μ learn from play counts and
     /// the embeddings learn from the ranking loss (and from the log1p edge weights of Â).
     public var playCountGradient = true
+    /// w_F ≥ 0: weight of the user–user friend relation in Â (`BipartiteGraph.heterogeneousNormalized`);
+    /// 0 leaves friends out (the listens-only graph).
+    public var friendWeight: Double = 0
+    /// w_T ≥ 0: weight of the item–tag relation in Â, tags as extra nodes with their own learned embeddings;
+    /// 0 leaves tags out and adds no nodes.
+    public var tagWeight: Double = 0
+    /// With tags on: each item is linked to at most this many of its (artist's) most frequent tags.
+    public var tagsPerItem = 10
 
     public init() {}
+
+    /// Whether Â holds a relation beside the listens (friends or tags).
+    public var usesSideRelations: Bool { friendWeight > 0 || tagWeight > 0 }
+}
+
+extension GCNConfig {
+    /// Decodes the fields written before the side relations existed as required, and `friendWeight`,
+    /// `tagWeight` and `tagsPerItem` as optional (absent in older checkpoints and settings: off).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        itemEmbeddings = try c.decode(Bool.self, forKey: .itemEmbeddings)
+        textFeatures = try c.decode(Bool.self, forKey: .textFeatures)
+        layerWeights = try c.decode(Bool.self, forKey: .layerWeights)
+        activation = try c.decode(Activation.self, forKey: .activation)
+        combineLayers = try c.decode(Bool.self, forKey: .combineLayers)
+        bprWeight = try c.decode(Double.self, forKey: .bprWeight)
+        initScale = try c.decode(Double.self, forKey: .initScale)
+        trainBiases = try c.decode(Bool.self, forKey: .trainBiases)
+        playCountGradient = try c.decode(Bool.self, forKey: .playCountGradient)
+        friendWeight = try c.decodeIfPresent(Double.self, forKey: .friendWeight) ?? friendWeight
+        tagWeight = try c.decodeIfPresent(Double.self, forKey: .tagWeight) ?? tagWeight
+        tagsPerItem = try c.decodeIfPresent(Int.self, forKey: .tagsPerItem) ?? tagsPerItem
+    }
 }
 
 /// Where each parameter lives in the flat buffer: one list of (name, shape).
@@ -78,9 +111,9 @@ public struct EdgeBatch: Sendable {
 /// Everything the forward pass computed that the backward pass needs. Only `forward` makes one, so
 /// backward-before-forward does not compile.
 ///
-/// Shapes: every matrix is (N, H).
+/// Shapes: every matrix is (N, H), N = U + I + T (T = 0 without tag nodes).
 public struct Activations<T: BLASScalar> {
-    /// E0 = [userEmbedding; itemEmbedding + X·textProjection].
+    /// E0 = [userEmbedding; itemEmbedding + X·textProjection; tagEmbedding].
     public fileprivate(set) var input: [T]
     /// Per layer l: P_l = Â·H_{l−1}, S_l = P_l·W_l (pre-activation), H_l = act(S_l).
     public fileprivate(set) var propagated: [[T]]
@@ -90,10 +123,11 @@ public struct Activations<T: BLASScalar> {
     public fileprivate(set) var final: [T]
 }
 
-/// A two-layer GCN over the normalized user–item graph that predicts log1p(play count).
+/// A two-layer GCN over the normalized user–item graph (optionally with friend and tag relations) that
+/// predicts log1p(play count).
 ///
 /// ```
-/// E0  = [U_emb ; I_emb + X·W_x]                                  (N, H)
+/// E0  = [U_emb ; I_emb + X·W_x ; T_emb]                          (N, H), T_emb only with tag nodes
 /// H_l = act(Â·H_{l−1}·W_l),  l = 1, 2   (W_l = I, act = id when layerWeights is off: LightGCN)
 /// Z   = (E0 + H1 + H2) / 3   (combineLayers)   or   Z = H2
 /// ŷ_ui = s·⟨z_u, z_i⟩ + b_u + b_i + μ
@@ -105,12 +139,19 @@ public struct Activations<T: BLASScalar> {
 /// b_i measures how intensely an item is played, c_i how likely it is to be played at all. Forward and backward are written by hand: Â products by
 /// `Kernels.spmm`, dense ones by GEMM.
 ///
-/// Shapes: Â (N, N) symmetric; X (I, F); U_emb (U, H); I_emb (I, H); W_x (F, H); W_l (H, H);
+/// Â is `BipartiteGraph.gcnNormalized()`, or with side relations `heterogeneousNormalized`
+/// (Â = Â_L + w_F Â_F + w_T Â_T, each relation normalized by its own degrees): the layers are the same,
+/// only Â is bigger. Tag nodes get E0 rows of their own (T_emb) and propagate like any node, but the
+/// decoder reads users and items only: a tag is never scored or recommended.
+///
+/// Shapes: Â (N, N) symmetric, N = U + I + T; X (I, F); U_emb (U, H); I_emb (I, H); T_emb (T, H); W_x (F, H); W_l (H, H);
 /// b_u (U); b_i (I); c_i (I); μ (1); s (1).
 public struct GCNModel<T: BLASScalar>: Sendable {
     public let config: GCNConfig
     public let userCount: Int
     public let itemCount: Int
+    /// T, the tag nodes after the items (0 without tags).
+    public let tagCount: Int
     public let adjacency: SparseMatrix<T>
     public let features: SparseMatrix<T>?
     let featuresTransposed: SparseMatrix<T>?
@@ -119,15 +160,18 @@ public struct GCNModel<T: BLASScalar>: Sendable {
     public let decoder: GCNDecoder
     public static var layerCount: Int { 2 }
 
-    public var nodeCount: Int { userCount + itemCount }
+    public var nodeCount: Int { userCount + itemCount + tagCount }
 
-    public init(config: GCNConfig, userCount: Int, itemCount: Int, adjacency: SparseMatrix<T>, features: SparseMatrix<T>?) {
-        precondition(adjacency.rows == userCount + itemCount && adjacency.columns == userCount + itemCount, "Â must be (N, N)")
+    /// - Parameter tagCount: T, tag nodes after the items with embeddings of their own (Â must cover them).
+    public init(config: GCNConfig, userCount: Int, itemCount: Int, tagCount: Int = 0, adjacency: SparseMatrix<T>, features: SparseMatrix<T>?) {
+        let n = userCount + itemCount + tagCount
+        precondition(tagCount >= 0 && adjacency.rows == n && adjacency.columns == n, "Â must be (N, N), N = U + I + T")
         let features = config.textFeatures ? features : nil
         if let features { precondition(features.rows == itemCount, "X must have one row per item") }
         self.config = config
         self.userCount = userCount
         self.itemCount = itemCount
+        self.tagCount = tagCount
         self.adjacency = adjacency
         self.features = features
         self.featuresTransposed = features?.transposed()
@@ -135,6 +179,8 @@ public struct GCNModel<T: BLASScalar>: Sendable {
         var shapes: [(String, Int, Int)] = [("userEmbedding", userCount, h)]
         if config.itemEmbeddings { shapes.append(("itemEmbedding", itemCount, h)) }
         if let features { shapes.append(("textProjection", features.columns, h)) }
+        // After the projection, so the seeded draws of every other entry are those of the listens-only model.
+        if tagCount > 0 { shapes.append(("tagEmbedding", tagCount, h)) }
         if config.layerWeights { for l in 1...Self.layerCount { shapes.append(("W\(l)", h, h)) } }
         shapes += [
             ("userBias", userCount, 1), ("itemBias", itemCount, 1), ("rankBias", itemCount, 1),
@@ -151,7 +197,7 @@ public struct GCNModel<T: BLASScalar>: Sendable {
         var parameters = [T](repeating: 0, count: layout.count)
         for entry in layout.entries {
             switch entry.name {
-            case "userEmbedding", "itemEmbedding", "textProjection":
+            case "userEmbedding", "itemEmbedding", "textProjection", "tagEmbedding":
                 for i in entry.range { parameters[i] = T(rng.next() * config.initScale) }
             case let name where name.hasPrefix("W"):
                 for d in 0..<entry.rows { parameters[entry.offset + d * entry.columns + d] = 1 }
@@ -207,6 +253,10 @@ public struct GCNModel<T: BLASScalar>: Sendable {
                 if let features, let projection = layout["textProjection"] {
                     // forward: E0[items] += X·W_x  (sparse X)
                     sparseTimesDense(features, p.baseAddress! + projection.offset, into: items)
+                }
+                if let tags = layout["tagEmbedding"] {
+                    // forward: E0[tags] = T_emb
+                    (e0.baseAddress! + (userCount + itemCount) * h).update(from: p.baseAddress! + tags.offset, count: tags.count)
                 }
             }
         }
@@ -376,12 +426,16 @@ public struct GCNModel<T: BLASScalar>: Sendable {
                 }
             }
         }
-        // forward: E0 = [U_emb; I_emb + X·W_x]  ⇒  dU_emb = dE0[users], dI_emb = dE0[items], dW_x = Xᵀ·dE0[items]
+        // forward: E0 = [U_emb; I_emb + X·W_x; T_emb]
+        //   ⇒  dU_emb = dE0[users], dI_emb = dE0[items], dW_x = Xᵀ·dE0[items], dT_emb = dE0[tags]
         let users = layout["userEmbedding"]!
         dInput.withUnsafeBufferPointer { d in
             for i in 0..<users.count { gradients[users.offset + i] += d[i] }
             if let items = layout["itemEmbedding"] {
                 for i in 0..<items.count { gradients[items.offset + i] += d[userCount * h + i] }
+            }
+            if let tags = layout["tagEmbedding"] {
+                for i in 0..<tags.count { gradients[tags.offset + i] += d[(userCount + itemCount) * h + i] }
             }
         }
         if let featuresTransposed, let projection = layout["textProjection"] {

@@ -47,6 +47,8 @@ public struct TrainingResult: Sendable {
     public let trainSeconds: Double
     /// Validation Recall@20 of the best epoch (nil when nothing was validated).
     public let bestValidationRecall: Double?
+    /// Validation NDCG@20 of the best epoch (nil when nothing was validated).
+    public let bestValidationNDCG: Double?
     /// Validation Recall@20 of the initial parameters, when `train(validatingInitial:)` asked for it
     /// (a warm start: how good the previous model already is on the new data).
     public let initialValidationRecall: Double?
@@ -145,11 +147,13 @@ public struct Trainer {
         let validation = data.heldOut(data.validation)
         var history: [EpochReport] = []
         var best = (recall: -1.0, epoch: 0, parameters: parameters, elapsed: 0.0)
+        var bestNDCG = 0.0
         var initialRecall: Double?
         if validatingInitial && config.validateEvery > 0 {
-            let recall = evaluate(parameters, on: validation, regression: false).recall20
-            initialRecall = recall
-            best = (recall, 0, parameters, Date().timeIntervalSince(started))
+            let report = evaluate(parameters, on: validation, regression: false)
+            initialRecall = report.recall20
+            best = (report.recall20, 0, parameters, Date().timeIntervalSince(started))
+            bestNDCG = report.ndcg20
         }
         var optimizationSeconds = 0.0
         var sinceBest = 0
@@ -180,6 +184,7 @@ public struct Trainer {
                 recall = report.recall20
                 if report.recall20 > best.recall {
                     best = (report.recall20, epoch, parameters, Date().timeIntervalSince(started))
+                    bestNDCG = report.ndcg20
                     sinceBest = 0
                 } else {
                     sinceBest += 1
@@ -196,6 +201,7 @@ public struct Trainer {
             parameters: best.parameters, bestEpoch: best.epoch, epochs: epoch, history: history,
             secondsPerEpoch: optimizationSeconds / Double(max(1, epoch)), secondsToBest: best.elapsed,
             trainSeconds: Date().timeIntervalSince(started), bestValidationRecall: validated ? best.recall : nil,
+            bestValidationNDCG: validated ? bestNDCG : nil,
             initialValidationRecall: initialRecall)
     }
 
@@ -255,13 +261,15 @@ public struct Trainer {
 public struct Scorer: Sendable {
     public let model: GCNModel<Float>
     public let parameters: [Float]
-    /// Z (N, H), computed once.
+    /// Z (U + I, H), computed once: the user and item rows only (tag nodes, if any, are never scored).
     public let embeddings: [Float]
 
     public init(model: GCNModel<Float>, parameters: [Float]) {
         self.model = model
         self.parameters = parameters
-        embeddings = model.forward(parameters).final
+        let z = model.forward(parameters).final
+        let scored = (model.userCount + model.itemCount) * model.config.hidden
+        embeddings = z.count == scored ? z : Array(z[..<scored])
     }
 
     /// Ranking scores ⟨z_u, z_i⟩ + c_i for `users` × all items (`GCNDecoder.scores`).

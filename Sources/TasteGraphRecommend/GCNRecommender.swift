@@ -16,6 +16,8 @@ public struct GCNRecommender: RegisteredModel {
     public static var usesFeatures: Bool { true }
 
     /// Fits on `input.split` (early stopping on its validation listens) with `input.features`.
+    /// `FitInput` carries no side relations: settings with friend or tag weights go through
+    /// `fit(split:…relations:)`.
     /// - Throws: `ModelFitError` without features, for non-finite plays, or when the loss diverges.
     public static func fit(_ input: FitInput, settings: GCNSettings) throws -> GCNRecommender {
         guard let features = input.features else { throw ModelFitError(message: "the GCN needs item features (FitInput.features)") }
@@ -71,7 +73,13 @@ public struct GCNRecommender: RegisteredModel {
 
     /// Rebuilds the layer activations on `train` (the listens the model was trained on, or the store's),
     /// so `explain` can decompose scores exactly and `foldIn` can recompute a user through the layers.
+    ///
+    /// A model trained with friend or tag relations is returned as it is: the exact decomposition and
+    /// fold-in are written for the listens-only Â (a user's row there holds its items alone), so such a
+    /// model explains by ⟨z_j, z_i⟩ and folds in by the approximation (`foldsThroughGraph` is false).
+    /// Its scores come from the stored Z and need no graph.
     public func attachingGraph(catalog: Catalog, train: ListenTable, features: SparseMatrix<Float>) -> GCNRecommender {
+        guard !checkpoint.header.model.usesSideRelations else { return self }
         let graph = BipartiteGraph(userCount: userCount, itemCount: itemCount, listens: train, weighting: .log1p)
         let config = checkpoint.header.model
         let model = GCNModel<Float>(config: config, userCount: userCount, itemCount: itemCount,
@@ -166,19 +174,37 @@ extension GCNRecommender {
     ///   - initial: parameters to resume from (same layout), or nil for a fresh start.
     ///   - warmStart: a checkpoint to start from, matched to `identity` (`GCNWarmStart`); its parameters
     ///     are validated as epoch 0, so early stopping keeps them unless training improves on them.
-    /// - Throws: `ModelFitError` when a play count is not finite or the loss diverges; `WarmStartError` when
-    ///   the warm start's rows do not fit this model.
+    ///   - relations: the friend and tag relations on `identity`'s users and items (`SideRelations`), used
+    ///     when `model.friendWeight` or `model.tagWeight` is above 0 (Â = Â_L + w_F Â_F + w_T Â_T,
+    ///     `BipartiteGraph.heterogeneousNormalized`) and stored in the checkpoint; ignored otherwise.
+    /// - Throws: `ModelFitError` when a play count is not finite, the loss diverges, or a relation weight is
+    ///   set without `relations`; `WarmStartError` when the warm start's rows do not fit this model.
     public static func fit(
         split: InteractionSplit, identity: ModelIdentity, features: SparseMatrix<Float>, embedderName: String,
         model modelConfig: GCNConfig, training trainingConfig: TrainingConfig, initial: [Float]? = nil,
-        warmStart: GCNWarmStart? = nil, progress: (EpochReport) -> Void = { _ in }
+        warmStart: GCNWarmStart? = nil, relations: SideRelations? = nil, progress: (EpochReport) -> Void = { _ in }
     ) throws -> GCNFit {
         let userCount = identity.userIDs.count
         let itemCount = identity.itemIDs.count
         _ = try FitData(userCount: userCount, itemCount: itemCount, train: split.train)
         let data = TrainingData(userCount: userCount, itemCount: itemCount, train: split.train, validation: split.validation)
+        let relations = modelConfig.usesSideRelations ? relations : nil
+        if modelConfig.usesSideRelations {
+            guard let relations else {
+                throw ModelFitError(message: "friendWeight/tagWeight are set but no friend or tag relations were given; pass them (the CLI reads them from the store) or set both weights to 0")
+            }
+            guard relations.userCount == userCount, relations.itemCount == itemCount else {
+                throw ModelFitError(message: "the friend and tag relations are on \(relations.userCount) users and \(relations.itemCount) items, the model on \(userCount) and \(itemCount); build them from the same store")
+            }
+            guard [modelConfig.friendWeight, modelConfig.tagWeight].allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw ModelFitError(message: "friendWeight and tagWeight must be finite and ≥ 0")
+            }
+        }
+        let adjacency = data.graph.heterogeneousNormalized(
+            relations: relations, friendWeight: modelConfig.friendWeight, tagWeight: modelConfig.tagWeight)
         let model = GCNModel<Float>(config: modelConfig, userCount: userCount, itemCount: itemCount,
-                                    adjacency: data.graph.gcnNormalized(), features: features)
+                                    tagCount: modelConfig.tagWeight > 0 ? relations?.tagCount ?? 0 : 0,
+                                    adjacency: adjacency, features: features)
         if let initial, initial.count != model.layout.count {
             throw ModelFitError(message: "the resumed parameters do not fit this architecture")
         }
@@ -193,7 +219,7 @@ extension GCNRecommender {
                 itemIDs: identity.itemIDs, dataFingerprint: identity.dataFingerprint, splitFingerprint: identity.splitFingerprint, embedder: embedderName,
                 bestEpoch: result.bestEpoch, epochs: result.epochs, testMetrics: testMetrics,
                 createdAt: ISO8601DateFormatter().string(from: Date())),
-            parameters: result.parameters, embeddings: scorer.embeddings)
+            parameters: result.parameters, embeddings: scorer.embeddings, relations: relations)
         return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint), result: result, testMetrics: testMetrics)
     }
 }
