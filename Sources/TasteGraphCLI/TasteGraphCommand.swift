@@ -16,7 +16,7 @@ public struct TasteGraphCommand: ParsableCommand {
             Start with `tastegraph generate --seed 42 --out GraphData` or an import, then `tastegraph stats`.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, Generate.self, Stats.self, Prepare.self, Train.self, Evaluate.self, Recommend.self, Related.self, Similar.self, Segments.self, Embed.self, Experiment.self, Replay.self]
+        subcommands: [Import.self, Generate.self, Stats.self, Prepare.self, Train.self, Evaluate.self, Recommend.self, Related.self, Similar.self, Segments.self, Embed.self, Experiment.self, Replay.self, Tune.self]
     )
 
     public init() {}

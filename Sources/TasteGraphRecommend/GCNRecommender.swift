@@ -238,3 +238,8 @@ public struct GCNSettings: Codable, Sendable, Equatable {
 extension ModelKind {
     public static let gcn = ModelKind(rawValue: "gcn")
 }
+
+extension GCNRecommender {
+    /// The GCN stops at its best validation Recall@20 (`TrainingConfig.patience`).
+    public static var earlyStops: Bool { true }
+}

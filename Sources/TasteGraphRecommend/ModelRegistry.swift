@@ -51,12 +51,15 @@ public protocol RegisteredModel: Recommender {
     static var defaultSettings: Settings { get }
     /// Whether `fit` needs `FitInput.features`.
     static var usesFeatures: Bool { get }
+    /// Whether `fit` early-stops on `FitInput.split.validation` (the tuner then carves that share itself).
+    static var earlyStops: Bool { get }
     static func fit(_ input: FitInput, settings: Settings) throws -> Self
     init(file: ModelFile, path: String) throws
 }
 
 extension RegisteredModel {
     public static var usesFeatures: Bool { false }
+    public static var earlyStops: Bool { false }
     public var kind: ModelKind { Self.modelKind }
 }
 
@@ -65,12 +68,14 @@ public struct RegisteredModelEntry: Sendable {
     public let kind: ModelKind
     public let summary: String
     public let usesFeatures: Bool
+    public let earlyStops: Bool
     let model: any RegisteredModel.Type
 
     init<M: RegisteredModel>(_ model: M.Type) {
         kind = M.modelKind
         summary = M.summary
         usesFeatures = M.usesFeatures
+        earlyStops = M.earlyStops
         self.model = model
     }
 
@@ -97,18 +102,30 @@ public struct RegisteredModelEntry: Sendable {
     }
 
     private static func decode<M: RegisteredModel>(_: M.Type, _ overrides: [String: Any]) throws -> M.Settings {
-        var merged = try defaults(M.self)
-        for (key, value) in overrides {
-            guard merged[key] != nil else {
-                throw SettingsError(message: "\(M.modelKind): unknown setting '\(key)'; known: \(merged.keys.sorted().joined(separator: ", "))")
-            }
-            merged[key] = value
-        }
+        let merged = try overlay(overrides, onto: defaults(M.self), path: "\(M.modelKind)")
         do {
             return try JSONDecoder().decode(M.Settings.self, from: JSONSerialization.data(withJSONObject: merged))
         } catch {
             throw SettingsError(message: "\(M.modelKind): bad settings: \(error)")
         }
+    }
+
+    /// `base` with the keys of `overrides` replaced; a nested object (the GCN's `model`, `training`) is
+    /// overlaid key by key, so an override names only the settings it changes.
+    /// - Throws: `SettingsError` naming the first key `base` does not have.
+    static func overlay(_ overrides: [String: Any], onto base: [String: Any], path: String) throws -> [String: Any] {
+        var merged = base
+        for (key, value) in overrides {
+            guard let current = merged[key] else {
+                throw SettingsError(message: "\(path): unknown setting '\(key)'; known: \(merged.keys.sorted().joined(separator: ", "))")
+            }
+            if let nested = value as? [String: Any], let currentObject = current as? [String: Any] {
+                merged[key] = try overlay(nested, onto: currentObject, path: "\(path).\(key)")
+            } else {
+                merged[key] = value
+            }
+        }
+        return merged
     }
 
     private static func merged<M: RegisteredModel>(_: M.Type, _ overrides: [String: Any]) throws -> [String: Any] {
@@ -138,6 +155,10 @@ public enum ModelRegistry {
         RegisteredModelEntry(ALSRecommender.self),
         RegisteredModelEntry(EASERecommender.self),
         RegisteredModelEntry(RP3BetaRecommender.self),
+        RegisteredModelEntry(UserKNNRecommender.self),
+        RegisteredModelEntry(SVDRecommender.self),
+        RegisteredModelEntry(CoClusteringRecommender.self),
+        RegisteredModelEntry(ContentRecommender.self),
     ]
 
     /// Every model's kind, in registry order.

@@ -15,6 +15,20 @@ extension PlantedGraph {
         SparseMatrix(rows: itemCount, columns: 1, offsets: Array(repeating: 0, count: itemCount + 1), indices: [], values: [])
     }
 
+    /// Text-like item features for the models that read them (content): one column per taste group (1 on
+    /// the item's group) and a popularity column last, as `ItemFeatures` lays them out. Shapes: (I, 3).
+    var groupFeatures: SparseMatrix<Float> {
+        var offsets = [0]
+        var indices: [Int32] = []
+        var values: [Float] = []
+        for item in 0..<itemCount {
+            indices += [Int32(group(of: ItemIndex(item))), 2]
+            values += [1, Float(item % 5) / 5]
+            offsets.append(indices.count)
+        }
+        return SparseMatrix(rows: itemCount, columns: 3, offsets: offsets, indices: indices, values: values)
+    }
+
     /// The listens the GCN trains on: `train` less its seeded validation share.
     var gcnTrain: ListenTable {
         InteractionSplit.carvingValidation(train: train, test: ListenTable(), fraction: 0.1, seed: 3).train
@@ -42,8 +56,14 @@ extension PlantedGraph {
             settings.als.iterations = 15
             settings.als.seed = 3
             settings.itemKNN.neighbors = 20
-            let data = try FitData(userCount: userCount, itemCount: itemCount, train: listens)
-            return try Baselines.fit(kind, data: data, identity: identity, itemActive: catalog.itemActive, settings: settings)
+            guard let entry = ModelRegistry.entry(kind), entry.usesFeatures else {
+                let data = try FitData(userCount: userCount, itemCount: itemCount, train: listens)
+                return try Baselines.fit(kind, data: data, identity: identity, itemActive: catalog.itemActive, settings: settings)
+            }
+            let input = FitInput(
+                split: InteractionSplit(train: listens, validation: ListenTable(), test: ListenTable()), identity: identity,
+                itemActive: catalog.itemActive, features: (groupFeatures, "planted groups"))
+            return try entry.fit(input)
         }
     }
 }

@@ -11,7 +11,9 @@ import Testing
 enum Fitted {
     static let planted = PlantedGraph.tasteGroups()
     static let models: [ModelKind: any Recommender] = Dictionary(uniqueKeysWithValues: ModelRegistry.kinds.map { ($0, try! planted.fit($0)) })
-    static let personalized: [ModelKind] = [.gcn, .itemknn, .als, .ease, .rp3beta]
+    static let personalized: [ModelKind] = [.gcn, .itemknn, .userknn, .als, .ease, .rp3beta, .content]
+    /// Models whose explanations name heard items without being tied to the taste groups' recall.
+    static let explainedOnly: [ModelKind] = [.coclustering]
 }
 
 /// The contract every recommender keeps, run against all of them (ModelRegistry.kinds).
@@ -161,6 +163,9 @@ enum Fitted {
                 #expect(reasons.allSatisfy { heard.contains($0.item) }, "\(kind): reasons are heard items")
                 #expect(zip(reasons, reasons.dropFirst()).allSatisfy { $0.weight >= $1.weight })
                 #expect(reasons.allSatisfy { planted.group(of: $0.item) == 0 })
+            } else if Fitted.explainedOnly.contains(kind) {
+                #expect(reasons.count <= 4 && reasons.allSatisfy { heard.contains($0.item) }, "\(kind): reasons are heard items")
+                #expect(zip(reasons, reasons.dropFirst()).allSatisfy { $0.weight >= $1.weight }, "\(kind): largest first")
             } else {
                 #expect(reasons.isEmpty, "\(kind) has no per-listener reason")
             }

@@ -11,7 +11,7 @@ import TasteGraphStore
 /// `tastegraph evaluate`: every model on one split, one table.
 struct Evaluate: ContextCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compare the GCN with popularity, the cold-start mix, item-KNN and implicit ALS on one split.",
+        abstract: "Compare the GCN with every other model of the registry on one split.",
         discussion: """
             Split: --train FILE --test FILE (userID<TAB>itemID<TAB>weight, external ids) or a seeded per-user \
             holdout of the store's listens (--test-fraction, --seed). Every model is fitted on the train listens \
@@ -21,7 +21,10 @@ struct Evaluate: ContextCommand {
             MAE/RMSE are reported for models that predict play counts: the GCN, and popularity, whose play \
             counts come from the bias baseline μ + b_u + b_i.
 
-            Models: gcn, popularity, coldstart, itemknn, als (weighting from --als-weighting), als-bm25, als-conf.
+            Models: \(ModelRegistry.names) (als takes its weighting from --als-weighting), als-bm25, als-conf.
+
+            --tuned DIR fits each model with the settings `tastegraph tune --out DIR` chose on a validation share of \
+            this split's train listens (refused when tuned on another split); the flags' settings go under them.
 
             The GCN row uses --checkpoint when given (it must come from this store), else trains with the defaults.
 
@@ -39,6 +42,8 @@ struct Evaluate: ContextCommand {
     @Option(name: .long, help: "Worker threads for ALS (the GCN trains with one OpenBLAS thread, fastest on 2 vCPUs).") var threads = 2
     @Option(name: .long, help: ArgumentHelp("Also save every fitted model into this directory (NAME.tgm; the GCN as gcn.tgck).", valueName: "dir"))
     var saveDir: String?
+    @Option(name: .long, help: ArgumentHelp("Fit each model with the settings `tastegraph tune --out DIR` chose for it (DIR/MODEL.json, tuned on this split's train listens); models with nothing to tune use their defaults.", valueName: "dir"))
+    var tuned: String?
     @OptionGroup var features: FeatureOptions
     @OptionGroup(title: "Baselines") var baselines: BaselineOptions
     @OptionGroup(title: "GCN (when --models has gcn and no --checkpoint)") var gcn: GCNOptions
@@ -75,12 +80,25 @@ struct Evaluate: ContextCommand {
         var protocolInfo = setup.jsonDescription
         protocolInfo["store"] = store.store
         protocolInfo["k"] = [10, 20]
-        let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: trainListens)
         let heldOut = setup.heldOut
         protocolInfo["filters"] = ["exclude_train_items": true, "ties": "lower item index first"]
         protocolInfo["metrics"] = "recall, precision, F1, hit rate, NDCG (binary), MAP: per-user means; cold_recall@20: recall of the test items with no train listeners, over the users holding one out; coverage and novelty over all lists; MAE/RMSE on log1p(plays) of test edges"
 
         let settings = baselines.settings(seed: seed, threads: threads)
+        // Tuned settings are read before any fit: a missing or foreign file costs nothing.
+        var tunedSettings: [String: [String: Any]] = [:]
+        if let tuned {
+            for choice in choices {
+                tunedSettings[choice.name] = try TunedSettingsFolder(path: tuned).settings(for: choice, splitFingerprint: setup.split.testFingerprint)
+            }
+        }
+        var itemFeatureMatrix: (matrix: SparseMatrix<Float>, name: String)?
+        func itemFeatures() throws -> (matrix: SparseMatrix<Float>, name: String) {
+            if let itemFeatureMatrix { return itemFeatureMatrix }
+            let made = try features.matrix(catalog: catalog, store: graphStore, context: context)
+            itemFeatureMatrix = (made.matrix, made.name)
+            return (made.matrix, made.name)
+        }
         var rows: [(name: String, report: EvaluationReport, seconds: Double, extra: [String: Any])] = []
         var modelSettings: [String: Any] = [:]
         for choice in choices {
@@ -108,14 +126,15 @@ struct Evaluate: ContextCommand {
                     modelSettings[choice.name] = ["checkpoint": checkpoint, "model": try jsonObject(loaded.checkpoint.header.model)]
                 } else {
                     // Every GCN flag of `train` applies here too (GCNOptions), with this evaluation's --seed.
-                    let gcnSettings = try gcn.settings(seed: seed)
+                    let gcnSettings = try gcn.settings(seed: seed, base: TunedSettingsFolder.gcnBase(tunedSettings[choice.name]))
                     let training = gcnSettings.training
                     let split = setup.carvingValidation(fraction: training.validationFraction)
-                    let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
+                    let itemFeatures = try itemFeatures()
                     let progress = ProgressDisplay(context: context, total: training.epochs, quiet: output.quiet)
                     let fit = try GCNRecommender.fit(
                         split: split, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
-                        model: gcnSettings.model, training: training) { progress.update($0) }
+                        model: gcnSettings.model, training: training,
+                        relations: try GCNOptions.relations(for: gcnSettings.model, store: graphStore, catalog: catalog)) { progress.update($0) }
                     progress.finish()
                     recommender = fit.recommender
                     extra["source"] = "trained"
@@ -127,8 +146,17 @@ struct Evaluate: ContextCommand {
             default:
                 var modelSpecific = settings
                 if let weighting = choice.alsWeighting { modelSpecific.als.weighting = weighting }
-                recommender = try Baselines.fit(choice.kind, data: data, identity: identity, itemActive: catalog.itemActive, settings: modelSpecific)
-                modelSettings[choice.name] = try ModelRegistry.entry(choice.kind)?.settings(overrides: modelSpecific.overrides(for: choice.kind)) ?? [:]
+                guard let entry = ModelRegistry.entry(choice.kind) else { throw ValidationError("unknown model \(choice.name)") }
+                var overrides = try modelSpecific.overrides(for: choice.kind)
+                if let chosen = tunedSettings[choice.name] {
+                    overrides = SettingsOverlay.combine(chosen, onto: overrides)
+                    if let weighting = choice.alsWeighting { overrides["weighting"] = weighting.rawValue }
+                }
+                var input = FitInput(split: InteractionSplit(train: trainListens, validation: ListenTable(), test: ListenTable()), identity: identity, itemActive: catalog.itemActive)
+                if entry.usesFeatures { input.features = try itemFeatures() }
+                recommender = try entry.fit(input, overrides: overrides)
+                modelSettings[choice.name] = try entry.settings(overrides: overrides)
+                if tunedSettings[choice.name] != nil { extra["tuned"] = true }
             }
             let seconds = Date().timeIntervalSince(started)
             if let saveDir, let path = savePath(choice) {

@@ -31,7 +31,8 @@ struct Train: ContextCommand {
             server with POST /v1/admin/reload.
 
             Settings come from the defaults (or the --warm-start checkpoint's), then --config FILE (JSON: {"model": {...}, "training": {...}} with \
-            the keys of `--json` output's "model"/"training"), then flags: flags win.
+            the keys of `--json` output's "model"/"training"), then flags: flags win. A --config file `tastegraph tune` wrote \
+            (DIR/MODEL.json) fits its model with the settings the validation search chose (the baselines' flags go under them).
 
             With --json the last stdout line is one JSON object with the test metrics of the best epoch.
             """
@@ -47,8 +48,24 @@ struct Train: ContextCommand {
         valueName: "checkpoint"))
     var warmStart: String?
 
-    @Option(name: .long, help: ArgumentHelp("Model to fit, from the registry: \(ModelRegistry.entries.map { "\($0.kind) (\($0.summary))" }.joined(separator: "; ")). Default gcn.", valueName: "model"))
-    var model: ModelKind = .gcn
+    @Option(name: .customLong("model"), help: ArgumentHelp("Model to fit, from the registry: \(ModelRegistry.entries.map { "\($0.kind) (\($0.summary))" }.joined(separator: "; ")). Default gcn, or the model of a tuned --config file.", valueName: "model"))
+    var modelOption: ModelKind?
+
+    /// What to fit: --model, else the model a tuned --config names, else the GCN.
+    var model: ModelKind { modelOption ?? ((try? tunedConfig())??.kind) ?? .gcn }
+
+    /// The --config file when it is one `tastegraph tune` wrote (it has "kind"), else nil (a GCN settings file).
+    /// - Throws: `ValidationError` for a tuned file that names an unknown model or bad settings.
+    func tunedConfig() throws -> TunedConfig? {
+        guard let path = gcn.config, let data = FileManager.default.contents(atPath: path),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], object["kind"] != nil
+        else { return nil }
+        do {
+            return try TunedConfig(object: object, path: path)
+        } catch let error as SettingsError {
+            throw ValidationError(error.message)
+        }
+    }
     @OptionGroup var features: FeatureOptions
     @OptionGroup(title: "Baselines (--model other than gcn)") var baselines: BaselineOptions
     @OptionGroup(title: "GCN (--model gcn)") var gcn: GCNOptions
@@ -107,9 +124,14 @@ struct Train: ContextCommand {
     }
 
     func run(context: CLIContext) throws {
+        let tuned = try tunedConfig()
+        if let tuned, let modelOption, modelOption != tuned.kind {
+            throw ValidationError("--config \(gcn.config ?? ""): tuned for \(tuned.kind), not --model \(modelOption); drop --model or tune \(modelOption)")
+        }
         let previous = try warmStart.map(Self.readWarmStart)
+        let tunedBase = tuned?.kind == .gcn ? try TunedSettingsFolder.gcnBase(tuned?.settings) : GCNSettings()
         let (modelConfig, trainingConfig) = try settings(
-            base: previous.map { GCNSettings(model: $0.header.model, training: $0.header.training) } ?? GCNSettings())
+            base: previous.map { GCNSettings(model: $0.header.model, training: $0.header.training) } ?? tunedBase)
         // Outputs are checked before any work: a refused path costs nothing and replaces nothing.
         let outputs = force.outputGuard(store: store.store)
         try outputs.checkFile(out)
@@ -129,8 +151,11 @@ struct Train: ContextCommand {
         let interactions = setup.split
         guard interactions.train.count > 0 else { throw ValidationError("no train listens: import data first") }
         let identity = setup.identity
+        if let tuned, let tunedOn = tuned.splitFingerprint, tunedOn != setup.split.testFingerprint, !output.quiet {
+            context.stderr("note: --config was tuned on another split; this run's test figures may be optimistic (its train listens may have seen these test listens)\n")
+        }
         if model != .gcn {
-            try fitBaseline(setup: setup, catalog: catalog, context: context)
+            try fitBaseline(setup: setup, catalog: catalog, store: graphStore, tuned: tuned, context: context)
             return
         }
         let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
@@ -168,7 +193,8 @@ struct Train: ContextCommand {
         do {
             fit = try GCNRecommender.fit(
                 split: interactions, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
-                model: modelConfig, training: trainingConfig, initial: initial, warmStart: warm
+                model: modelConfig, training: trainingConfig, initial: initial, warmStart: warm,
+                relations: try GCNOptions.relations(for: modelConfig, store: graphStore, catalog: catalog)
             ) { report in
                 progress.update(report)
                 logFile?.append(report)
@@ -185,6 +211,7 @@ struct Train: ContextCommand {
         summary["features"] = itemFeatures.name
         summary["checkpoint"] = out
         summary["validation_recall@20"] = result.bestValidationRecall ?? NSNull()
+        summary["validation_ndcg@20"] = result.bestValidationNDCG ?? NSNull()
         if let warm, let warmStart {
             summary["warm_start"] = [
                 "from": warmStart, "users_kept": warm.keptUsers, "users_new": warm.newUsers, "items_kept": warm.keptItems,
@@ -204,11 +231,20 @@ struct Train: ContextCommand {
     }
 
     /// `--model` other than gcn: fit on all train listens, score the test listens, write a model archive.
-    private func fitBaseline(setup: ExperimentSetup, catalog: Catalog, context: CLIContext) throws {
-        let data = try FitData(userCount: catalog.userCount, itemCount: catalog.itemCount, train: setup.split.train)
+    /// The flags' settings, with a tuned --config's settings on top; features when the model reads them.
+    private func fitBaseline(setup: ExperimentSetup, catalog: Catalog, store: GraphStore, tuned: TunedConfig?, context: CLIContext) throws {
+        let model = self.model
+        guard let entry = ModelRegistry.entry(model) else { throw ValidationError("unknown model \(model)") }
         let started = Date()
         let settings = baselines.settings(seed: setup.seed, threads: threads ?? 2)
-        let recommender = try Baselines.fit(model, data: data, identity: setup.identity, itemActive: catalog.itemActive, settings: settings)
+        var overrides = try settings.overrides(for: model)
+        if let tuned { overrides = SettingsOverlay.combine(tuned.settings, onto: overrides) }
+        var input = FitInput(split: InteractionSplit(train: setup.split.train, validation: ListenTable(), test: ListenTable()), identity: setup.identity, itemActive: catalog.itemActive)
+        if entry.usesFeatures {
+            let matrix = try features.matrix(catalog: catalog, store: store, context: context)
+            input.features = (matrix.matrix, matrix.name)
+        }
+        let recommender = try entry.fit(input, overrides: overrides)
         let seconds = Date().timeIntervalSince(started)
         try recommender.save(to: out)
         let metrics = setup.split.test.count > 0 ? recommender.evaluate(setup.heldOut) : EvaluationReport()
