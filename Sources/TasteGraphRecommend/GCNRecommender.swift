@@ -16,13 +16,12 @@ public struct GCNRecommender: RegisteredModel {
     public static var usesFeatures: Bool { true }
 
     /// Fits on `input.split` (early stopping on its validation listens) with `input.features`.
-    /// `FitInput` carries no side relations: settings with friend or tag weights go through
-    /// `fit(split:…relations:)`.
+    /// Settings with friend or tag weights need `input.relations`.
     /// - Throws: `ModelFitError` without features, for non-finite plays, or when the loss diverges.
     public static func fit(_ input: FitInput, settings: GCNSettings) throws -> GCNRecommender {
         guard let features = input.features else { throw ModelFitError(message: "the GCN needs item features (FitInput.features)") }
         return try fit(split: input.split, identity: input.identity, features: features.matrix, embedderName: features.name,
-                       model: settings.model, training: settings.training, progress: input.progress).recommender
+                       model: settings.model, training: settings.training, relations: input.relations, progress: input.progress).recommender
     }
 
     public init(file: ModelFile, path: String) throws { try self.init(checkpoint: Checkpoint(file: file, path: path)) }

@@ -22,13 +22,17 @@ public struct FitInput {
     public var itemActive: [Bool]
     /// Item features X (I, F) and the name recorded for them (the GCN's input); nil for models without.
     public var features: (matrix: SparseMatrix<Float>, name: String)?
+    /// The friend and tag relations (the GCN's heterogeneous graph), or nil.
+    public var relations: SideRelations?
     /// Called after each GCN epoch.
     public var progress: (EpochReport) -> Void
 
     public init(
         split: InteractionSplit, identity: ModelIdentity, itemActive: [Bool],
-        features: (matrix: SparseMatrix<Float>, name: String)? = nil, progress: @escaping (EpochReport) -> Void = { _ in }
+        features: (matrix: SparseMatrix<Float>, name: String)? = nil, relations: SideRelations? = nil,
+        progress: @escaping (EpochReport) -> Void = { _ in }
     ) {
+        self.relations = relations
         self.split = split
         self.identity = identity
         self.itemActive = itemActive

@@ -80,7 +80,16 @@ struct Tune: ContextCommand {
         }
         let base: [String: Any]
         if model == .gcn {
-            base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try gcn.settings(seed: seed))) as? [String: Any] ?? [:]
+            let settings = try gcn.settings(seed: seed)
+            // The relations every trial may weigh: those the flags ask for, or all the store holds when the
+            // search draws their weights.
+            var wanted = settings.model
+            if SearchSpace.of(.gcn).contains(where: { $0.path.last == "friendWeight" }) && wanted.friendWeight == 0 { wanted.friendWeight = 1 }
+            if SearchSpace.of(.gcn).contains(where: { $0.path.last == "tagWeight" }) && wanted.tagWeight == 0 { wanted.tagWeight = 1 }
+            input.relations = settings.model.usesSideRelations
+                ? try GCNOptions.relations(for: settings.model, store: graphStore, catalog: catalog)
+                : try? GCNOptions.relations(for: wanted, store: graphStore, catalog: catalog)
+            base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(settings)) as? [String: Any] ?? [:]
         } else {
             var settings = baselines.settings(seed: seed, threads: threads)
             settings.als.threads = threads
