@@ -96,10 +96,15 @@ public enum Evaluation {
     ///     batches so memory stays bounded.
     ///   - predict: predicted log1p(play count) for a (user, item) pair, or nil when the model does not
     ///     predict play counts (MAE/RMSE are then omitted).
+    ///   - select: the user's ranked list (at most 20 items, best first) from their score row, Shapes: (I);
+    ///     nil: `topK(scores, excluding: heldOut.excluded[user], k: 20)`. A re-ranking (e.g. maximal marginal
+    ///     relevance) is scored through it by the same protocol; it must leave out the user's excluded items
+    ///     itself. Every metric at 10 and 20 is taken from this one list.
     public static func evaluate(
         heldOut: HeldOut, itemCount: Int, batchSize: Int = 256,
         scoreUsers: (_ users: [Int], _ out: UnsafeMutableBufferPointer<Float>) -> Void,
-        predict: ((_ user: Int, _ item: Int) -> Float)?
+        predict: ((_ user: Int, _ item: Int) -> Float)?,
+        select: ((_ user: Int, _ scores: UnsafeBufferPointer<Float>) -> [Int])? = nil
     ) -> EvaluationReport {
         let users = heldOut.relevant.indices.filter { !heldOut.relevant[$0].isEmpty }
         var at10: [RankingScores] = []
@@ -115,7 +120,7 @@ public enum Evaluation {
                 scoreUsers(batch, UnsafeMutableBufferPointer(rebasing: out[0..<(batch.count * itemCount)]))
                 for (row, user) in batch.enumerated() {
                     let scores = UnsafeBufferPointer(rebasing: out[(row * itemCount)..<((row + 1) * itemCount)])
-                    let top = topK(scores, excluding: heldOut.excluded[user], k: 20)
+                    let top = select.map { Array($0(user, scores).prefix(20)) } ?? topK(scores, excluding: heldOut.excluded[user], k: 20)
                     at20.append(RankingScores(ranked: top, relevant: heldOut.relevant[user], k: 20))
                     at10.append(RankingScores(ranked: top, relevant: heldOut.relevant[user], k: 10))
                     let cold = heldOut.relevant[user].filter { heldOut.trainListeners[$0] == 0 }

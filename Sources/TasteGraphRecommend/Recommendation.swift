@@ -26,6 +26,9 @@ public struct RecommendationFilter: Sendable {
     public var minPopularity: Double = 0
     /// At most this many items per artist (0: no limit).
     public var maxPerArtist = 0
+    /// Re-rank the best candidates by maximal marginal relevance (nil: the score order). The per-artist cap
+    /// still applies, to the re-ranked picks.
+    public var diversity: Diversification? = nil
 
     public init() {}
 }

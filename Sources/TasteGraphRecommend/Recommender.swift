@@ -64,10 +64,24 @@ extension Recommender {
     ///
     /// `Evaluation` (TasteGraphMetrics, below Core) speaks raw row numbers; they become typed indices here.
     public func evaluate(_ heldOut: HeldOut) -> EvaluationReport {
+        evaluate(heldOut, diversity: nil)
+    }
+
+    /// The PEERS protocol on lists re-ranked by maximal marginal relevance: each user's pool is the top
+    /// `diversity.poolSize(for: 20)` of their scores without their train items (`Evaluation.topK`), and the
+    /// list is its MMR order (`Diversification.rerank`), the same re-ranking `recommend` applies. With nil,
+    /// or λ = 0, the lists (and so every metric) are `evaluate(_:)`'s.
+    public func evaluate(_ heldOut: HeldOut, diversity: Diversification?) -> EvaluationReport {
         Evaluation.evaluate(
             heldOut: heldOut, itemCount: itemCount,
             scoreUsers: { users, out in scores(users: users.map(UserIndex.init), into: out) },
-            predict: predictsPlayCounts ? { predictLog1p(user: UserIndex($0), item: ItemIndex($1)) } : nil)
+            predict: predictsPlayCounts ? { predictLog1p(user: UserIndex($0), item: ItemIndex($1)) } : nil,
+            select: diversity.map { diversity in
+                { user, scores in
+                    let pool = Evaluation.topK(scores, excluding: heldOut.excluded[user], k: diversity.poolSize(for: 20))
+                    return diversity.rerank(pool, score: { scores[$0] }, count: 20)
+                }
+            })
     }
 }
 
@@ -81,9 +95,14 @@ public enum RecommendationSelection {
     /// the per-artist cap, which depends on the order, is applied to them; when the cap leaves fewer than `k`,
     /// the candidate count doubles and it repeats.
     ///
+    /// With `filter.diversity`, the candidates are its pool (P = max(5k, 100) by default) and the list is their
+    /// maximal-marginal-relevance order (`Diversification.rerank`), the cap applied to each pick; λ = 0 gives
+    /// exactly the list without it.
+    ///
     /// Shapes: scores (I), indexed like `catalog`'s items.
     /// - Parameter predictLog1p: the model's log1p(play count) for an item, or nil (no predicted plays).
-    /// - Complexity: O(I log k) when the cap rarely bites.
+    /// - Complexity: O(I log k) when the cap rarely bites; with diversity O(I log P) plus `rerank`'s O(k · P)
+    ///   similarities.
     public static func top(
         _ k: Int, of scores: [Float], heard: Set<ItemIndex>, filter: RecommendationFilter, catalog: Catalog,
         predictLog1p: ((ItemIndex) -> Float)?
@@ -98,18 +117,25 @@ public enum RecommendationSelection {
             if artist >= 0 && filter.excludedArtists.contains(ArtistIndex(artist)) { return false }
             return catalog.itemPopularity[item] >= filter.minPopularity
         }
-        var candidates = k
+        var candidates = filter.diversity?.poolSize(for: k) ?? k
         while true {
             let order = TopK.select(candidates, of: scores, where: eligible)
             var perArtist: [Int: Int] = [:]
-            var chosen: [Int] = []
-            for item in order where chosen.count < k {
+            func admit(_ item: Int) -> Bool {
                 let artist = catalog.itemArtist[item]
                 if filter.maxPerArtist > 0 && artist >= 0 {
-                    if perArtist[artist, default: 0] >= filter.maxPerArtist { continue }
+                    if perArtist[artist, default: 0] >= filter.maxPerArtist { return false }
                     perArtist[artist, default: 0] += 1
                 }
-                chosen.append(item)
+                return true
+            }
+            let chosen: [Int]
+            if let diversity = filter.diversity {
+                chosen = diversity.rerank(order, score: { scores[$0] }, count: k, admit: admit)
+            } else {
+                var picked: [Int] = []
+                for item in order where picked.count < k && admit(item) { picked.append(item) }
+                chosen = picked
             }
             if chosen.count == k || order.count < candidates || candidates >= scores.count {
                 return chosen.map { row in
