@@ -31,6 +31,9 @@ public struct RecommendationRequest: Codable, Sendable, Equatable {
     public var minPopularity = 0.0
     /// At most this many items per artist (0: no limit).
     public var maxPerArtist = 0
+    /// λ of the maximal-marginal-relevance re-ranking, 0 to 1 (0: off, the score order); similarity is the
+    /// cosine of the items' listener sets in the snapshot's store (`ItemSimilarity`, `Diversification`).
+    public var diversity = 0.0
     /// Name the heard items behind each recommendation (needs a service loaded with explanations).
     public var explain = false
     /// With `explain`: contributing items per recommendation.
@@ -141,6 +144,8 @@ public final class RecommendationService: Sendable {
     let itemLookup = Mutex<IDMap<ItemIndex>?>(nil)
     /// Built at the first request that excludes an artist (most never do; ≈ 20 ms on lastfm-2k's names).
     let artists = Mutex<ArtistLookup?>(nil)
+    /// Built from `histories` at the first request with a diversity (most never ask; O(E) time and memory).
+    let similarity = Mutex<ItemSimilarity?>(nil)
     let explanations: Bool
 
     /// Loads the model at `modelPath` against the store's catalog and listens.
@@ -338,6 +343,11 @@ public final class RecommendationService: Sendable {
         var filter = RecommendationFilter()
         filter.minPopularity = request.minPopularity
         filter.maxPerArtist = request.maxPerArtist
+        if request.diversity != 0 {
+            do { filter.diversity = try Diversification(lambda: request.diversity, similarity: itemSimilarity()) } catch let error as DiversificationError {
+                throw ServingError(field: "diversity", detail: error.message)
+            }
+        }
         for name in request.excludedArtists {
             let lookup = artists.withLock { cached in
                 if let cached { return cached }
@@ -351,6 +361,24 @@ public final class RecommendationService: Sendable {
         }
         filter.includeHeard = false
         return filter
+    }
+
+    /// The cosine of the store items' listener sets over this snapshot's listens, built once on first use.
+    public func itemSimilarity() -> ItemSimilarity {
+        similarity.withLock { cached in
+            if let cached { return cached }
+            var users: [Int32] = []
+            var items: [Int32] = []
+            for (user, history) in histories.enumerated() {
+                for listen in history {
+                    users.append(Int32(user))
+                    items.append(Int32(listen.item.rawValue))
+                }
+            }
+            let built = ItemSimilarity(itemCount: catalog.itemCount, users: users, items: items)
+            cached = built
+            return built
+        }
     }
 
     /// The user's listens in this snapshot (store item index, plays); empty for a user it does not know.

@@ -69,6 +69,8 @@ import Testing
         Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/doc?arm=policy", body: nil, token: false, status: 200),
         Case(method: "get", template: "/v1/experiments/{name}", path: "/v1/experiments/doc?arm=nope", body: nil, token: false, status: 422),
         Case(method: "get", template: "/v1/users/{user}/recommendations", path: "/v1/users/USER/recommendations?at=yesterday", body: nil, token: false, status: 422),
+        Case(method: "get", template: "/v1/users/{user}/recommendations", path: "/v1/users/USER/recommendations?k=5&diversity=0.5", body: nil, token: false, status: 200),
+        Case(method: "get", template: "/v1/users/{user}/recommendations", path: "/v1/users/USER/recommendations?diversity=2.0", body: nil, token: false, status: 422),
     ]
 
     /// Every case runs under this experiment, so recommendations carry `experiment` and a policy's `route`.

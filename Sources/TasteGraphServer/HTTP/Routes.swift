@@ -30,6 +30,7 @@ enum Routes {
             ask.excludedArtists = query[values: "exclude_artist"].map(String.init)
             ask.maxPerArtist = try integer(query, "max_per_artist", default: 0, range: 0...maximumCount)
             ask.minPopularity = try number(query, "min_popularity", default: 0, range: 0...1)
+            ask.diversity = try number(query, "diversity", default: 0, range: 0...1)
             let at = try query["at"].map { try time(String($0), field: "at") } ?? Int64(Date().timeIntervalSince1970)
             let answer = try server.cache.answer(for: request.uri.description, version: live.answerVersion(forUser: ask.user)) {
                 let response = try serve { try live.recommend(ask) }
