@@ -163,6 +163,7 @@ public enum ModelRegistry {
         RegisteredModelEntry(SVDRecommender.self),
         RegisteredModelEntry(CoClusteringRecommender.self),
         RegisteredModelEntry(ContentRecommender.self),
+        RegisteredModelEntry(GCNEASEBlend.self),
     ]
 
     /// Every model's kind, in registry order.

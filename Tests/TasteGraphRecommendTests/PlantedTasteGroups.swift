@@ -48,6 +48,13 @@ extension PlantedGraph {
             let split = InteractionSplit.carvingValidation(train: listens, test: ListenTable(), fraction: 0.1, seed: 3)  // as gcnTrain
             return try GCNRecommender.fit(split: split, identity: identity, features: noFeatures, embedderName: "none",
                                           model: model, training: training).recommender
+        case .gcnEASE:
+            // The GCN row's small settings, EASE's defaults; the weight chosen on the same validation share.
+            let split = InteractionSplit.carvingValidation(train: listens, test: ListenTable(), fraction: 0.1, seed: 3)
+            let input = FitInput(split: split, identity: identity, itemActive: catalog.itemActive, features: (noFeatures, "none"))
+            return try ModelRegistry.entry(.gcnEASE)!.fit(input, overrides: [
+                "gcn": ["model": ["hidden": 16], "training": ["epochs": 80, "patience": 10, "seed": 3]],
+            ])
         default:
             var settings = BaselineSettings()
             // 64 users: with more factors or less regularization ALS memorizes each user's own items.

@@ -11,7 +11,7 @@ import Testing
 enum Fitted {
     static let planted = PlantedGraph.tasteGroups()
     static let models: [ModelKind: any Recommender] = Dictionary(uniqueKeysWithValues: ModelRegistry.kinds.map { ($0, try! planted.fit($0)) })
-    static let personalized: [ModelKind] = [.gcn, .itemknn, .userknn, .als, .ease, .rp3beta, .content]
+    static let personalized: [ModelKind] = [.gcn, .itemknn, .userknn, .als, .ease, .rp3beta, .content, .gcnEASE]
     /// Models whose explanations name heard items without being tied to the taste groups' recall.
     static let explainedOnly: [ModelKind] = [.coclustering]
 }

@@ -148,13 +148,25 @@ struct Evaluate: ContextCommand {
                 if let weighting = choice.alsWeighting { modelSpecific.als.weighting = weighting }
                 guard let entry = ModelRegistry.entry(choice.kind) else { throw ValidationError("unknown model \(choice.name)") }
                 var overrides = try modelSpecific.overrides(for: choice.kind)
+                // A model with a GCN inside (gcn-ease) takes the GCN flags for it, with this evaluation's --seed.
+                if choice.kind == .gcnEASE { overrides["gcn"] = try GCNMember.settingsObject(try gcn.settings(seed: seed)) }
                 if let chosen = tunedSettings[choice.name] {
                     overrides = SettingsOverlay.combine(chosen, onto: overrides)
                     if let weighting = choice.alsWeighting { overrides["weighting"] = weighting.rawValue }
                 }
                 var input = FitInput(split: InteractionSplit(train: trainListens, validation: ListenTable(), test: ListenTable()), identity: identity, itemActive: catalog.itemActive)
                 if entry.usesFeatures { input.features = try itemFeatures() }
+                var progress: ProgressDisplay?
+                if let member = try GCNMember(entry: entry, overrides: overrides) {
+                    // It early-stops on its own share of the train listens, as the gcn row does.
+                    input.split = setup.carvingValidation(fraction: member.settings.training.validationFraction)
+                    input.relations = try GCNOptions.relations(for: member.settings.model, store: graphStore, catalog: catalog)
+                    let display = ProgressDisplay(context: context, total: member.settings.training.epochs, quiet: output.quiet)
+                    input.progress = { display.update($0) }
+                    progress = display
+                }
                 recommender = try entry.fit(input, overrides: overrides)
+                progress?.finish()
                 modelSettings[choice.name] = try entry.settings(overrides: overrides)
                 if tunedSettings[choice.name] != nil { extra["tuned"] = true }
             }

@@ -146,7 +146,7 @@ struct Train: ContextCommand {
         let splitChoice = try split.choice(catalog: catalog)
         let setup = try ExperimentSetup(
             catalog: catalog, dataFingerprint: try graphStore.dataFingerprint(), split: splitChoice,
-            validationFraction: model == .gcn ? trainingConfig.validationFraction : 0, seed: trainingConfig.seed
+            validationFraction: model == .gcn || model == .gcnEASE ? trainingConfig.validationFraction : 0, seed: trainingConfig.seed
         ) { try graphStore.listens() }
         let interactions = setup.split
         guard interactions.train.count > 0 else { throw ValidationError("no train listens: import data first") }
@@ -155,7 +155,7 @@ struct Train: ContextCommand {
             context.stderr("note: --config was tuned on another split; this run's test figures may be optimistic (its train listens may have seen these test listens)\n")
         }
         if model != .gcn {
-            try fitBaseline(setup: setup, catalog: catalog, store: graphStore, tuned: tuned, context: context)
+            try fitBaseline(setup: setup, catalog: catalog, store: graphStore, tuned: tuned, gcnSettings: GCNSettings(model: modelConfig, training: trainingConfig), context: context)
             return
         }
         let itemFeatures = try features.matrix(catalog: catalog, store: graphStore, context: context)
@@ -232,19 +232,29 @@ struct Train: ContextCommand {
 
     /// `--model` other than gcn: fit on all train listens, score the test listens, write a model archive.
     /// The flags' settings, with a tuned --config's settings on top; features when the model reads them.
-    private func fitBaseline(setup: ExperimentSetup, catalog: Catalog, store: GraphStore, tuned: TunedConfig?, context: CLIContext) throws {
+    private func fitBaseline(setup: ExperimentSetup, catalog: Catalog, store: GraphStore, tuned: TunedConfig?, gcnSettings: GCNSettings, context: CLIContext) throws {
         let model = self.model
         guard let entry = ModelRegistry.entry(model) else { throw ValidationError("unknown model \(model)") }
         let started = Date()
         let settings = baselines.settings(seed: setup.seed, threads: threads ?? 2)
         var overrides = try settings.overrides(for: model)
+        if model == .gcnEASE { overrides["gcn"] = try GCNMember.settingsObject(gcnSettings) }
         if let tuned { overrides = SettingsOverlay.combine(tuned.settings, onto: overrides) }
-        var input = FitInput(split: InteractionSplit(train: setup.split.train, validation: ListenTable(), test: ListenTable()), identity: setup.identity, itemActive: catalog.itemActive)
+        // An early-stopping model (gcn-ease) gets the validation share the setup carved; the others fit on all train listens.
+        var input = FitInput(split: InteractionSplit(train: setup.split.train, validation: setup.split.validation, test: ListenTable()), identity: setup.identity, itemActive: catalog.itemActive)
         if entry.usesFeatures {
             let matrix = try features.matrix(catalog: catalog, store: store, context: context)
             input.features = (matrix.matrix, matrix.name)
         }
+        var progress: ProgressDisplay?
+        if let member = try GCNMember(entry: entry, overrides: overrides) {
+            input.relations = try GCNOptions.relations(for: member.settings.model, store: store, catalog: catalog)
+            let display = ProgressDisplay(context: context, total: member.settings.training.epochs, quiet: output.quiet)
+            input.progress = { display.update($0) }
+            progress = display
+        }
         let recommender = try entry.fit(input, overrides: overrides)
+        progress?.finish()
         let seconds = Date().timeIntervalSince(started)
         try recommender.save(to: out)
         let metrics = setup.split.test.count > 0 ? recommender.evaluate(setup.heldOut) : EvaluationReport()

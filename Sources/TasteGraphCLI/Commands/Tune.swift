@@ -79,7 +79,7 @@ struct Tune: ContextCommand {
             input.features = (matrix.matrix, matrix.name)
         }
         let base: [String: Any]
-        if model == .gcn {
+        if model == .gcn || model == .gcnEASE {
             let settings = try gcn.settings(seed: seed)
             // The relations every trial may weigh: those the flags ask for, or all the store holds when the
             // search draws their weights.
@@ -89,7 +89,8 @@ struct Tune: ContextCommand {
             input.relations = settings.model.usesSideRelations
                 ? try GCNOptions.relations(for: settings.model, store: graphStore, catalog: catalog)
                 : try? GCNOptions.relations(for: wanted, store: graphStore, catalog: catalog)
-            base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(settings)) as? [String: Any] ?? [:]
+            let object = try GCNMember.settingsObject(settings)
+            base = model == .gcn ? object : ["gcn": object]
         } else {
             var settings = baselines.settings(seed: seed, threads: threads)
             settings.als.threads = threads

@@ -47,6 +47,10 @@ public struct SearchDimension: Sendable {
     public let range: Range
 
     public init(_ path: String..., range: Range) {
+        self.init(path: path, range: range)
+    }
+
+    public init(path: [String], range: Range) {
         self.path = path
         self.range = range
     }
@@ -123,7 +127,12 @@ public enum SearchSpace {
         case "gcn":
             [SearchDimension("training", "learningRate", range: .logUniform(0.003, 0.03)),
              SearchDimension("training", "weightDecay", range: .logUniform(0.1, 2)),
-             SearchDimension("model", "bprWeight", range: .uniform(1, 10))]
+             SearchDimension("model", "bprWeight", range: .uniform(1, 10)),
+             SearchDimension("model", "friendWeight", range: .choice([.double(0), .double(0.25), .double(0.5)])),
+             SearchDimension("model", "tagWeight", range: .choice([.double(0), .double(0.25), .double(0.5)]))]
+        case "gcn-ease":
+            // The GCN member's ranges; the blend weight is chosen on validation inside every fit.
+            of(.gcn).map { SearchDimension(path: ["gcn"] + $0.path, range: $0.range) }
         default:
             []
         }
