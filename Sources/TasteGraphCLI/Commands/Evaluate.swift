@@ -28,6 +28,10 @@ struct Evaluate: ContextCommand {
 
             The GCN row uses --checkpoint when given (it must come from this store), else trains with the defaults.
 
+            --diversity 0,0.1,0.3 scores each model's lists re-ranked by maximal marginal relevance at each λ (the \
+            similarity: the cosine of the items' listener sets in the train listens; the pool: the best 100): one row \
+            per λ, named MODEL+mmrλ (λ = 0 is the plain MODEL row), each with "diversity": λ in --json.
+
             --json prints {"protocol": {...}, "models": {name: {metrics..., "fit_seconds": s}}}.
             """
     )
@@ -44,6 +48,8 @@ struct Evaluate: ContextCommand {
     var saveDir: String?
     @Option(name: .long, help: ArgumentHelp("Fit each model with the settings `tastegraph tune --out DIR` chose for it (DIR/MODEL.json, tuned on this split's train listens); models with nothing to tune use their defaults.", valueName: "dir"))
     var tuned: String?
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Comma-separated MMR λ values, each 0 to 1: one row per model and λ (default: none, the plain rows only).", valueName: "list"))
+    var diversity: String?
     @OptionGroup var features: FeatureOptions
     @OptionGroup(title: "Baselines") var baselines: BaselineOptions
     @OptionGroup(title: "GCN (when --models has gcn and no --checkpoint)") var gcn: GCNOptions
@@ -53,6 +59,21 @@ struct Evaluate: ContextCommand {
     func validate() throws {
         guard threads > 0 else { throw ValidationError("--threads must be positive") }
         _ = try ModelChoice.parse(models)
+        _ = try lambdas()
+    }
+
+    /// The λ values of --diversity, in the order given (nil without the flag).
+    func lambdas() throws -> [Double]? {
+        guard let diversity else { return nil }
+        let values = diversity.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let lambdas = try values.map { text in
+            guard let value = Double(text), value.isFinite, (0...1).contains(value) else {
+                throw ValidationError("--diversity takes comma-separated numbers between 0 and 1 (0: no re-ranking), got '\(text)'")
+            }
+            return value
+        }
+        guard Set(lambdas).count == lambdas.count else { throw ValidationError("--diversity lists a λ twice: \(diversity)") }
+        return lambdas
     }
 
     func run(context: CLIContext) throws {
@@ -84,6 +105,12 @@ struct Evaluate: ContextCommand {
         protocolInfo["filters"] = ["exclude_train_items": true, "ties": "lower item index first"]
         protocolInfo["metrics"] = "recall, precision, F1, hit rate, NDCG (binary), MAP: per-user means; cold_recall@20: recall of the test items with no train listeners, over the users holding one out; coverage and novelty over all lists; MAE/RMSE on log1p(plays) of test edges"
 
+        let lambdas = try lambdas()
+        // MMR's similarity: the cosine of the items' listener sets in the train listens (never the test's).
+        let similarity = lambdas.map { _ in ItemSimilarity(itemCount: identity.itemIDs.count, listens: trainListens) }
+        if let lambdas {
+            protocolInfo["diversity"] = ["lambdas": lambdas, "similarity": "cosine of the items' train listener sets", "pool": Diversification.defaultPool(for: 20)] as [String: Any]
+        }
         let settings = baselines.settings(seed: seed, threads: threads)
         // Tuned settings are read before any fit: a missing or foreign file costs nothing.
         var tunedSettings: [String: [String: Any]] = [:]
@@ -176,10 +203,15 @@ struct Evaluate: ContextCommand {
                 try outputs.checkFile(path)
                 try recommender.save(to: path)
             }
-            let report = recommender.evaluate(heldOut)
-            rows.append((choice.name, report, seconds, extra))
-            if !output.quiet {
-                context.stderr(String(format: "%@: Recall@20 %.4f  NDCG@20 %.4f  (fit %.2f s)\n", choice.name, report.recall20, report.ndcg20, seconds))
+            for lambda in lambdas ?? [0] {
+                let name = lambda == 0 ? choice.name : "\(choice.name)+mmr\(lambda)"
+                let report = try recommender.evaluate(heldOut, diversity: similarity.flatMap { lambda == 0 ? nil : try Diversification(lambda: lambda, similarity: $0) })
+                var rowExtra = extra
+                if lambdas != nil { rowExtra["diversity"] = lambda }
+                rows.append((name, report, seconds, rowExtra))
+                if !output.quiet {
+                    context.stderr(String(format: "%@: Recall@20 %.4f  NDCG@20 %.4f  (fit %.2f s)\n", name, report.recall20, report.ndcg20, seconds))
+                }
             }
         }
         protocolInfo["users_evaluated"] = rows.first?.report.users ?? 0

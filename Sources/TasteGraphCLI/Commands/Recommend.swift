@@ -19,7 +19,8 @@ struct Recommend: ContextCommand {
             Σ_j c_uj·⟨W_u y_i, y_j⟩. Popularity and the cold-start mix have no per-user reason and give none.
 
             Items the user has heard are excluded (--include-heard keeps them); business rules follow \
-            (--exclude-artist, --min-popularity, --max-per-artist). Users unknown to the checkpoint or with fewer \
+            (--exclude-artist, --min-popularity, --max-per-artist; --diversity re-ranks by maximal marginal relevance \
+            over the cosine of the items' listener sets in the store). Users unknown to the checkpoint or with fewer \
             than 3 listens get the seed's cold-start mix: 10 of the 20 most popular items and 20 discovery items \
             (the item with the most plays per listener in each popularity-percentile band); the output says so.
 
@@ -37,6 +38,8 @@ struct Recommend: ContextCommand {
     var excludeArtist: [String] = []
     @Option(name: .long, help: "Drop items whose popularity score (0–1) is below this.") var minPopularity = 0.0
     @Option(name: .long, help: "At most this many items per artist (0: no limit).") var maxPerArtist = 0
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Re-rank by maximal marginal relevance with this λ, 0 to 1 (default 0: off): the best max(5k, 100) candidates are picked greedily by (1 − λ)·normalized score − λ·the largest listener-set cosine to an item already picked.", valueName: "λ"))
+    var diversity = 0.0
     @Option(name: .long, help: "Seed of the cold-start mix's choice among the 20 most popular items.") var seed: UInt64 = 0
     @Flag(name: .long, help: "Explain each item: the user's heard items that contributed most to its score.") var explain = false
     @Option(name: .long, help: "With --explain: how many contributing items per recommendation.") var reasons = 3
@@ -50,6 +53,7 @@ struct Recommend: ContextCommand {
         guard batch || user != nil else { throw ValidationError("give --user ID or --batch") }
         if batch && out == nil { throw ValidationError("--batch needs --out FILE") }
         guard maxPerArtist >= 0 else { throw ValidationError("--max-per-artist must be ≥ 0") }
+        guard diversity.isFinite, (0...1).contains(diversity) else { throw ValidationError("--diversity must lie between 0 and 1 (0: off), got \(diversity)") }
         guard reasons > 0 else { throw ValidationError("--reasons must be positive") }
     }
 
@@ -64,6 +68,7 @@ struct Recommend: ContextCommand {
             request.excludedArtists = excludeArtist
             request.minPopularity = minPopularity
             request.maxPerArtist = maxPerArtist
+            request.diversity = diversity
             request.explain = explain
             request.reasons = reasons
             do {
