@@ -9,6 +9,8 @@ writes into out/notebooks/<dataset>/:
     stats.json            `stats --json`
     model.tgck            `train --out`, with train.jsonl (`--log`, one line per epoch) and train.json
     eval.json             `evaluate --json` over the models of --models
+    diversity.json        `evaluate --json --diversity` (MMR re-ranking at each λ of DIVERSITY_LAMBDAS): with split
+                          files the pipeline's GCN checkpoint (≈ 10 s on lastfm-2k), else item-KNN (fits in 0.1 s)
     segments.json         `segments detect --json`, and segments-export/ (`segments export`)
     related.json          `related --json` for the top artist of each of the largest segments
     experiment.json       the replay's experiment: popularity, ALS and the GCN (frozen, filter, fold-in, and a
@@ -43,6 +45,10 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent
 REPO_DIR = NOTEBOOKS_DIR.parent
 NOTEBOOKS = ["01-explore.ipynb", "02-models.ipynb", "03-segments.ipynb", "04-experiments.ipynb"]
 DEFAULT_MODELS = "gcn,popularity,coldstart,itemknn,als-bm25,als-conf"
+# The MMR accuracy–novelty curve of 02-models (section 6): its λ values, and the model scored without a
+# checkpoint to reuse (cheap to fit).
+DIVERSITY_LAMBDAS = "0,0.1,0.2,0.3,0.5,0.7"
+DIVERSITY_MODEL = "itemknn"
 
 
 @dataclass
@@ -287,6 +293,16 @@ def build_artifacts(data: Dataset, out: Path, run: Runner, args, log) -> dict[st
         # Without a split file, evaluate makes its own seeded holdout and fits every model on it,
         # the GCN included (a checkpoint trained on train's holdout could have seen its test listens).
         run(evaluate, stdout=out / "eval.json")
+    with timed("diversity"):
+        # The GCN checkpoint above when it applies (never retrained), else a model that fits in a blink: the
+        # curve costs seconds, not a second training run. Its own file, so eval.json stays one row per model.
+        (out / "diversity.json").unlink(missing_ok=True)
+        diversity = ["evaluate", "--store", store, "--json", "--seed", "0", "--quiet", "--diversity", DIVERSITY_LAMBDAS]
+        if data.train_split and data.test_split:
+            diversity += ["--models", "gcn"] + data.split_args() + ["--checkpoint", out / "model.tgck"]
+        else:
+            diversity += ["--models", DIVERSITY_MODEL]
+        run(diversity, stdout=out / "diversity.json")
     with timed("segments"):
         run(["segments", "detect", "--store", store, "--json", "--quiet", "--seed", "0"] + data.split_args(test=False),
             stdout=out / "segments.json")

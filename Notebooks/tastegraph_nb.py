@@ -54,6 +54,7 @@ class Artifacts:
     dataset: str
     store: Path
     eval_json: Path
+    diversity_json: Path
     train_log: Path
     train_json: Path
     checkpoint: Path
@@ -70,7 +71,7 @@ class Artifacts:
     def describe(self) -> pd.DataFrame:
         """One row per input: its path and whether it exists (the first cell of each notebook shows it)."""
         rows = []
-        for name in ["store", "eval_json", "train_log", "train_json", "checkpoint", "segments_json",
+        for name in ["store", "eval_json", "diversity_json", "train_log", "train_json", "checkpoint", "segments_json",
                      "segments_export", "related_json", "prepare_json", "replay_json", "experiment_json", "paired_json",
                      "peers", "truth"]:
             path = getattr(self, name)
@@ -101,6 +102,7 @@ def artifacts() -> Artifacts:
         dataset=dataset,
         store=pick("TG_STORE", root / "store.sqlite"),
         eval_json=pick("TG_EVAL", root / "eval.json"),
+        diversity_json=pick("TG_DIVERSITY", root / "diversity.json"),
         train_log=pick("TG_TRAIN_LOG", root / "train.jsonl"),
         train_json=pick("TG_TRAIN_JSON", root / "train.json"),
         checkpoint=pick("TG_CHECKPOINT", root / "model.tgck"),
@@ -258,6 +260,18 @@ def load_evaluation(art: Artifacts) -> tuple[pd.DataFrame, dict, str]:
         gcn["fit_seconds"] = result.get("train_seconds")
         return metrics_table({"gcn": gcn}), {}, f"tastegraph train --json only ({art.train_json.name}); no eval.json"
     raise FileNotFoundError(f"neither {art.eval_json} nor {art.train_json} exists: run `make notebooks`")
+
+
+def load_diversity(art: Artifacts) -> pd.DataFrame:
+    """The MMR curve of `evaluate --json --diversity` (diversity.json): one row per (model, λ), with the
+    base model's name in `base` and λ in `diversity`; empty when the file is absent."""
+    if not art.diversity_json.exists():
+        return pd.DataFrame()
+    models = read_json(art.diversity_json).get("models", {})
+    frame = metrics_table(models)
+    frame["base"] = [name.split("+mmr")[0] for name in frame.index]
+    frame["diversity"] = [float(models[name].get("diversity", 0)) for name in frame.index]
+    return frame.sort_values(["base", "diversity"])
 
 
 # --------------------------------------------------------------------------------------------------
