@@ -159,7 +159,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "SQLite", "TestSupport"]),
+        .testTarget(name: "TasteGraphCLITests", dependencies: ["TasteGraphCLI", "TasteGraphModel", "SQLite", "TestSupport"]),
         .testTarget(
             name: "TasteGraphAnalyticsTests",
             dependencies: ["TasteGraphCore", "TasteGraphAnalytics", "TasteGraphGraph", "TasteGraphStore", "TasteGraphMetrics", "TasteGraphSynth", "TasteGraphSupport", "Igraph", "TestSupport"]

@@ -22,9 +22,9 @@ struct GCNOptions: ParsableArguments {
     @Option(name: .long, help: "Keep training the biases after the bias-baseline start: true/false (default false).") var trainBiases: Bool?
     @Option(name: .long, help: "Let the play-count error reach the embeddings: true/false (default true).") var playCountGradient: Bool?
     @Option(name: .long, help: "Standard deviation of the initial embeddings (default 0.1).") var initScale: Double?
-    @Option(name: .long, help: "Weight w_F ≥ 0 of the user–user friend edges in Â, each relation normalized by its own degrees; 0 = off (default 0). Needs the store's friendships (lastfm user_friends.dat).")
+    @Option(name: .long, help: "Weight w_F ≥ 0 of the user–user friend edges in Â, each relation normalized by its own degrees; 0 = off (default 0.5 when the store holds friendships, lastfm's user_friends.dat, else 0).")
     var friendWeight: Double?
-    @Option(name: .long, help: "Weight w_T ≥ 0 of the item–tag edges in Â, tags as extra nodes with learned embeddings (never recommended); 0 = off (default 0). Needs the store's tag assignments.")
+    @Option(name: .long, help: "Weight w_T ≥ 0 of the item–tag edges in Â, tags as extra nodes with learned embeddings (never recommended); 0 = off (default 2 when the store holds tag assignments on its items' artists, else 0).")
     var tagWeight: Double?
     @Option(name: .long, help: "With --tag-weight: link each item to at most this many of its artist's most frequent tags, ≥ 1 (default 10).")
     var tagsPerItem: Int?
@@ -82,6 +82,24 @@ struct GCNOptions: ParsableArguments {
         if let biasRegularization { training.biasRegularization = biasRegularization }
         if let seed { training.seed = seed }
         return GCNSettings(model: model, training: training)
+    }
+
+    /// The relation weights chosen on lastfm-2k's validation share (README, "The GCN over the whole graph"):
+    /// friend edges at 0.5, tag nodes at 2.
+    static let validatedFriendWeight = 0.5
+    static let validatedTagWeight = 2.0
+
+    /// The GCN's defaults for `store`: `GCNSettings()`, with friend edges and tag nodes at their validated
+    /// weights when the store holds friendships (lastfm's user_friends.dat) or tag assignments on its items'
+    /// artists; a store without them (a Taste Profile import) keeps both off. A --config file, a tuned
+    /// config and the flags go on top, so `--friend-weight 0` still turns them off.
+    static func defaults(store: GraphStore, catalog: Catalog) throws -> GCNSettings {
+        var settings = GCNSettings()
+        if try !store.friendPairs().isEmpty { settings.model.friendWeight = validatedFriendWeight }
+        if (0..<catalog.itemCount).contains(where: { catalog.itemArtist[$0] >= 0 && !catalog.artistTags[catalog.itemArtist[$0]].isEmpty }) {
+            settings.model.tagWeight = validatedTagWeight
+        }
+        return settings
     }
 
     /// The friend and tag relations `model` asks for, from the store (nil when both weights are 0): the

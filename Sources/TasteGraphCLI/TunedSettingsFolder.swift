@@ -31,10 +31,10 @@ struct TunedSettingsFolder {
         return config.settings
     }
 
-    /// The GCN's settings with `tuned` overlaid on the defaults (the flags then go on top).
-    static func gcnBase(_ tuned: [String: Any]?) throws -> GCNSettings {
-        guard let tuned else { return GCNSettings() }
-        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(GCNSettings())) as? [String: Any] ?? [:]
+    /// The GCN's settings with `tuned` overlaid on `defaults` (the flags then go on top).
+    static func gcnBase(_ tuned: [String: Any]?, defaults base: GCNSettings = GCNSettings()) throws -> GCNSettings {
+        guard let tuned else { return base }
+        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as? [String: Any] ?? [:]
         let merged = SettingsOverlay.combine(tuned, onto: defaults)
         do {
             return try JSONDecoder().decode(GCNSettings.self, from: JSONSerialization.data(withJSONObject: merged))

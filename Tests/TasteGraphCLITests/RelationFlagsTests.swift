@@ -1,4 +1,5 @@
 import Foundation
+import TasteGraphModel
 import TestSupport
 import Testing
 
@@ -46,6 +47,23 @@ import Testing
         let recommended = run(["recommend", "--store", store, "--checkpoint", checkpoint, "--user", "1", "-k", "3", "--json"])
         #expect(recommended.status == 0, "\(recommended.stderr)")
         #expect(recommended.stdout.contains("Artist"))
+    }
+
+    /// Without the flags, a store with friendships and tags trains with the validated weights (0.5, 2); the
+    /// flags still turn them off; a Taste Profile store (neither relation) keeps both off.
+    @Test func storesWithRelationsDefaultToTheValidatedWeights() throws {
+        let dir = TemporaryDirectory()
+        let store = Self.lastfmStore(dir)
+        func weights(_ extra: [String], store: String) throws -> (Double, Double) {
+            let path = dir.file("m\(extra.count)-\(UUID().uuidString).tgck")
+            let trained = run(["train", "--store", store, "--out", path, "--epochs", "2", "--validate-every", "2", "--hidden", "16", "--quiet"] + extra)
+            #expect(trained.status == 0, "\(trained.stderr)")
+            let model = try Checkpoint.read(from: path).header.model
+            return (model.friendWeight, model.tagWeight)
+        }
+        #expect(try weights([], store: store) == (0.5, 2))
+        #expect(try weights(["--friend-weight", "0", "--tag-weight", "0"], store: store) == (0, 0))
+        #expect(try weights([], store: GraphCommandTests.sampleStore(dir)) == (0, 0))
     }
 
     @Test func weightsOutOfRangeOrWithoutTheRelationAreUsageErrors() {

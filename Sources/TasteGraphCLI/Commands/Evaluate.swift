@@ -153,7 +153,7 @@ struct Evaluate: ContextCommand {
                     modelSettings[choice.name] = ["checkpoint": checkpoint, "model": try jsonObject(loaded.checkpoint.header.model)]
                 } else {
                     // Every GCN flag of `train` applies here too (GCNOptions), with this evaluation's --seed.
-                    let gcnSettings = try gcn.settings(seed: seed, base: TunedSettingsFolder.gcnBase(tunedSettings[choice.name]))
+                    let gcnSettings = try gcn.settings(seed: seed, base: TunedSettingsFolder.gcnBase(tunedSettings[choice.name], defaults: GCNOptions.defaults(store: graphStore, catalog: catalog)))
                     let training = gcnSettings.training
                     let split = setup.carvingValidation(fraction: training.validationFraction)
                     let itemFeatures = try itemFeatures()
@@ -176,7 +176,7 @@ struct Evaluate: ContextCommand {
                 guard let entry = ModelRegistry.entry(choice.kind) else { throw ValidationError("unknown model \(choice.name)") }
                 var overrides = try modelSpecific.overrides(for: choice.kind)
                 // A model with a GCN inside (gcn-ease) takes the GCN flags for it, with this evaluation's --seed.
-                if choice.kind == .gcnEASE { overrides["gcn"] = try GCNMember.settingsObject(try gcn.settings(seed: seed)) }
+                if choice.kind == .gcnEASE { overrides["gcn"] = try GCNMember.settingsObject(try gcn.settings(seed: seed, base: GCNOptions.defaults(store: graphStore, catalog: catalog))) }
                 if let chosen = tunedSettings[choice.name] {
                     overrides = SettingsOverlay.combine(chosen, onto: overrides)
                     if let weighting = choice.alsWeighting { overrides["weighting"] = weighting.rawValue }

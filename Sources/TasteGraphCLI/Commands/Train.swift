@@ -129,9 +129,6 @@ struct Train: ContextCommand {
             throw ValidationError("--config \(gcn.config ?? ""): tuned for \(tuned.kind), not --model \(modelOption); drop --model or tune \(modelOption)")
         }
         let previous = try warmStart.map(Self.readWarmStart)
-        let tunedBase = tuned?.kind == .gcn ? try TunedSettingsFolder.gcnBase(tuned?.settings) : GCNSettings()
-        let (modelConfig, trainingConfig) = try settings(
-            base: previous.map { GCNSettings(model: $0.header.model, training: $0.header.training) } ?? tunedBase)
         // Outputs are checked before any work: a refused path costs nothing and replaces nothing.
         let outputs = force.outputGuard(store: store.store)
         try outputs.checkFile(out)
@@ -143,6 +140,12 @@ struct Train: ContextCommand {
         }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let catalog = try graphStore.catalog()
+        // Defaults for this store (its friend and tag relations on), then a tuned config, then the flags;
+        // a warm start's recorded settings replace the defaults.
+        let storeDefaults = try GCNOptions.defaults(store: graphStore, catalog: catalog)
+        let tunedBase = tuned?.kind == .gcn ? try TunedSettingsFolder.gcnBase(tuned?.settings, defaults: storeDefaults) : storeDefaults
+        let (modelConfig, trainingConfig) = try settings(
+            base: previous.map { GCNSettings(model: $0.header.model, training: $0.header.training) } ?? tunedBase)
         let splitChoice = try split.choice(catalog: catalog)
         let setup = try ExperimentSetup(
             catalog: catalog, dataFingerprint: try graphStore.dataFingerprint(), split: splitChoice,

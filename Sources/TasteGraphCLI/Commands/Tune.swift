@@ -80,7 +80,7 @@ struct Tune: ContextCommand {
         }
         let base: [String: Any]
         if model == .gcn || model == .gcnEASE {
-            let settings = try gcn.settings(seed: seed)
+            let settings = try gcn.settings(seed: seed, base: GCNOptions.defaults(store: graphStore, catalog: catalog))
             // The relations every trial may weigh: those the flags ask for, or all the store holds when the
             // search draws their weights.
             var wanted = settings.model

@@ -128,8 +128,8 @@ public enum SearchSpace {
             [SearchDimension("training", "learningRate", range: .logUniform(0.003, 0.03)),
              SearchDimension("training", "weightDecay", range: .logUniform(0.1, 2)),
              SearchDimension("model", "bprWeight", range: .uniform(1, 10)),
-             SearchDimension("model", "friendWeight", range: .choice([.double(0), .double(0.25), .double(0.5)])),
-             SearchDimension("model", "tagWeight", range: .choice([.double(0), .double(0.25), .double(0.5)]))]
+             SearchDimension("model", "friendWeight", range: .choice([.double(0), .double(0.25), .double(0.5), .double(1)])),
+             SearchDimension("model", "tagWeight", range: .choice([.double(0), .double(1), .double(2), .double(4)]))]
         case "gcn-ease":
             // The GCN member's ranges; the blend weight is chosen on validation inside every fit.
             of(.gcn).map { SearchDimension(path: ["gcn"] + $0.path, range: $0.range) }
