@@ -88,13 +88,17 @@ struct GCNOptions: ParsableArguments {
     /// friend edges at 0.5, tag nodes at 2.
     static let validatedFriendWeight = 0.5
     static let validatedTagWeight = 2.0
+    /// The quantiles the cold-item calibration tries after training (each fit keeps the best on validation).
+    static let validatedColdItemBiasQuantiles = [0.25, 0.5, 0.75]
 
-    /// The GCN's defaults for `store`: `GCNSettings()`, with friend edges and tag nodes at their validated
-    /// weights when the store holds friendships (lastfm's user_friends.dat) or tag assignments on its items'
+    /// The GCN's defaults for `store`: `GCNSettings()` with the cold-item calibration on, and friend edges and
+    /// tag nodes at their validated weights when the store holds friendships (lastfm's user_friends.dat) or tag assignments on its items'
     /// artists; a store without them (a Taste Profile import) keeps both off. A --config file, a tuned
     /// config and the flags go on top, so `--friend-weight 0` still turns them off.
     static func defaults(store: GraphStore, catalog: Catalog) throws -> GCNSettings {
         var settings = GCNSettings()
+        // Cold-item calibration, kept only where the validation share prefers it (GCNConfig.coldItemBiasQuantiles).
+        settings.model.coldItemBiasQuantiles = validatedColdItemBiasQuantiles
         if try !store.friendPairs().isEmpty { settings.model.friendWeight = validatedFriendWeight }
         if (0..<catalog.itemCount).contains(where: { catalog.itemArtist[$0] >= 0 && !catalog.artistTags[catalog.itemArtist[$0]].isEmpty }) {
             settings.model.tagWeight = validatedTagWeight

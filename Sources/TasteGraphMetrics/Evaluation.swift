@@ -34,6 +34,27 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Reports written before F1@20 and the cold-start slice existed (in older checkpoints' headers) decode
+    /// with F1@20 0 and no slice.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        recall10 = try c.decode(Double.self, forKey: .recall10)
+        recall20 = try c.decode(Double.self, forKey: .recall20)
+        ndcg10 = try c.decode(Double.self, forKey: .ndcg10)
+        ndcg20 = try c.decode(Double.self, forKey: .ndcg20)
+        precision20 = try c.decode(Double.self, forKey: .precision20)
+        map20 = try c.decode(Double.self, forKey: .map20)
+        f120 = try c.decodeIfPresent(Double.self, forKey: .f120) ?? 0
+        hitrate20 = try c.decode(Double.self, forKey: .hitrate20)
+        coverage20 = try c.decode(Double.self, forKey: .coverage20)
+        novelty20 = try c.decode(Double.self, forKey: .novelty20)
+        mae = try c.decodeIfPresent(Double.self, forKey: .mae)
+        rmse = try c.decodeIfPresent(Double.self, forKey: .rmse)
+        coldRecall20 = try c.decodeIfPresent(Double.self, forKey: .coldRecall20)
+        coldUsers = try c.decodeIfPresent(Int.self, forKey: .coldUsers) ?? 0
+        users = try c.decode(Int.self, forKey: .users)
+    }
+
     enum CodingKeys: String, CodingKey {
         case recall10 = "recall@10", recall20 = "recall@20", ndcg10 = "ndcg@10", ndcg20 = "ndcg@20"
         case precision20 = "precision@20", f120 = "f1@20", map20 = "map@20", hitrate20 = "hitrate@20"

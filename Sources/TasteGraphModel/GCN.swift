@@ -38,6 +38,11 @@ public struct GCNConfig: Codable, Sendable, Equatable {
     public var tagWeight: Double = 0
     /// With tags on: each item is linked to at most this many of its (artist's) most frequent tags.
     public var tagsPerItem = 10
+    /// Cold-item calibration after training, each value a quantile q in [0, 1]: an item with no train listens
+    /// is only ever a BPR negative, so its ranking bias c_i learns "never"; each q sets those items' c_i to
+    /// the q-quantile of the other items' c, and the variant (or none) with the best validation Recall@20 is
+    /// kept (ties: none). Empty: off.
+    public var coldItemBiasQuantiles: [Double] = []
 
     public init() {}
 
@@ -64,6 +69,7 @@ extension GCNConfig {
         friendWeight = try c.decodeIfPresent(Double.self, forKey: .friendWeight) ?? friendWeight
         tagWeight = try c.decodeIfPresent(Double.self, forKey: .tagWeight) ?? tagWeight
         tagsPerItem = try c.decodeIfPresent(Int.self, forKey: .tagsPerItem) ?? tagsPerItem
+        coldItemBiasQuantiles = try c.decodeIfPresent([Double].self, forKey: .coldItemBiasQuantiles) ?? coldItemBiasQuantiles
     }
 }
 

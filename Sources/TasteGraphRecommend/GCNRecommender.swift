@@ -162,6 +162,55 @@ public struct GCNFit: Sendable {
     public let result: TrainingResult
     /// Test metrics of the best epoch, when a test set was given.
     public let testMetrics: EvaluationReport?
+    /// What the cold-item calibration chose on validation (nil when it is off).
+    public var coldItemCalibration: ColdItemCalibration? = nil
+}
+
+/// The GCN's cold-item calibration (`GCNConfig.coldItemBiasQuantiles`), chosen on validation.
+///
+/// ```
+/// cold = { i : i has no listen in the train listens }           (never a BPR positive, often a negative)
+/// c'_i = quantile_q({ c_j : j warm })  for i ∈ cold,   c'_i = c_i otherwise     (c: the ranking bias)
+/// keep the q (or none) with the best validation Recall@20; ties: none, then the smaller q
+/// ```
+public struct ColdItemCalibration: Sendable, Equatable {
+    /// The chosen quantile, nil when the learned biases won.
+    public let quantile: Double?
+    /// Validation Recall@20 without calibration, then for each quantile in the order given.
+    public let validationRecall: [(quantile: Double?, recall20: Double)]
+    public let coldItems: Int
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.quantile == b.quantile && a.coldItems == b.coldItems && a.validationRecall.map(\.recall20) == b.validationRecall.map(\.recall20)
+    }
+
+    /// - Throws: `ModelFitError` for a quantile outside [0, 1]; what `recall` throws.
+    public static func choose(
+        quantiles: [Double], parameters: [Float], rankBias: Int, train: ListenTable, itemCount: Int,
+        recall: ([Float]) throws -> Double
+    ) throws -> (parameters: [Float], calibration: ColdItemCalibration) {
+        guard quantiles.allSatisfy({ $0.isFinite && (0...1).contains($0) }) else {
+            throw ModelFitError(message: "coldItemBiasQuantiles must lie in [0, 1], got \(quantiles)")
+        }
+        var heard = [Bool](repeating: false, count: itemCount)
+        for e in 0..<train.count { heard[Int(train.items[e])] = true }
+        let cold = (0..<itemCount).filter { !heard[$0] }
+        let warm = (0..<itemCount).filter { heard[$0] }.map { parameters[rankBias + $0] }.sorted()
+        guard !cold.isEmpty, !warm.isEmpty else {
+            return (parameters, ColdItemCalibration(quantile: nil, validationRecall: [], coldItems: cold.count))
+        }
+        var best = (quantile: Double?.none, parameters: parameters, recall: try recall(parameters))
+        var curve: [(quantile: Double?, recall20: Double)] = [(nil, best.recall)]
+        for q in quantiles {
+            let value = warm[min(warm.count - 1, Int((q * Double(warm.count - 1)).rounded()))]
+            var candidate = parameters
+            for i in cold { candidate[rankBias + i] = value }
+            let r = try recall(candidate)
+            curve.append((q, r))
+            if r > best.recall { best = (q, candidate, r) }
+        }
+        return (best.parameters, ColdItemCalibration(quantile: best.quantile, validationRecall: curve, coldItems: cold.count))
+    }
 }
 
 extension GCNRecommender {
@@ -211,15 +260,31 @@ extension GCNRecommender {
         let start = try warmStart.map { try $0.parameters(for: model, fresh: trainer.freshParameters()) } ?? initial
         let result = try trainer.train(initial: start, validatingInitial: warmStart != nil, progress: progress)
         let scorer = Scorer(model: model, parameters: result.parameters)
-        let testMetrics = split.test.count > 0 ? scorer.evaluate(data.heldOut(split.test, alsoExcluded: split.validation)) : nil
-        let checkpoint = Checkpoint(
-            header: .init(
-                model: modelConfig, training: trainingConfig, layout: model.layout, userIDs: identity.userIDs,
-                itemIDs: identity.itemIDs, dataFingerprint: identity.dataFingerprint, splitFingerprint: identity.splitFingerprint, embedder: embedderName,
-                bestEpoch: result.bestEpoch, epochs: result.epochs, testMetrics: testMetrics,
-                createdAt: ISO8601DateFormatter().string(from: Date())),
-            parameters: result.parameters, embeddings: scorer.embeddings, relations: relations)
-        return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint), result: result, testMetrics: testMetrics)
+        func checkpoint(_ parameters: [Float], testMetrics: EvaluationReport?) -> Checkpoint {
+            Checkpoint(
+                header: .init(
+                    model: modelConfig, training: trainingConfig, layout: model.layout, userIDs: identity.userIDs,
+                    itemIDs: identity.itemIDs, dataFingerprint: identity.dataFingerprint, splitFingerprint: identity.splitFingerprint, embedder: embedderName,
+                    bestEpoch: result.bestEpoch, epochs: result.epochs, testMetrics: testMetrics,
+                    createdAt: ISO8601DateFormatter().string(from: Date())),
+                parameters: parameters, embeddings: scorer.embeddings, relations: relations)
+        }
+        var parameters = result.parameters
+        var calibration: ColdItemCalibration?
+        if !modelConfig.coldItemBiasQuantiles.isEmpty && split.validation.count > 0 {
+            let heldOut = data.heldOut(split.validation)
+            let chosen = try ColdItemCalibration.choose(
+                quantiles: modelConfig.coldItemBiasQuantiles, parameters: parameters, rankBias: model.decoder.rankBias,
+                train: split.train, itemCount: itemCount
+            ) { candidate in try GCNRecommender(checkpoint: checkpoint(candidate, testMetrics: nil)).evaluate(heldOut).recall20 }
+            parameters = chosen.parameters
+            calibration = chosen.calibration
+        }
+        let testMetrics = split.test.count > 0
+            ? try GCNRecommender(checkpoint: checkpoint(parameters, testMetrics: nil)).evaluate(data.heldOut(split.test, alsoExcluded: split.validation))
+            : nil
+        return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint(parameters, testMetrics: testMetrics)), result: result,
+                      testMetrics: testMetrics, coldItemCalibration: calibration)
     }
 }
 

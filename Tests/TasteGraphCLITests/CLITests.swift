@@ -336,9 +336,9 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
     @Test func badModelListsAndSplitsAreUsageErrors() {
         let dir = TemporaryDirectory()
         let store = GraphCommandTests.sampleStore(dir)
-        let unknown = run(["evaluate", "--store", store, "--models", "gcn,svd"])
+        let unknown = run(["evaluate", "--store", store, "--models", "gcn,lightfm"])
         #expect(unknown.status == 2)
-        #expect(unknown.stderr.contains("unknown model 'svd'"))
+        #expect(unknown.stderr.contains("unknown model 'lightfm'"))
         #expect(run(["evaluate", "--store", store, "--train", "x"]).status == 2)
         #expect(run(["evaluate", "--store", store, "--models", ""]).status == 2)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import TasteGraphMetrics
 import Testing
 
@@ -100,3 +101,19 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// A report from before F1@20 and the cold-start slice (an older checkpoint's header) still decodes.
+@Suite struct EvaluationReportDecodingTests {
+    @Test func aReportWithoutTheNewerKeysDecodes() throws {
+        let old = #"{"recall@10":0.1,"recall@20":0.2,"ndcg@10":0.3,"ndcg@20":0.4,"precision@20":0.05,"map@20":0.06,"hitrate@20":0.7,"coverage@20":0.08,"novelty@20":4.5,"mae":0.6,"users":12}"#
+        let report = try JSONDecoder().decode(EvaluationReport.self, from: Data(old.utf8))
+        #expect(report.recall20 == 0.2 && report.f120 == 0 && report.coldRecall20 == nil && report.coldUsers == 0 && report.users == 12)
+        #expect(report.mae == 0.6 && report.rmse == nil)
+        // And a current one round-trips.
+        var current = report
+        current.f120 = 0.09
+        current.coldRecall20 = 0.01
+        current.coldUsers = 3
+        #expect(try JSONDecoder().decode(EvaluationReport.self, from: JSONEncoder().encode(current)) == current)
+    }
+}

@@ -215,6 +215,12 @@ struct Train: ContextCommand {
         summary["checkpoint"] = out
         summary["validation_recall@20"] = result.bestValidationRecall ?? NSNull()
         summary["validation_ndcg@20"] = result.bestValidationNDCG ?? NSNull()
+        if let calibration = fit.coldItemCalibration {
+            summary["cold_item_calibration"] = [
+                "quantile": calibration.quantile ?? NSNull(), "cold_items": calibration.coldItems,
+                "validation_recall@20": calibration.validationRecall.map { ["quantile": $0.quantile ?? NSNull(), "recall@20": $0.recall20] as [String: Any] },
+            ] as [String: Any]
+        }
         if let warm, let warmStart {
             summary["warm_start"] = [
                 "from": warmStart, "users_kept": warm.keptUsers, "users_new": warm.newUsers, "items_kept": warm.keptItems,
