@@ -96,12 +96,12 @@ bench-train-scale: deps
 	@$(RELEASE) --product tastegraph-bench-train >&2
 	@.build/release/tastegraph-bench-train --scale
 
-## bench-eval: every model on the lastfm-2k split vs PEERS.md, and our ALS fit timed beside implicit's, JSON on stdout
+## bench-eval: every model tuned on validation then scored on the lastfm-2k split (EASE and RP3β beside ../shared/peers/rank at the same settings), the reference settings vs PEERS.md, and our ALS fit timed beside implicit's, JSON on stdout (BENCH_EVAL_ARGS="--skip als" etc.)
 BENCH_EVAL_VENV := .venv-bench-eval
 bench-eval: deps
 	@$(RELEASE) --product tastegraph >&2
 	@[ -x $(BENCH_EVAL_VENV)/bin/python ] || { python3 -m venv $(BENCH_EVAL_VENV) && $(BENCH_EVAL_VENV)/bin/pip install -q numpy==2.4.6 scipy==1.16.3 implicit==0.7.3; } >&2
-	@$(BENCH_EVAL_VENV)/bin/python Benchmarks/bench_eval.py --binary $(BIN)
+	@$(BENCH_EVAL_VENV)/bin/python Benchmarks/bench_eval.py --binary $(BIN) $(BENCH_EVAL_ARGS)
 
 ## bench-embed: our all-MiniLM-L6-v2 encoder vs sentence-transformers (texts/s on 2 threads, peak RSS) on the
 ## lastfm-2k artist texts, and the GCN with minilm vs hashing features on the split, JSON on stdout

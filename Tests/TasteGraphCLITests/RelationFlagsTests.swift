@@ -61,7 +61,7 @@ import Testing
             let model = try Checkpoint.read(from: path).header.model
             return (model.friendWeight, model.tagWeight)
         }
-        #expect(try weights([], store: store) == (0.5, 2))
+        #expect(try weights([], store: store) == (0.5, 2))  // and 25 tags per item, the calibration on
         #expect(try weights(["--friend-weight", "0", "--tag-weight", "0"], store: store) == (0, 0))
         #expect(try weights([], store: GraphCommandTests.sampleStore(dir)) == (0, 0))
     }
