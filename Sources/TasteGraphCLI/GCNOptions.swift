@@ -7,6 +7,7 @@ import TasteGraphRecommend
 import TasteGraphStore
 
 extension Activation: ExpressibleByArgument {}
+extension TrainingConfig.LearningRateSchedule: ExpressibleByArgument {}
 
 /// The GCN's flags, shared by `train` and `evaluate` (so both fit the same model from the same flags).
 struct GCNOptions: ParsableArguments {
@@ -36,6 +37,10 @@ struct GCNOptions: ParsableArguments {
     @Option(name: .long, help: "Validate every N epochs (default 2).") var validateEvery: Int?
     @Option(name: .long, help: "Share of each user's train listens held out for the GCN's early stopping (default 0.1).") var validationFraction: Double?
     @Option(name: .long, help: "λ of the regularized bias baseline the play-count head starts from (default 5).") var biasRegularization: Double?
+    @Option(name: .long, help: "Learning-rate schedule: constant, or cosine (from --learning-rate down to a tenth of it at --epochs) (default constant).")
+    var learningRateSchedule: TrainingConfig.LearningRateSchedule?
+    @Option(name: .long, help: "β ≥ 0 of the BPR negatives: drawn ∝ (1 + train listeners)^β; 0 uniform (default 0), 0.75 popularity-aware.")
+    var negativePopularityExponent: Double?
 
     func validate() throws {
         if let hidden, hidden <= 0 { throw ValidationError("--hidden must be positive") }
@@ -46,6 +51,9 @@ struct GCNOptions: ParsableArguments {
         if let friendWeight, !(friendWeight.isFinite && friendWeight >= 0) { throw ValidationError("--friend-weight must be a finite number ≥ 0 (0 turns the friend edges off)") }
         if let tagWeight, !(tagWeight.isFinite && tagWeight >= 0) { throw ValidationError("--tag-weight must be a finite number ≥ 0 (0 turns the tag nodes off)") }
         if let tagsPerItem, tagsPerItem < 1 { throw ValidationError("--tags-per-item must be at least 1") }
+        if let negativePopularityExponent, !(negativePopularityExponent.isFinite && negativePopularityExponent >= 0) {
+            throw ValidationError("--negative-popularity-exponent must be a finite number ≥ 0 (0: uniform negatives)")
+        }
     }
 
     /// `base` (the defaults, or a warm start's checkpoint settings) ← --config file ← flags (← `seed` when given).
@@ -80,6 +88,8 @@ struct GCNOptions: ParsableArguments {
         if let validateEvery { training.validateEvery = validateEvery }
         if let validationFraction { training.validationFraction = validationFraction }
         if let biasRegularization { training.biasRegularization = biasRegularization }
+        if let learningRateSchedule { training.learningRateSchedule = learningRateSchedule }
+        if let negativePopularityExponent { training.negativePopularityExponent = negativePopularityExponent }
         if let seed { training.seed = seed }
         return GCNSettings(model: model, training: training)
     }

@@ -21,8 +21,51 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// λ of the bias baseline the play-count head starts from (see `Trainer.initializeBiases`).
     public var biasRegularization = 5.0
     public var seed: UInt64 = 0
+    /// The learning rate over the epochs: constant, or a cosine decay from `learningRate` at epoch 1 to
+    /// 0.1 · `learningRate` at epoch `epochs`:  lr(e) = lr · (0.1 + 0.45 · (1 + cos(π · (e − 1) / (epochs − 1)))).
+    public var learningRateSchedule: LearningRateSchedule = .constant
+    /// β of the BPR negatives' distribution: item j drawn with probability ∝ (1 + train listeners of j)^β
+    /// (0: uniform, the default; 0.75: word2vec's popularity-aware sampling, harder negatives for a popular
+    /// model). Heard items are redrawn as before.
+    public var negativePopularityExponent = 0.0
 
     public init() {}
+
+    public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
+        case constant
+        case cosine
+    }
+
+    /// The learning rate at `epoch` (1-based) under `learningRateSchedule`.
+    public func learningRate(atEpoch epoch: Int) -> Double {
+        switch learningRateSchedule {
+        case .constant: return learningRate
+        case .cosine:
+            guard epochs > 1 else { return learningRate }
+            let progress = Double(min(max(epoch, 1), epochs) - 1) / Double(epochs - 1)
+            return learningRate * (0.1 + 0.45 * (1 + cos(Double.pi * progress)))
+        }
+    }
+}
+
+extension TrainingConfig {
+    /// Settings written before the schedule and the negatives' exponent existed decode with both at their
+    /// defaults (constant, uniform).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        batchesPerEpoch = try c.decode(Int.self, forKey: .batchesPerEpoch)
+        patience = try c.decode(Int.self, forKey: .patience)
+        validateEvery = try c.decode(Int.self, forKey: .validateEvery)
+        validationFraction = try c.decode(Double.self, forKey: .validationFraction)
+        biasRegularization = try c.decode(Double.self, forKey: .biasRegularization)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        learningRateSchedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .learningRateSchedule) ?? .constant
+        negativePopularityExponent = try c.decodeIfPresent(Double.self, forKey: .negativePopularityExponent) ?? 0
+    }
 }
 
 /// One epoch's figures, for progress lines and the training log.
@@ -158,14 +201,16 @@ public struct Trainer {
         var optimizationSeconds = 0.0
         var sinceBest = 0
         var epoch = 0
+        let negatives = NegativeSampler(data: data, exponent: config.negativePopularityExponent)
         while epoch < config.epochs {
             epoch += 1
             let epochStart = Date()
+            optimizer.learningRate = Float(config.learningRate(atEpoch: epoch))
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(below: i + 1)) }
             var epochLoss = 0.0
             let batchSize = (order.count + config.batchesPerEpoch - 1) / max(1, config.batchesPerEpoch)
             for start in stride(from: 0, to: order.count, by: max(1, batchSize)) {
-                let batch = makeBatch(order[start..<min(order.count, start + batchSize)], targets: targets, rng: &rng)
+                let batch = makeBatch(order[start..<min(order.count, start + batchSize)], targets: targets, negatives: negatives, rng: &rng)
                 let activations = model.forward(parameters)
                 gradients.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 let loss = gradients.withUnsafeMutableBufferPointer { g in model.loss(parameters, activations, batch: batch, gradients: g) }
@@ -224,7 +269,7 @@ public struct Trainer {
         for i in 0..<data.itemCount { parameters[itemBias.offset + i] = Float(baseline.itemBias[i]) }
     }
 
-    private func makeBatch(_ edges: ArraySlice<Int>, targets: [Float], rng: inout SplitMix64) -> EdgeBatch {
+    private func makeBatch(_ edges: ArraySlice<Int>, targets: [Float], negatives: NegativeSampler, rng: inout SplitMix64) -> EdgeBatch {
         var batch = EdgeBatch()
         batch.users.reserveCapacity(edges.count)
         for e in edges {
@@ -232,9 +277,9 @@ public struct Trainer {
             batch.users.append(user)
             batch.items.append(data.train.items[e])
             batch.targets.append(targets[e])
-            var negative = Int32(rng.nextInt(below: data.itemCount))
+            var negative = negatives.draw(&rng)
             for _ in 0..<10 where Self.contains(data.trainItems[Int(user)], negative) {
-                negative = Int32(rng.nextInt(below: data.itemCount))
+                negative = negatives.draw(&rng)
             }
             batch.negatives.append(negative)
         }
@@ -288,5 +333,38 @@ public struct Scorer: Sendable {
             heldOut: heldOut, itemCount: model.itemCount,
             scoreUsers: { users, out in scores(users: users, into: out) },
             predict: regression ? { predict(user: $0, item: $1) } : nil)
+    }
+}
+
+/// BPR negatives: uniform over items (β = 0, one `nextInt` as before), or ∝ (1 + train listeners)^β by a
+/// binary search in the cumulative weights.
+public struct NegativeSampler: Sendable {
+    public let itemCount: Int
+    /// Cumulative weights (I), nil for uniform.
+    let cumulative: [Double]?
+
+    init(data: TrainingData, exponent: Double) {
+        var listeners = [Double](repeating: 0, count: data.itemCount)
+        for e in 0..<data.train.count { listeners[Int(data.train.items[e])] += 1 }
+        self.init(listeners: listeners, exponent: exponent)
+    }
+
+    /// - Parameter listeners: train listeners per item (I).
+    public init(listeners: [Double], exponent: Double) {
+        itemCount = listeners.count
+        guard exponent != 0 else { cumulative = nil; return }
+        var total = 0.0
+        cumulative = listeners.map { count in total += pow(1 + count, exponent); return total }
+    }
+
+    public func draw(_ rng: inout SplitMix64) -> Int32 {
+        guard let cumulative, let total = cumulative.last, total > 0 else { return Int32(rng.nextInt(below: itemCount)) }
+        let target = rng.nextUnit() * total
+        var low = 0, high = cumulative.count - 1
+        while low < high {
+            let mid = (low + high) / 2
+            if cumulative[mid] > target { high = mid } else { low = mid + 1 }
+        }
+        return Int32(low)
     }
 }
