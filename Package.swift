@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "TasteGraphStoreTests", dependencies: ["TasteGraphCore", "TasteGraphStore", "TasteGraphSupport", "SQLite", "TestSupport"]),
         .testTarget(name: "TasteGraphSynthTests", dependencies: ["TasteGraphSynth", "TestSupport"]),
         .testTarget(name: "TasteGraphGraphTests", dependencies: ["TasteGraphCore", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]),
-        .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphGraph", "TestSupport"]),
+        .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]),
         .testTarget(name: "TasteGraphMetricsTests", dependencies: ["TasteGraphMetrics"]),
         .testTarget(name: "TasteGraphTextTests", dependencies: ["TasteGraphText", "TestSupport"]),
         .testTarget(name: "TasteGraphFeaturesTests", dependencies: ["TasteGraphFeatures", "TasteGraphStore", "TasteGraphText", "TestSupport"]),

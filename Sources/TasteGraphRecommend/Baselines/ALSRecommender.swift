@@ -215,10 +215,7 @@ public struct ALSRecommender: RegisteredModel {
     }
 
     init(archive: ModelArchive, path: String) throws {
-        let config: ALSConfig
-        do { config = try JSONDecoder().decode(ALSConfig.self, from: archive.settings) } catch {
-            throw CheckpointError(path: path, reason: "bad ALS settings: \(error)")
-        }
+        let config = try ArchiveChecks.settings(ALSConfig.self, of: archive, what: "ALS", path: path)
         let x = try archive.floats("userFactors", path: path)
         let y = try archive.floats("itemFactors", path: path)
         let offsets = try archive.ints("offsets", path: path).map(Int.init)

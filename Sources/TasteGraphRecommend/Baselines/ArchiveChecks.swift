@@ -1,3 +1,4 @@
+import Foundation
 import TasteGraphCore
 import TasteGraphGraph
 
@@ -18,6 +19,26 @@ enum ArchiveChecks {
             throw CheckpointError(path: path, reason: "\(what) holds an index outside 0..<\(columns) (the file is corrupt)")
         }
         return CSR(offsets: offsets, targets: targets, weights: weights)
+    }
+
+    /// X, the users' rows (U × I: each user's items and weights), as a model file's three arrays.
+    static func userRowArrays(_ rows: CSR) -> [(name: String, values: ModelFile.Values)] {
+        [("userOffsets", .int(rows.offsets.map { Int32($0) })), ("userItems", .int(rows.targets)), ("userWeights", .float(rows.weights))]
+    }
+
+    /// The users' rows `userRowArrays` wrote, read back and checked against the archive's users and items.
+    static func userRows(_ archive: ModelArchive, what: String, path: String) throws -> CSR {
+        try csr(
+            offsets: try archive.ints("userOffsets", path: path).map(Int.init), targets: try archive.ints("userItems", path: path),
+            weights: try archive.floats("userWeights", path: path), rows: archive.identity.userIDs.count,
+            columns: archive.identity.itemIDs.count, what: what, path: path)
+    }
+
+    /// The model's settings; settings that do not decode are an error (they shape the loaded model).
+    static func settings<T: Decodable>(_ type: T.Type, of archive: ModelArchive, what: String, path: String) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: archive.settings) } catch {
+            throw CheckpointError(path: path, reason: "bad \(what) settings: \(error)")
+        }
     }
 
     /// `a · b` for array lengths, or nil when it overflows.

@@ -169,9 +169,7 @@ public struct CoClusteringRecommender: RegisteredModel {
             kind: kind.rawValue, settings: JSONEncoder().encode(config), identity: identity,
             arrays: [
                 ("userClusters", .int(userClusters)), ("itemClusters", .int(itemClusters)),
-                ("userOffsets", .int(userRows.offsets.map { Int32($0) })), ("userItems", .int(userRows.targets)),
-                ("userWeights", .float(userRows.weights)),
-            ]
+            ] + ArchiveChecks.userRowArrays(userRows)
         ).write(to: path)
     }
 
@@ -190,9 +188,7 @@ public struct CoClusteringRecommender: RegisteredModel {
         guard userOf.count == users, itemOf.count == items,
               userOf.allSatisfy({ $0 >= 0 && Int($0) < config.userClusters }), itemOf.allSatisfy({ $0 >= 0 && Int($0) < config.itemClusters })
         else { throw CheckpointError(path: path, reason: "co-clustering clusters do not match the model's users, items and cluster counts") }
-        let userRows = try ArchiveChecks.csr(
-            offsets: try archive.ints("userOffsets", path: path).map(Int.init), targets: try archive.ints("userItems", path: path),
-            weights: try archive.floats("userWeights", path: path), rows: users, columns: items, what: "co-clustering", path: path)
+        let userRows = try ArchiveChecks.userRows(archive, what: "co-clustering", path: path)
         guard userRows.weights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw CheckpointError(path: path, reason: "co-clustering holds a negative or non-finite log1p(plays) (the file is corrupt)")
         }

@@ -209,28 +209,21 @@ public struct ContentRecommender: RegisteredModel {
                 ("textColumns", .int([Int32(itemRows.columns)])),
                 ("itemOffsets", .int(itemRows.offsets.map { Int32($0) })), ("itemColumns", .int(itemRows.indices)),
                 ("itemValues", .float(itemRows.values)),
-                ("userOffsets", .int(userRows.offsets.map { Int32($0) })), ("userItems", .int(userRows.targets)),
-                ("userWeights", .float(userRows.weights)),
-            ]
+            ] + ArchiveChecks.userRowArrays(userRows)
         ).write(to: path)
     }
 
     public init(file: ModelFile, path: String) throws { try self.init(archive: ModelArchive(file: file, path: path), path: path) }
 
     init(archive: ModelArchive, path: String) throws {
-        let config: Config
-        do { config = try JSONDecoder().decode(Config.self, from: archive.settings) } catch {
-            throw CheckpointError(path: path, reason: "bad content settings: \(error)")
-        }
-        let users = archive.identity.userIDs.count, items = archive.identity.itemIDs.count
+        let config = try ArchiveChecks.settings(Config.self, of: archive, what: "content", path: path)
+        let items = archive.identity.itemIDs.count
         let width = try archive.ints("textColumns", path: path)
         guard width.count == 1, width[0] >= 1 else { throw CheckpointError(path: path, reason: "content model: bad text width (the file is corrupt)") }
         let text = try ArchiveChecks.csr(
             offsets: try archive.ints("itemOffsets", path: path).map(Int.init), targets: try archive.ints("itemColumns", path: path),
             weights: try archive.floats("itemValues", path: path), rows: items, columns: Int(width[0]), what: "content item rows", path: path)
-        let userRows = try ArchiveChecks.csr(
-            offsets: try archive.ints("userOffsets", path: path).map(Int.init), targets: try archive.ints("userItems", path: path),
-            weights: try archive.floats("userWeights", path: path), rows: users, columns: items, what: "content user rows", path: path)
+        let userRows = try ArchiveChecks.userRows(archive, what: "content user rows", path: path)
         guard text.weights.allSatisfy(\.isFinite), userRows.weights.allSatisfy(\.isFinite) else {
             throw CheckpointError(path: path, reason: "content model holds a non-finite value (the file is corrupt)")
         }

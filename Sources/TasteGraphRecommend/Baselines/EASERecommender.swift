@@ -121,9 +121,7 @@ public struct EASERecommender: RegisteredModel {
             kind: kind.rawValue, settings: JSONEncoder().encode(config), identity: identity,
             arrays: [
                 ("weights", .float(weights)),
-                ("userOffsets", .int(userRows.offsets.map { Int32($0) })), ("userItems", .int(userRows.targets)),
-                ("userWeights", .float(userRows.weights)),
-            ]
+            ] + ArchiveChecks.userRowArrays(userRows)
         ).write(to: path)
     }
 
@@ -136,9 +134,7 @@ public struct EASERecommender: RegisteredModel {
         guard weights.count == n * n, weights.allSatisfy(\.isFinite) else {
             throw CheckpointError(path: path, reason: "EASE's B holds \(weights.count) values (or a non-finite one), expected \(n)×\(n)")
         }
-        let userRows = try ArchiveChecks.csr(
-            offsets: try archive.ints("userOffsets", path: path).map(Int.init), targets: try archive.ints("userItems", path: path),
-            weights: try archive.floats("userWeights", path: path), rows: archive.identity.userIDs.count, columns: n, what: "EASE", path: path)
+        let userRows = try ArchiveChecks.userRows(archive, what: "EASE", path: path)
         self.init(identity: archive.identity, config: config, weights: weights, userRows: userRows)
     }
 }

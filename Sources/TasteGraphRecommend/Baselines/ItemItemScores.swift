@@ -46,9 +46,7 @@ struct ItemItemScores: Sendable {
         [
             ("similarityOffsets", .int(similarities.offsets.map { Int32($0) })), ("neighbors", .int(similarities.targets)),
             ("similarities", .float(similarities.weights)),
-            ("userOffsets", .int(userRows.offsets.map { Int32($0) })), ("userItems", .int(userRows.targets)),
-            ("userWeights", .float(userRows.weights)),
-        ]
+        ] + ArchiveChecks.userRowArrays(userRows)
     }
 
     init(similarities: CSR, userRows: CSR) {

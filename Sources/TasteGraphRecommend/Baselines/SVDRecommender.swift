@@ -228,10 +228,7 @@ public struct SVDRecommender: RegisteredModel {
     public init(file: ModelFile, path: String) throws { try self.init(archive: ModelArchive(file: file, path: path), path: path) }
 
     init(archive: ModelArchive, path: String) throws {
-        let config: Config
-        do { config = try JSONDecoder().decode(Config.self, from: archive.settings) } catch {
-            throw CheckpointError(path: path, reason: "bad SVD settings: \(error)")
-        }
+        let config = try ArchiveChecks.settings(Config.self, of: archive, what: "SVD", path: path)
         let users = archive.identity.userIDs.count, items = archive.identity.itemIDs.count
         let mean = try archive.floats("mean", path: path)
         let bu = try archive.floats("userBias", path: path), bi = try archive.floats("itemBias", path: path)

@@ -199,9 +199,7 @@ public struct UserKNNRecommender: RegisteredModel {
             arrays: [
                 ("neighborOffsets", .int(neighbors.offsets.map { Int32($0) })), ("neighbors", .int(neighbors.targets)),
                 ("similarities", .float(neighbors.weights)),
-                ("userOffsets", .int(userRows.offsets.map { Int32($0) })), ("userItems", .int(userRows.targets)),
-                ("userWeights", .float(userRows.weights)),
-            ]
+            ] + ArchiveChecks.userRowArrays(userRows)
         ).write(to: path)
     }
 
@@ -209,20 +207,15 @@ public struct UserKNNRecommender: RegisteredModel {
 
     init(archive: ModelArchive, path: String) throws {
         // The shrink enters the explanations: settings that do not decode are an error, not the defaults.
-        let config: Config
-        do { config = try JSONDecoder().decode(Config.self, from: archive.settings) } catch {
-            throw CheckpointError(path: path, reason: "bad user-KNN settings: \(error)")
-        }
+        let config = try ArchiveChecks.settings(Config.self, of: archive, what: "user-KNN", path: path)
         guard config.shrink >= 0, config.shrink.isFinite else {
             throw CheckpointError(path: path, reason: "user-KNN shrink \(config.shrink) is negative or non-finite (the file is corrupt)")
         }
-        let users = archive.identity.userIDs.count, items = archive.identity.itemIDs.count
+        let users = archive.identity.userIDs.count
         let neighbors = try ArchiveChecks.csr(
             offsets: try archive.ints("neighborOffsets", path: path).map(Int.init), targets: try archive.ints("neighbors", path: path),
             weights: try archive.floats("similarities", path: path), rows: users, columns: users, what: "user-KNN neighbour", path: path)
-        let userRows = try ArchiveChecks.csr(
-            offsets: try archive.ints("userOffsets", path: path).map(Int.init), targets: try archive.ints("userItems", path: path),
-            weights: try archive.floats("userWeights", path: path), rows: users, columns: items, what: "user-KNN listen", path: path)
+        let userRows = try ArchiveChecks.userRows(archive, what: "user-KNN listen", path: path)
         guard neighbors.weights.allSatisfy(\.isFinite), userRows.weights.allSatisfy(\.isFinite) else {
             throw CheckpointError(path: path, reason: "user-KNN holds a non-finite similarity or listen weight (the file is corrupt)")
         }
