@@ -66,8 +66,21 @@ enum ModelFileHarness {
         settings.als.seed = 1
         settings.itemKNN.neighbors = 2
         let data = try FitData(userCount: 6, itemCount: 6, train: listens)
+        // Text-like features for the models that read them: the item's group, then a popularity column.
+        let groupFeatures = SparseMatrix<Float>(
+            rows: 6, columns: 3, offsets: (0...6).map { $0 * 2 }, indices: (0..<6).flatMap { [Int32($0 < 3 ? 0 : 1), 2] },
+            values: (0..<6).flatMap { [1, Float($0) / 6] })
+        let split = InteractionSplit.carvingValidation(train: listens, test: ListenTable(), fraction: 0.2, seed: 1)
         for kind in ModelRegistry.kinds where kind != .gcn {
-            let model = try Baselines.fit(kind, data: data, identity: identity, itemActive: catalog.itemActive, settings: settings)
+            let model: any Recommender
+            if let entry = ModelRegistry.entry(kind), entry.usesFeatures {
+                // content, gcn-ease (its GCN as small as the gcn seed's, early-stopping on the carved share).
+                let input = FitInput(split: entry.earlyStops ? split : InteractionSplit(train: listens, validation: ListenTable(), test: ListenTable()),
+                                     identity: identity, itemActive: catalog.itemActive, features: (groupFeatures, "fuzz groups"))
+                model = try entry.fit(input, overrides: entry.earlyStops ? ["weight": 0.5, "gcn": ["model": ["hidden": 2], "training": ["epochs": 2, "patience": 1, "seed": 1]]] : [:])
+            } else {
+                model = try Baselines.fit(kind, data: data, identity: identity, itemActive: catalog.itemActive, settings: settings)
+            }
             try model.save(to: "\(folder)/\(kind.rawValue).model")
             if sealed { try stripDigest("\(folder)/\(kind.rawValue).model") }
         }
@@ -77,7 +90,6 @@ enum ModelFileHarness {
         training.epochs = 2
         training.patience = 1
         training.seed = 1
-        let split = InteractionSplit.carvingValidation(train: listens, test: ListenTable(), fraction: 0.2, seed: 1)
         let features = SparseMatrix<Float>(rows: 6, columns: 1, offsets: Array(repeating: 0, count: 7), indices: [], values: [])
         let fit = try GCNRecommender.fit(split: split, identity: identity, features: features, embedderName: "none",
                                          model: model, training: training)

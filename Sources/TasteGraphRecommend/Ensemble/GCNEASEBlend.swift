@@ -28,6 +28,18 @@ public struct GCNEASEBlend: RegisteredModel {
         public var gcn = GCNSettings()
         public var ease = EASERecommender.Config()
         public init() {}
+
+        enum CodingKeys: String, CodingKey { case weight, weightGrid, gcn, ease }
+
+        /// `weight` is written even when nil (as null), so the registry's defaults name it and an override
+        /// `{"weight": 0.5}` is a known setting.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            if let weight { try c.encode(weight, forKey: .weight) } else { try c.encodeNil(forKey: .weight) }
+            try c.encode(weightGrid, forKey: .weightGrid)
+            try c.encode(gcn, forKey: .gcn)
+            try c.encode(ease, forKey: .ease)
+        }
     }
 
     public static let modelKind = ModelKind.gcnEASE
