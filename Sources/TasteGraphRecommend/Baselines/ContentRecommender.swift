@@ -219,7 +219,10 @@ public struct ContentRecommender: RegisteredModel {
         let config = try ArchiveChecks.settings(Config.self, of: archive, what: "content", path: path)
         let items = archive.identity.itemIDs.count
         let width = try archive.ints("textColumns", path: path)
-        guard width.count == 1, width[0] >= 1 else { throw CheckpointError(path: path, reason: "content model: bad text width (the file is corrupt)") }
+        // The width sizes a dense buffer: bounded, so a hostile file cannot ask for gigabytes (fuzzer finding).
+        guard width.count == 1, width[0] >= 1, width[0] <= 1 << 20 else {
+            throw CheckpointError(path: path, reason: "content model: bad text width (1 to 1,048,576 columns; the file is corrupt)")
+        }
         let text = try ArchiveChecks.csr(
             offsets: try archive.ints("itemOffsets", path: path).map(Int.init), targets: try archive.ints("itemColumns", path: path),
             weights: try archive.floats("itemValues", path: path), rows: items, columns: Int(width[0]), what: "content item rows", path: path)
