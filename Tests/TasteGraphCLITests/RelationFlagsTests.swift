@@ -49,21 +49,26 @@ import Testing
         #expect(recommended.stdout.contains("Artist"))
     }
 
-    /// Without the flags, a store with friendships and tags trains with the validated weights (0.5, 2); the
-    /// flags still turn them off; a Taste Profile store (neither relation) keeps both off.
+    /// Without the flags, a store with friendships and tags trains with the validated weights (0.5, 2) and
+    /// 25 tags per item; the flags still turn them off; a Taste Profile store (neither relation) keeps both
+    /// off. Every store gets the cold-item calibration's quantiles.
     @Test func storesWithRelationsDefaultToTheValidatedWeights() throws {
         let dir = TemporaryDirectory()
         let store = Self.lastfmStore(dir)
-        func weights(_ extra: [String], store: String) throws -> (Double, Double) {
+        func model(_ extra: [String], store: String) throws -> GCNConfig {
             let path = dir.file("m\(extra.count)-\(UUID().uuidString).tgck")
             let trained = run(["train", "--store", store, "--out", path, "--epochs", "2", "--validate-every", "2", "--hidden", "16", "--quiet"] + extra)
             #expect(trained.status == 0, "\(trained.stderr)")
-            let model = try Checkpoint.read(from: path).header.model
-            return (model.friendWeight, model.tagWeight)
+            return try Checkpoint.read(from: path).header.model
         }
-        #expect(try weights([], store: store) == (0.5, 2))  // and 25 tags per item, the calibration on
-        #expect(try weights(["--friend-weight", "0", "--tag-weight", "0"], store: store) == (0, 0))
-        #expect(try weights([], store: GraphCommandTests.sampleStore(dir)) == (0, 0))
+        let lastfm = try model([], store: store)
+        #expect((lastfm.friendWeight, lastfm.tagWeight, lastfm.tagsPerItem) == (0.5, 2, 25))
+        #expect(lastfm.coldItemBiasQuantiles == [0.25, 0.5, 0.75, 0.9, 1.0])
+        let off = try model(["--friend-weight", "0", "--tag-weight", "0"], store: store)
+        #expect((off.friendWeight, off.tagWeight) == (0, 0))
+        let sample = try model([], store: GraphCommandTests.sampleStore(dir))
+        #expect((sample.friendWeight, sample.tagWeight, sample.tagsPerItem) == (0, 0, 10))
+        #expect(sample.coldItemBiasQuantiles == [0.25, 0.5, 0.75, 0.9, 1.0])
     }
 
     @Test func weightsOutOfRangeOrWithoutTheRelationAreUsageErrors() {
