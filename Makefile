@@ -11,7 +11,7 @@ BIN          := .build/release/tastegraph
 DEMO_STORE   := out/demo/store.sqlite
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps model build demo test lint bench-import bench-graph bench-train bench-train-scale bench-eval bench-embed clean
+.PHONY: deps model build demo test test-spark lint bench-import bench-graph bench-train bench-train-scale bench-eval bench-embed clean
 
 ## deps: install the C libraries (OpenBLAS, igraph, SQLite) from Debian when missing
 deps:
@@ -65,8 +65,21 @@ demo: build
 ## MiniLM parity tests find the model files through python3.
 test: deps model lint
 	PATH="$(CURDIR)/$(MODEL_VENV)/bin:$$PATH" $(SWIFT) test
+	$(MAKE) test-spark
 	$(MAKE) fuzz
 	$(MAKE) notebooks
+
+## test-spark: Integrations/spark/ in Spark's local[2] mode on the sample (PySpark pinned in its
+## requirements.txt, in .venv-spark): the listen-log job, partitioned scoring and the segment export each
+## equal the single-machine command's output; skipped with a message where Java is absent
+SPARK_VENV := .venv-spark
+test-spark:
+	@if ! command -v java >/dev/null 2>&1; then echo "test-spark: skipped (no java on PATH: Spark's local mode needs a JDK)"; exit 0; fi; \
+	[ -x $(SPARK_VENV)/bin/python ] && $(SPARK_VENV)/bin/python -c "import pyspark" 2>/dev/null || { \
+		echo "installing pyspark into $(SPARK_VENV)"; rm -rf $(SPARK_VENV); \
+		python3 -m venv $(SPARK_VENV) && $(SPARK_VENV)/bin/pip install -q -r Integrations/spark/requirements.txt; }; \
+	$(SWIFT) build --product tastegraph >/dev/null; \
+	SPARK_LOCAL_IP=127.0.0.1 TASTEGRAPH_BINARY=.build/debug/tastegraph $(SPARK_VENV)/bin/python -W ignore Integrations/spark/test_spark.py
 
 ## lint: Package.swift declares exactly what each target imports, and no target imports a layer above it
 ## (layers.txt, lowest first), checked by the workplace's ../shared/tools/check-layers; skipped with a

@@ -107,6 +107,15 @@ public enum RecommendationSelection {
         _ k: Int, of scores: [Float], heard: Set<ItemIndex>, filter: RecommendationFilter, catalog: Catalog,
         predictLog1p: ((ItemIndex) -> Float)?
     ) -> [Recommendation] {
+        scores.withUnsafeBufferPointer { top(k, of: $0, heard: heard, filter: filter, catalog: catalog, predictLog1p: predictLog1p) }
+    }
+
+    /// `top` over one row of a score block (`BatchRecommendations` scores users in sgemm blocks and selects
+    /// from each row in place, without copying it out).
+    public static func top(
+        _ k: Int, of scores: UnsafeBufferPointer<Float>, heard: Set<ItemIndex>, filter: RecommendationFilter, catalog: Catalog,
+        predictLog1p: ((ItemIndex) -> Float)?
+    ) -> [Recommendation] {
         guard k > 0 else { return [] }
         // Raw item rows inside the selection (the heap runs over `scores`' positions); typed at the boundary.
         func eligible(_ item: Int) -> Bool {

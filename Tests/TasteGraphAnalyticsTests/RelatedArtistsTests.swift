@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TasteGraphAnalytics
 import TasteGraphGraph
 import TasteGraphStore
@@ -25,6 +26,19 @@ import Testing
         let mean = shares.reduce(0, +) / Double(shares.count)
         #expect(shares.count == 300)
         #expect(mean >= 0.8, "mean same-genre share of top-10: \(mean)")
+    }
+
+    /// `relatedAll` (the `related --batch` path) gives each artist its own `related(to:)` list, in order,
+    /// for any thread count; progress ends at the artist count.
+    @Test func allArtistsOverThreadsAreTheSingleLists() throws {
+        let service = try Self.service()
+        let artists = Array((0..<service.catalog.artistCount).filter(service.walker.canSeed).prefix(120).reversed())
+        let counted = Mutex<[Int]>([])
+        let parallel = try service.relatedAll(artists: artists, count: 8, method: .walk, seed: 5, threads: 3, progress: { done in counted.withLock { $0.append(done) } })
+        let serial = try service.relatedAll(artists: artists, count: 8, method: .walk, seed: 5, threads: 1)
+        #expect(parallel == serial)
+        #expect(parallel == artists.map { service.walker.related(to: [$0], count: 8, seed: 5) })
+        #expect(counted.withLock { $0.max() } == artists.count)
     }
 
     @Test func sameSeedSameListAndSeedsExcluded() throws {

@@ -24,7 +24,12 @@ struct Recommend: ContextCommand {
             than 3 listens get the seed's cold-start mix: 10 of the 20 most popular items and 20 discovery items \
             (the item with the most plays per listener in each popularity-percentile band); the output says so.
 
-            --batch writes recommendations for every user to a CSV.
+            --batch writes recommendations for every user (or those of --users) to a CSV: users the model serves \
+            are scored --block-size at a time in one matrix product and each list is a partial top-k of its row, \
+            --threads blocks at once. --out - writes the CSV to standard output and --users - reads the ids from \
+            standard input, one per line: the stdin/stdout format Integrations/spark/ pipes partitions through \
+            (--no-header drops the header line). A user's list does not depend on which other users share the \
+            run.
             """
     )
 
@@ -44,7 +49,11 @@ struct Recommend: ContextCommand {
     @Flag(name: .long, help: "Explain each item: the user's heard items that contributed most to its score.") var explain = false
     @Option(name: .long, help: "With --explain: how many contributing items per recommendation.") var reasons = 3
     @Flag(name: .long, help: "Recommend for every user and write a CSV (see --out).") var batch = false
-    @Option(name: .long, help: ArgumentHelp("CSV file for --batch (a new file; see --force).", valueName: "file")) var out: String?
+    @Option(name: .long, help: ArgumentHelp("CSV file for --batch (a new file; see --force), or - for standard output.", valueName: "file")) var out: String?
+    @Option(name: .long, help: ArgumentHelp("With --batch: only these users, one external id per line (- reads standard input).", valueName: "file")) var users: String?
+    @Flag(name: .long, help: "With --batch: no header line in the CSV.") var noHeader = false
+    @Option(name: .long, help: "With --batch: worker threads, each scoring whole blocks.") var threads = 2
+    @Option(name: .long, help: "With --batch: users scored together in one matrix product (memory: threads × block size × items floats).") var blockSize = 64
     @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
 
@@ -55,22 +64,18 @@ struct Recommend: ContextCommand {
         guard maxPerArtist >= 0 else { throw ValidationError("--max-per-artist must be ≥ 0") }
         guard diversity.isFinite, (0...1).contains(diversity) else { throw ValidationError("--diversity must lie between 0 and 1 (0: off), got \(diversity)") }
         guard reasons > 0 else { throw ValidationError("--reasons must be positive") }
+        guard threads >= 1 else { throw ValidationError("--threads must be positive, got \(threads)") }
+        guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must lie between 1 and 4096, got \(blockSize)") }
+        if users != nil && !batch { throw ValidationError("--users needs --batch") }
     }
 
     func run(context: CLIContext) throws {
-        if batch, let out { try force.outputGuard(store: store.store).checkFile(out) }
+        if batch, let out, out != "-" { try force.outputGuard(store: store.store).checkFile(out) }
         let graphStore = try GraphStore.openExisting(path: store.store)
         let service = try RecommendationService(
             store: graphStore, modelPath: checkpoint, policy: ColdStartPolicy(minimumListens: 3, seed: seed), explanations: explain)
         func answer(for user: String) throws -> RecommendationResponse {
-            var request = RecommendationRequest(user: user, count: k)
-            request.includeHeard = includeHeard
-            request.excludedArtists = excludeArtist
-            request.minPopularity = minPopularity
-            request.maxPerArtist = maxPerArtist
-            request.diversity = diversity
-            request.explain = explain
-            request.reasons = reasons
+            let request = request(for: user)
             do {
                 return try service.recommend(request)
             } catch let error as ServingError where error.field == "exclude_artist" {
@@ -79,20 +84,7 @@ struct Recommend: ContextCommand {
         }
 
         if batch {
-            _ = try answer(for: service.users.first ?? "")  // a bad --exclude-artist fails before the file is created
-            try AtomicTextFile.write(to: out!) { file in
-                file.write("user_id,rank,item_id,title,artist,score,predicted_plays,cold_start" + (explain ? ",because" : "") + "\n")
-                for user in service.users {
-                    let result = try answer(for: user)
-                    for (rank, r) in result.recommendations.enumerated() {
-                        let predicted = r.predictedPlays.map { String(format: "%.2f", $0) } ?? ""
-                        file.write("\(CSV.field(user)),\(rank + 1),\(CSV.field(r.item)),\(CSV.field(r.title)),\(CSV.field(r.artist)),\(r.score),\(predicted),\(result.coldStart)")
-                        if explain { file.write("," + CSV.field((r.because ?? []).map(\.title).joined(separator: "; "))) }
-                        file.write("\n")
-                    }
-                }
-            }
-            context.print(output.json ? try JSONOutput.line(["users": service.users.count, "csv": out!]) : "recommendations for \(service.users.count) users written to \(out!)")
+            try runBatch(service: service, request: request(for: ""), context: context)
             return
         }
         let result = try answer(for: user!)
@@ -112,5 +104,71 @@ struct Recommend: ContextCommand {
                 context.print(because.isEmpty ? "     (no per-listener reason: this model ranks by popularity)" : "     because you played " + because.joined(separator: ", "))
             }
         }
+    }
+
+    /// The request the flags describe, for `user`.
+    private func request(for user: String) -> RecommendationRequest {
+        var request = RecommendationRequest(user: user, count: k)
+        request.includeHeard = includeHeard
+        request.excludedArtists = excludeArtist
+        request.minPopularity = minPopularity
+        request.maxPerArtist = maxPerArtist
+        request.diversity = diversity
+        request.explain = explain
+        request.reasons = reasons
+        return request
+    }
+
+    /// `--batch`: every user's (or `--users`') list through `RecommendationService.recommendAll`, as CSV.
+    private func runBatch(service: RecommendationService, request: RecommendationRequest, context: CLIContext) throws {
+        let ids = try users.map(Self.readUsers) ?? service.users
+        let started = Date()
+        let settings = BatchSettings(blockSize: blockSize, threads: threads)
+        func write(_ file: TextSink) throws {
+            if !noHeader { file.write("user_id,rank,item_id,title,artist,score,predicted_plays,cold_start" + (explain ? ",because" : "") + "\n") }
+            var done = 0
+            try service.recommendAll(users: ids, template: request, settings: settings) { result in
+                for (rank, r) in result.recommendations.enumerated() {
+                    let predicted = r.predictedPlays.map { String(format: "%.2f", $0) } ?? ""
+                    file.write("\(CSV.field(result.user)),\(rank + 1),\(CSV.field(r.item)),\(CSV.field(r.title)),\(CSV.field(r.artist)),\(r.score),\(predicted),\(result.coldStart)")
+                    if explain { file.write("," + CSV.field((r.because ?? []).map(\.title).joined(separator: "; "))) }
+                    file.write("\n")
+                }
+                done += 1
+                if !output.quiet && done % 100_000 == 0 {
+                    context.stderr("recommend: \(Format.grouped(done))/\(Format.grouped(ids.count)) users, \(String(format: "%.0f", Date().timeIntervalSince(started))) s\n")
+                }
+            }
+        }
+        do {
+            if out == "-" { return try StandardOutputText.write(write) }
+            try AtomicTextFile.write(to: out!, write)  // an error removes the temporary file: nothing is left behind
+        } catch let error as ServingError where error.field == "exclude_artist" {
+            throw InputError(file: "--exclude-artist", line: nil, reason: error.detail)
+        }
+        let seconds = Date().timeIntervalSince(started)
+        context.print(output.json
+            ? try JSONOutput.line(["users": ids.count, "csv": out!, "seconds": seconds])
+            : "recommendations for \(Format.grouped(ids.count)) users written to \(out!) in \(String(format: "%.1f", seconds)) s")
+    }
+
+    /// External user ids, one per line (blank lines skipped), from `path` or standard input (`-`).
+    static func readUsers(_ path: String) throws -> [String] {
+        var ids: [String] = []
+        if path == "-" {
+            while let line = readLine(strippingNewline: true) {
+                let id = line.hasSuffix("\r") ? String(line.dropLast()) : line
+                if !id.isEmpty { ids.append(id) }
+            }
+            return ids
+        }
+        guard let text = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, line: nil, reason: "cannot read the file")
+        }
+        for line in String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+            let id = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+            if !id.isEmpty { ids.append(id) }
+        }
+        return ids
     }
 }

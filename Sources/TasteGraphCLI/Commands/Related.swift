@@ -54,6 +54,8 @@ struct Related: ContextCommand {
     var batch = false
     @Option(name: .long, help: ArgumentHelp("CSV file for --batch.", valueName: "file"))
     var out: String?
+    @Option(name: .long, help: "With --batch: walk this many artists at once (the lists do not depend on it; --method ppr uses one).")
+    var threads = 2
     @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
 
@@ -64,6 +66,7 @@ struct Related: ContextCommand {
         guard batch || !artist.isEmpty || item != nil else { throw ValidationError("give --artist NAME, --item ID or --batch") }
         guard !(item != nil && !artist.isEmpty) else { throw ValidationError("--item and --artist cannot be combined") }
         if batch && out == nil { throw ValidationError("--batch needs --out FILE for the CSV") }
+        guard threads >= 1 else { throw ValidationError("--threads must be positive, got \(threads)") }
     }
 
     var parameters: WalkParameters {
@@ -119,16 +122,14 @@ struct Related: ContextCommand {
 
     private func runBatch(_ service: RelatedArtistsEngine, store: GraphStore, context: CLIContext) throws {
         let catalog = service.catalog
-        var lists: [StoredRelatedList] = []
         let started = Date()
         let artists = (0..<catalog.artistCount).filter(service.walker.canSeed)
-        for (done, artist) in artists.enumerated() {
-            let related = try service.related(to: [artist], count: k, method: method, seed: seed, damping: damping)
-            lists.append(StoredRelatedList(artist: artist, related: related.map { ($0.artist, $0.score) }))
-            if !output.quiet && (done + 1) % 2_000 == 0 {
-                context.stderr("related: \(done + 1)/\(artists.count) artists\n")
-            }
-        }
+        let quiet = output.quiet
+        let stderr = context.stderr
+        let related = try service.relatedAll(
+            artists: artists, count: k, method: method, seed: seed, damping: damping, threads: threads,
+            progress: { done in if !quiet && done % 2_000 == 0 { stderr("related: \(done)/\(artists.count) artists\n") } })
+        let lists = zip(artists, related).map { artist, list in StoredRelatedList(artist: artist, related: list.map { ($0.artist, $0.score) }) }
         let recorded = RelatedArtistsSettings(walk: parameters, damping: damping, seed: seed).recordedParametersJSON
         try store.saveRelatedArtists(lists, method: method.rawValue, parametersJSON: recorded)
         try AtomicTextFile.write(to: out!) { file in

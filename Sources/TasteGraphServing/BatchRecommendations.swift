@@ -1,0 +1,103 @@
+import Dispatch
+import Synchronization
+import TasteGraphCore
+import TasteGraphSupport
+import TasteGraphRecommend
+
+/// How `RecommendationService.recommendAll` works through many users.
+public struct BatchSettings: Sendable, Equatable {
+    /// Users scored together in one call of the model's `scores(users:into:)` (one sgemm for the GCN and
+    /// ALS). A block holds `blockSize · I` floats: 64 × 384,546 items ≈ 98 MB, per worker.
+    public var blockSize = 64
+    /// Workers, each scoring and selecting whole blocks.
+    public var threads = 1
+
+    public init(blockSize: Int = 64, threads: Int = 1) {
+        self.blockSize = blockSize
+        self.threads = threads
+    }
+}
+
+extension RecommendationService {
+    /// The answer to `template` for each of `users`, handed to `emit` in the order of `users`.
+    ///
+    /// Users the model serves (known to it, at least `policy.minimumListens` heard items) are scored
+    /// `settings.blockSize` at a time into one (B, I) block, and each row's list is picked in place by the
+    /// partial top-k of `RecommendationSelection.top` (O(I log k) a row, no sort of all items). Everyone
+    /// else, and every user of a request that asks for explanations or a diversity, or of a service with
+    /// placed new songs, is answered one at a time by `recommend(_:)`.
+    ///
+    /// Every block is padded to `blockSize` rows (repeating its first user), so each user's scores come from
+    /// the same sgemm shape whichever users share its block: the lists do not depend on how `users` is split
+    /// (the Spark path scores partitions through this and must equal one run over everyone). They may differ
+    /// from `recommend(_:)`'s in the last bits of a score, where OpenBLAS picks another kernel for one row.
+    ///
+    /// Memory: `threads · blockSize · I` floats of scores, and one round of `threads · blockSize` answers.
+    /// - Parameters:
+    ///   - template: the request's settings; its `user` is ignored.
+    ///   - emit: receives each answer; what it throws stops the run.
+    /// - Throws: the template's `ServingError` (an unknown excluded artist, a bad count) before any answer.
+    public func recommendAll(
+        users: [String], template: RecommendationRequest, settings: BatchSettings = BatchSettings(),
+        emit: (RecommendationResponse) throws -> Void
+    ) throws {
+        precondition(settings.blockSize >= 1 && settings.threads >= 1, "a batch needs a positive block size and thread count")
+        guard template.count >= 1 else { throw ServingError(field: "k", detail: "must be at least 1, got \(template.count)") }
+        let filter = try self.filter(for: template)
+        let blocked = !template.explain && template.diversity == 0 && placed.isEmpty
+        let blockSize = settings.blockSize
+        let round = blockSize * settings.threads
+        var start = 0
+        while start < users.count {
+            let slice = Array(users[start..<min(users.count, start + round)])
+            var answers = [RecommendationResponse?](repeating: nil, count: slice.count)
+            if blocked {
+                let blocks = (slice.count + blockSize - 1) / blockSize
+                let results = Mutex<[Int: RecommendationResponse]>([:])
+                DispatchQueue.concurrentPerform(iterations: blocks) { block in
+                    let first = block * blockSize
+                    let answered = answerBlock(Array(slice[first..<min(slice.count, first + blockSize)]), rows: blockSize, template: template, filter: filter)
+                    results.withLock { all in for (row, answer) in answered { all[first + row] = answer } }
+                }
+                for (row, answer) in results.withLock({ $0 }) { answers[row] = answer }
+            }
+            for (row, user) in slice.enumerated() {
+                var request = template
+                request.user = user
+                try emit(try answers[row] ?? recommend(request))
+            }
+            start += slice.count
+        }
+    }
+
+    /// The answers for the users of one block that the model serves, keyed by their row in `users`; the
+    /// rest are left to `recommend(_:)`. The scores block always has `rows` rows (the padding).
+    func answerBlock(_ users: [String], rows blockRows: Int, template: RecommendationRequest, filter: RecommendationFilter) -> [Int: RecommendationResponse] {
+        var rows: [(row: Int, model: UserIndex, excluded: Set<ItemIndex>)] = []
+        for (row, user) in users.enumerated() {
+            var request = template
+            request.user = user
+            let (heard, excluded) = exclusions(for: request, live: nil)
+            guard heard.count >= policy.minimumListens, let modelUser = modelUserIDs.index(of: user) else { continue }
+            rows.append((row, modelUser, excluded))
+        }
+        guard let firstUser = rows.first?.model else { return [:] }
+        let items = recommender.itemCount
+        let padded = rows.map(\.model) + [UserIndex](repeating: firstUser, count: max(0, blockRows - rows.count))
+        var block = [Float](repeating: 0, count: padded.count * items)
+        block.withUnsafeMutableBufferPointer { recommender.scores(users: padded, into: $0) }
+        var answers: [Int: RecommendationResponse] = [:]
+        block.withUnsafeBufferPointer { all in
+            for (position, entry) in rows.enumerated() {
+                let row = UnsafeBufferPointer(rebasing: all[(position * items)..<((position + 1) * items)])
+                let picked = RecommendationSelection.top(
+                    template.count, of: row, heard: entry.excluded, filter: filter, catalog: catalog,
+                    predictLog1p: recommender.predictsPlayCounts ? { self.recommender.predictLog1p(user: entry.model, item: $0) } : nil)
+                answers[entry.row] = RecommendationResponse(
+                    user: users[entry.row], coldStart: false, model: model,
+                    recommendations: picked.map { served($0, because: nil) })
+            }
+        }
+        return answers
+    }
+}
