@@ -36,6 +36,7 @@ struct GCNOptions: ParsableArguments {
     @Option(name: .long, help: "Stop after this many validations without improvement (default 20).") var patience: Int?
     @Option(name: .long, help: "Validate every N epochs (default 2).") var validateEvery: Int?
     @Option(name: .long, help: "Share of each user's train listens held out for the GCN's early stopping (default 0.1).") var validationFraction: Double?
+    @Option(name: .long, help: "Validate on a seeded sample of this many validation users (default: all); at a million users a full validation scores every user against every song.") var validationUsers: Int?
     @Option(name: .long, help: "λ of the regularized bias baseline the play-count head starts from (default 5).") var biasRegularization: Double?
     @Option(name: .long, help: "Learning-rate schedule: constant, or cosine (from --learning-rate down to a tenth of it at --epochs) (default constant).")
     var learningRateSchedule: TrainingConfig.LearningRateSchedule?
@@ -47,6 +48,7 @@ struct GCNOptions: ParsableArguments {
         if let epochs, epochs <= 0 { throw ValidationError("--epochs must be positive") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if let batchesPerEpoch, batchesPerEpoch <= 0 { throw ValidationError("--batches-per-epoch must be positive") }
+        if let validationUsers, validationUsers < 1 { throw ValidationError("--validation-users must be positive, got \(validationUsers)") }
         if let validationFraction, !(0..<1).contains(validationFraction) { throw ValidationError("--validation-fraction must be in [0, 1)") }
         if let friendWeight, !(friendWeight.isFinite && friendWeight >= 0) { throw ValidationError("--friend-weight must be a finite number ≥ 0 (0 turns the friend edges off)") }
         if let tagWeight, !(tagWeight.isFinite && tagWeight >= 0) { throw ValidationError("--tag-weight must be a finite number ≥ 0 (0 turns the tag nodes off)") }
@@ -87,6 +89,7 @@ struct GCNOptions: ParsableArguments {
         if let patience { training.patience = patience }
         if let validateEvery { training.validateEvery = validateEvery }
         if let validationFraction { training.validationFraction = validationFraction }
+        if let validationUsers { training.validationUsers = validationUsers }
         if let biasRegularization { training.biasRegularization = biasRegularization }
         if let learningRateSchedule { training.learningRateSchedule = learningRateSchedule }
         if let negativePopularityExponent { training.negativePopularityExponent = negativePopularityExponent }

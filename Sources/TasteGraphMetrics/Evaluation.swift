@@ -83,6 +83,41 @@ public struct HeldOut: Sendable {
         self.userCount = userCount
         self.regression = regression
     }
+
+    /// Users with held-out items (the ones `Evaluation` scores).
+    public var evaluatedUsers: Int { relevant.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) } }
+
+    /// The same held-out set on a seeded sample of `count` of its evaluated users (itself when it has no
+    /// more): each evaluated user is ranked by a SplitMix64 hash of (seed, user) and the lowest `count` are
+    /// kept. Ranking metrics over the sample estimate the full ones (its Recall@20 is the mean over a
+    /// uniform sample of users); novelty's U and the train listeners stay the full data's. At 10⁶ users a
+    /// validation over 2·10⁴ of them costs 2 % of a full one.
+    public func sampled(users count: Int, seed: UInt64) -> HeldOut {
+        precondition(count > 0, "a sample needs at least one user")
+        let evaluated = relevant.indices.filter { !relevant[$0].isEmpty }
+        guard evaluated.count > count else { return self }
+        func hash(_ user: Int) -> UInt64 {
+            var z = seed &+ UInt64(user) &* 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let ranked: [(user: Int, key: UInt64)] = evaluated.map { (user: $0, key: hash($0)) }
+        let ordered = ranked.sorted { a, b in a.key < b.key || (a.key == b.key && a.user < b.user) }
+        var chosen = [Bool](repeating: false, count: relevant.count)
+        for entry in ordered.prefix(count) { chosen[entry.user] = true }
+        var keptRelevant: [Set<Int>] = []
+        var keptExcluded: [[Int32]] = []
+        keptRelevant.reserveCapacity(relevant.count)
+        keptExcluded.reserveCapacity(excluded.count)
+        for user in relevant.indices {
+            keptRelevant.append(chosen[user] ? relevant[user] : [])
+            keptExcluded.append(user < excluded.count && chosen[user] ? excluded[user] : [])
+        }
+        return HeldOut(
+            relevant: keptRelevant, excluded: keptExcluded, trainListeners: trainListeners, userCount: userCount,
+            regression: regression.filter { chosen[$0.user] })
+    }
 }
 
 public enum Evaluation {

@@ -28,6 +28,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// (0: uniform, the default; 0.75: word2vec's popularity-aware sampling, harder negatives for a popular
     /// model). Heard items are redrawn as before.
     public var negativePopularityExponent = 0.0
+    /// Validate on a seeded sample of this many validation users (`HeldOut.sampled`; nil: all of them). A
+    /// full validation at the Taste Profile's 10⁶ users scores every user against every song.
+    public var validationUsers: Int? = nil
 
     public init() {}
 
@@ -65,6 +68,7 @@ extension TrainingConfig {
         seed = try c.decode(UInt64.self, forKey: .seed)
         learningRateSchedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .learningRateSchedule) ?? .constant
         negativePopularityExponent = try c.decodeIfPresent(Double.self, forKey: .negativePopularityExponent) ?? 0
+        validationUsers = try c.decodeIfPresent(Int.self, forKey: .validationUsers)
     }
 }
 
@@ -187,7 +191,8 @@ public struct Trainer {
         var gradients = [Float](repeating: 0, count: parameters.count)
         let updateMask = model.updateMask
         let frozen = updateMask.indices.filter { updateMask[$0] == 0 }
-        let validation = data.heldOut(data.validation)
+        let fullValidation = data.heldOut(data.validation)
+        let validation = config.validationUsers.map { fullValidation.sampled(users: $0, seed: config.seed) } ?? fullValidation
         var history: [EpochReport] = []
         var best = (recall: -1.0, epoch: 0, parameters: parameters, elapsed: 0.0)
         var bestNDCG = 0.0

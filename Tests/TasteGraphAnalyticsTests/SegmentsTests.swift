@@ -76,6 +76,37 @@ import Testing
         #expect(segmentation.scores[0] == 1)  // all its similarity edges stay inside its segment
     }
 
+    /// The listener cap on the similarity pass: a cap above every song's listener count changes nothing;
+    /// a tight one keeps exact cosines on every edge and most of the uncapped graph's edges.
+    @Test func cappedCandidatesKeepExactWeightsAndMostEdges() throws {
+        let store = try GraphStore(path: PlantedSample.shared.storePath)
+        let catalog = try store.catalog()
+        let graph = BipartiteGraph(userCount: catalog.userCount, itemCount: catalog.itemCount, listens: try store.listens(), weighting: .log1p)
+        let widest = (0..<graph.itemCount).map { graph.itemUsers.offsets[$0 + 1] - graph.itemUsers.offsets[$0] }.max()!
+        let full = UserSimilarityGraph(graph: graph, neighbors: 10, listenersPerItem: widest)
+        let uncapped = UserSimilarityGraph(graph: graph, neighbors: 10, listenersPerItem: 1_000_000)
+        #expect(full.edges.elementsEqual(uncapped.edges, by: ==) && full.weights == uncapped.weights)
+        let capped = UserSimilarityGraph(graph: graph, neighbors: 10, listenersPerItem: max(2, widest / 8))
+        func cosine(_ u: Int, _ v: Int) -> Double {
+            let rows = graph.userItems
+            var own: [Int32: Double] = [:]
+            for e in rows.offsets[u]..<rows.offsets[u + 1] { own[rows.targets[e]] = Double(rows.weights[e]) }
+            var dot = 0.0, nu = 0.0, nv = 0.0
+            for e in rows.offsets[u]..<rows.offsets[u + 1] { nu += Double(rows.weights[e]) * Double(rows.weights[e]) }
+            for e in rows.offsets[v]..<rows.offsets[v + 1] {
+                nv += Double(rows.weights[e]) * Double(rows.weights[e])
+                dot += (own[rows.targets[e]] ?? 0) * Double(rows.weights[e])
+            }
+            return dot / (nu.squareRoot() * nv.squareRoot())
+        }
+        for (index, edge) in capped.edges.enumerated() where index % 50 == 0 {
+            #expect(abs(capped.weights[index] - cosine(edge.0, edge.1)) < 1e-9)
+        }
+        let reference = Set(full.edges.map { Int64($0.0) * 1_000_000 + Int64($0.1) })
+        let shared = capped.edges.filter { reference.contains(Int64($0.0) * 1_000_000 + Int64($0.1)) }.count
+        #expect(Double(shared) >= 0.7 * Double(full.edges.count), "capped kept \(shared) of \(full.edges.count) edges")
+    }
+
     @Test func profilesLabelSegmentsAndStableIDsPersist() throws {
         let dir = TemporaryDirectory()
         let store = PlantedSample.shared.copy(into: dir)

@@ -117,3 +117,36 @@ import Glibc
         #expect(try JSONDecoder().decode(EvaluationReport.self, from: JSONEncoder().encode(current)) == current)
     }
 }
+
+/// `HeldOut.sampled`: the validation sample that keeps early stopping affordable at a million users.
+@Suite struct HeldOutSampleTests {
+    static func heldOut(users: Int) -> HeldOut {
+        HeldOut(
+            relevant: (0..<users).map { $0 % 5 == 0 ? [] : [($0 % 7) + 1] },
+            excluded: (0..<users).map { [Int32($0 % 3)] }, trainListeners: Array(repeating: 1, count: 10), userCount: users,
+            regression: (0..<users).map { (user: $0, item: 1, target: 1) })
+    }
+
+    @Test func aSeededSubsetOfTheEvaluatedUsers() {
+        let full = Self.heldOut(users: 1_000)
+        #expect(full.evaluatedUsers == 800)
+        let sample = full.sampled(users: 100, seed: 4)
+        #expect(sample.evaluatedUsers == 100)
+        let kept = sample.relevant.indices.filter { !sample.relevant[$0].isEmpty }
+        #expect(kept.allSatisfy { sample.relevant[$0] == full.relevant[$0] && sample.excluded[$0] == full.excluded[$0] })
+        #expect(Set(sample.regression.map(\.user)) == Set(kept))
+        #expect(sample.userCount == full.userCount && sample.trainListeners == full.trainListeners)
+        let again = full.sampled(users: 100, seed: 4)
+        #expect(again.relevant == sample.relevant)
+        let other = full.sampled(users: 100, seed: 5)
+        #expect(other.relevant != sample.relevant)
+        // Spread over the users, not their first hundred.
+        #expect(kept.max()! > 500)
+    }
+
+    @Test func aSampleAtLeastAsLargeIsTheWholeSet() {
+        let full = Self.heldOut(users: 50)
+        #expect(full.sampled(users: 40, seed: 1).relevant == full.relevant)
+        #expect(full.sampled(users: 1_000, seed: 1).excluded == full.excluded)
+    }
+}

@@ -25,7 +25,7 @@ public enum ListenerSegments {
         let catalog = try store.catalog()
         let listens = try given ?? store.listens()
         let graph = BipartiteGraph(userCount: catalog.userCount, itemCount: catalog.itemCount, listens: listens, weighting: .log1p)
-        let similarity = UserSimilarityGraph(graph: graph, neighbors: parameters.neighbors)
+        let similarity = UserSimilarityGraph(graph: graph, neighbors: parameters.neighbors, listenersPerItem: parameters.listenersPerItem ?? 1_000)
         let segmentation = try similarity.segment(parameters)
         let seconds = Date().timeIntervalSince(started)
         let profiles = SegmentProfile.profiles(of: segmentation, listens: listens, catalog: catalog)

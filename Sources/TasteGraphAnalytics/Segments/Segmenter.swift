@@ -17,6 +17,9 @@ public struct SegmentationParameters: Codable, Sendable, Equatable {
     public var resolution = 1.0
     /// Neighbours kept per user in the similarity graph.
     public var neighbors = 20
+    /// The most listeners of one item that propose similar users (`UserSimilarityGraph`'s C); nil: the
+    /// default, 1,000 (left out of the stored parameters, so segment ids of earlier runs are unchanged).
+    public var listenersPerItem: Int? = nil
     /// Segments smaller than this are merged into the segment they are most tied to, or left unassigned.
     public var minSize = 10
     /// Leiden passes; a negative value iterates until the partition no longer changes. 2 (python-igraph's

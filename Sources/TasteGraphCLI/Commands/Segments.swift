@@ -41,6 +41,8 @@ extension Segments {
         var resolution = 1.0
         @Option(name: .long, help: "Most similar users kept per user in the similarity graph.")
         var neighbors = 20
+        @Option(name: .long, help: "The most listeners of one song that propose similar users (its heaviest; default 1,000): bounds the similarity pass at listens × this instead of Σ song listeners², and every kept weight is still the exact cosine.")
+        var listenersPerItem: Int?
         @Option(name: .long, help: "Segments smaller than this are merged or left unassigned.")
         var minSize = 10
         @Option(name: .long, help: "Leiden passes (negative: until the partition stops changing).")
@@ -53,6 +55,7 @@ extension Segments {
 
         func validate() throws {
             guard neighbors > 0 else { throw ValidationError("--neighbors must be positive") }
+            if let listenersPerItem, listenersPerItem < 1 { throw ValidationError("--listeners-per-item must be positive, got \(listenersPerItem)") }
             guard minSize >= 1 else { throw ValidationError("--min-size must be at least 1") }
             guard resolution > 0 else { throw ValidationError("--resolution must be positive") }
         }
@@ -64,6 +67,7 @@ extension Segments {
             parameters.objective = objective
             parameters.resolution = resolution
             parameters.neighbors = neighbors
+            parameters.listenersPerItem = listenersPerItem
             parameters.minSize = minSize
             parameters.iterations = iterations
             parameters.seed = seed
