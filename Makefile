@@ -11,7 +11,7 @@ BIN          := .build/release/tastegraph
 DEMO_STORE   := out/demo/store.sqlite
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps model build demo test test-spark lint bench-import bench-graph bench-train bench-train-scale bench-eval bench-embed clean
+.PHONY: deps model build demo test test-spark lint bench-import bench-graph bench-train bench-train-scale bench-scale bench-eval bench-embed clean
 
 ## deps: install the C libraries (OpenBLAS, igraph, SQLite) from Debian when missing
 deps:
@@ -108,6 +108,14 @@ bench-train: deps
 bench-train-scale: deps
 	@$(RELEASE) --product tastegraph-bench-train >&2
 	@.build/release/tastegraph-bench-train --scale
+
+## bench-scale: every step at the Echo Nest Taste Profile's size (1,019,318 users, 384,546 songs, 48.4M listens,
+## generated): import, prepare, ALS and the GCN on one split, recommend --batch for every user, related --batch for
+## every artist, segments and their export, each with seconds and peak RSS, JSON on stdout (about an hour;
+## BENCH_SCALE_ARGS="--users 100000 --songs 40000 --artists 3000" for a smaller graph)
+bench-scale: deps
+	@$(RELEASE) --product tastegraph >&2
+	@python3 Benchmarks/bench_scale.py --binary $(BIN) $(BENCH_SCALE_ARGS)
 
 ## bench-eval: every model tuned on validation then scored on the lastfm-2k split (EASE and RP3β beside ../shared/peers/rank at the same settings), the reference settings vs PEERS.md, and our ALS fit timed beside implicit's, JSON on stdout (BENCH_EVAL_ARGS="--skip als" etc.)
 BENCH_EVAL_VENV := .venv-bench-eval

@@ -61,8 +61,8 @@ def main():
     parser.add_argument("--artists", type=int, default=30_000)
     parser.add_argument("--mean-listens", type=float, default=47.5)
     parser.add_argument("--eval-users", type=int, default=20_000, help="held-out users both models are scored on")
-    parser.add_argument("--gcn-epochs", type=int, default=6, help="the GCN's epoch budget")
-    parser.add_argument("--gcn-args", default="--validate-every 2 --validation-users 20000 --batches-per-epoch 1 --learning-rate 0.05",
+    parser.add_argument("--gcn-epochs", type=int, default=3, help="the GCN's epoch budget")
+    parser.add_argument("--gcn-args", default="--validate-every 1 --validation-users 20000",
                         help="extra train flags of the GCN")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", default="", help="comma list of steps to skip (from: " + ", ".join(STEPS) + ")")
@@ -77,13 +77,29 @@ def main():
     binary = os.path.abspath(args.binary)
     data = os.path.join(args.work, "data")
     store = os.path.join(args.work, "store.sqlite")
+    # Each step's figures are kept in the work folder, so a run with --skip reports the skipped steps'
+    # figures from the run that measured them (marked "from_earlier_run").
+    saved_path = os.path.join(args.work, "results.json")
+    saved = {}
+    if os.path.exists(saved_path):
+        with open(saved_path) as handle:
+            saved = json.load(handle)
     results = {}
+
+    def save():
+        merged = {**saved, **results}
+        with open(saved_path + ".tmp", "w") as handle:
+            json.dump(merged, handle, sort_keys=True)
+        os.replace(saved_path + ".tmp", saved_path)
 
     def step(name, command, **extra):
         if name in skip:
+            if name in saved:
+                results[name] = {**saved[name], "from_earlier_run": True}
             return None
         seconds, rss, text = run_step(name, command, logs)
         results[name] = {"seconds": round(seconds, 2), "peak_rss_gib": round(rss / GIB, 3), **extra}
+        save()
         return text
 
     if "generate" not in skip:
@@ -104,6 +120,7 @@ def main():
         report = last_json(text)
         results["als"].update(validation_recall20=report.get("recall@20"), fit_seconds=report.get("fit_seconds"),
                               evaluation_seconds=report.get("evaluation_seconds"))
+        save()
     gcn_model = os.path.join(args.work, "gcn.tgck")
     gcn_log = os.path.join(args.work, "gcn-log.jsonl")
     text = step("gcn", [binary, "train", "--store", store, "--out", gcn_model, "--epochs", str(args.gcn_epochs), "--log", gcn_log]
@@ -116,6 +133,7 @@ def main():
                 epochs = [json.loads(l) for l in handle if l.strip()]
         results["gcn"].update(validation_recall20=report.get("recall@20"), fit_seconds=report.get("fit_seconds"),
                               evaluation_seconds=report.get("evaluation_seconds"), epochs=epochs[-args.gcn_epochs:])
+        save()
     scoring_model = gcn_model if os.path.exists(gcn_model) else als_model
     recs = os.path.join(args.work, "recommendations.csv")
     step("recommend", [binary, "recommend", "--store", store, "--checkpoint", scoring_model, "--batch", "--out", recs, "--threads",

@@ -66,6 +66,11 @@ public struct GCNRecommender: RegisteredModel {
         decoder.scores(users: users.map(\.rawValue), embeddings: checkpoint.embeddings, parameters: checkpoint.parameters, into: out)
     }
 
+    public func topItems(users: [UserIndex], count k: Int, where keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: ItemIndex, score: Float)]] {
+        decoder.topK(users: users.map(\.rawValue), embeddings: checkpoint.embeddings, parameters: checkpoint.parameters, k: k, keep: keep)
+            .map { $0.map { (item: ItemIndex($0.item), score: $0.score) } }
+    }
+
     public func predictLog1p(user: UserIndex, item: ItemIndex) -> Float {
         decoder.predict(checkpoint.embeddings, checkpoint.parameters, user: user.rawValue, item: item.rawValue)
     }
@@ -280,9 +285,13 @@ extension GCNRecommender {
             parameters = chosen.parameters
             calibration = chosen.calibration
         }
-        let testMetrics = split.test.count > 0
-            ? try GCNRecommender(checkpoint: checkpoint(parameters, testMetrics: nil)).evaluate(data.heldOut(split.test, alsoExcluded: split.validation))
-            : nil
+        // With a validation sample (`TrainingConfig.validationUsers`), the test figures recorded in the
+        // checkpoint come from the same number of test users: a full pass at 10⁶ users costs more than an epoch.
+        let testHeldOut = split.test.count > 0 ? data.heldOut(split.test, alsoExcluded: split.validation) : nil
+        let testMetrics = try testHeldOut.map { heldOut in
+            try GCNRecommender(checkpoint: checkpoint(parameters, testMetrics: nil))
+                .evaluate(trainingConfig.validationUsers.map { heldOut.sampled(users: $0, seed: trainingConfig.seed) } ?? heldOut)
+        }
         return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint(parameters, testMetrics: testMetrics)), result: result,
                       testMetrics: testMetrics, coldItemCalibration: calibration)
     }

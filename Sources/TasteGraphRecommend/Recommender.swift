@@ -28,6 +28,11 @@ public protocol Recommender: Sendable {
     var predictsPlayCounts: Bool { get }
     /// Ranking scores of `users` over all items; higher ranks first. Shapes: out (users.count, I), row-major.
     func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>)
+    /// The best `k` items of each of `users` among the finite scores that `keep(row, item)` admits, best
+    /// first (ties: lower item index), with their scores: the rows of `scores(users:into:)` through
+    /// `TopK.select`. Embedding models (the GCN, ALS) answer without forming the (users.count, I) block
+    /// (`BatchedScoring.topK`); the rest use the default, which does.
+    func topItems(users: [UserIndex], count k: Int, where keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: ItemIndex, score: Float)]]
     /// Predicted log1p(play count) of (user, item); 0 for models that do not predict play counts.
     func predictLog1p(user: UserIndex, item: ItemIndex) -> Float
     /// The heard items that contributed most to `item`'s score for `user`, largest first (at most `count`).
@@ -39,6 +44,18 @@ public protocol Recommender: Sendable {
 extension Recommender {
     public var userCount: Int { identity.userIDs.count }
     public var itemCount: Int { identity.itemIDs.count }
+
+    public func topItems(users: [UserIndex], count k: Int, where keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: ItemIndex, score: Float)]] {
+        let items = itemCount
+        var block = [Float](repeating: 0, count: users.count * items)
+        block.withUnsafeMutableBufferPointer { scores(users: users, into: $0) }
+        return block.withUnsafeBufferPointer { all in
+            users.indices.map { row in
+                let scores = UnsafeBufferPointer(rebasing: all[(row * items)..<((row + 1) * items)])
+                return TopK.select(k, of: scores, where: { scores[$0].isFinite && keep(row, $0) }).map { (item: ItemIndex($0), score: scores[$0]) }
+            }
+        }
+    }
 
     /// Ranking scores of one user over all items. Shapes: (I).
     public func scores(user: UserIndex) -> [Float] {

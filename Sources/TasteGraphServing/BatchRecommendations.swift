@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import TasteGraphCore
 import TasteGraphSupport
@@ -7,12 +8,12 @@ import TasteGraphRecommend
 /// How `RecommendationService.recommendAll` works through many users.
 public struct BatchSettings: Sendable, Equatable {
     /// Users scored together in one call of the model's `scores(users:into:)` (one sgemm for the GCN and
-    /// ALS). A block holds `blockSize · I` floats: 64 × 384,546 items ≈ 98 MB, per worker.
-    public var blockSize = 64
+    /// ALS), padded to this many rows.
+    public var blockSize = 256
     /// Workers, each scoring and selecting whole blocks.
     public var threads = 1
 
-    public init(blockSize: Int = 64, threads: Int = 1) {
+    public init(blockSize: Int = 256, threads: Int = 1) {
         self.blockSize = blockSize
         self.threads = threads
     }
@@ -22,8 +23,10 @@ extension RecommendationService {
     /// The answer to `template` for each of `users`, handed to `emit` in the order of `users`.
     ///
     /// Users the model serves (known to it, at least `policy.minimumListens` heard items) are scored
-    /// `settings.blockSize` at a time into one (B, I) block, and each row's list is picked in place by the
-    /// partial top-k of `RecommendationSelection.top` (O(I log k) a row, no sort of all items). Everyone
+    /// `settings.blockSize` at a time. Without a per-artist cap each list is the model's `topItems`: the
+    /// GCN and ALS multiply the block by one tile of items at a time and keep a running top-k per user, so
+    /// the (B, I) score block is never formed; with a cap the block is formed and each row's list is picked
+    /// in place by `RecommendationSelection.top` (O(I log k) a row, no sort of all items). Everyone
     /// else, and every user of a request that asks for explanations or a diversity, or of a service with
     /// placed new songs, is answered one at a time by `recommend(_:)`.
     ///
@@ -32,7 +35,8 @@ extension RecommendationService {
     /// (the Spark path scores partitions through this and must equal one run over everyone). They may differ
     /// from `recommend(_:)`'s in the last bits of a score, where OpenBLAS picks another kernel for one row.
     ///
-    /// Memory: `threads · blockSize · I` floats of scores, and one round of `threads · blockSize` answers.
+    /// Memory: `threads · blockSize · 2,048` floats of score tiles (`threads · blockSize · I` with a
+    /// per-artist cap), and one round of `threads · blockSize` answers.
     /// - Parameters:
     ///   - template: the request's settings; its `user` is ignored.
     ///   - emit: receives each answer; what it throws stops the run.
@@ -84,6 +88,28 @@ extension RecommendationService {
         guard let firstUser = rows.first?.model else { return [:] }
         let items = recommender.itemCount
         let padded = rows.map(\.model) + [UserIndex](repeating: firstUser, count: max(0, blockRows - rows.count))
+        if filter.maxPerArtist == 0 {
+            // No per-artist cap: the list is the top-k of the eligible items (`RecommendationSelection.top`'s
+            // rule), which the model can pick without forming the block.
+            let lists = recommender.topItems(users: padded, count: template.count) { row, item in
+                guard row < rows.count, !rows[row].excluded.contains(ItemIndex(item)) else { return false }
+                guard catalog.itemActive.indices.contains(item), catalog.itemActive[item] else { return false }
+                let artist = catalog.itemArtist[item]
+                if artist >= 0 && filter.excludedArtists.contains(ArtistIndex(artist)) { return false }
+                return catalog.itemPopularity[item] >= filter.minPopularity
+            }
+            var answers: [Int: RecommendationResponse] = [:]
+            for (position, entry) in rows.enumerated() {
+                let picked = lists[position].map { pick in
+                    Recommendation(
+                        item: pick.item, score: Double(pick.score),
+                        predictedPlays: recommender.predictsPlayCounts ? max(0, Double(expm1f(recommender.predictLog1p(user: entry.model, item: pick.item)))) : nil)
+                }
+                answers[entry.row] = RecommendationResponse(
+                    user: users[entry.row], coldStart: false, model: model, recommendations: picked.map { served($0, because: nil) })
+            }
+            return answers
+        }
         var block = [Float](repeating: 0, count: padded.count * items)
         block.withUnsafeMutableBufferPointer { recommender.scores(users: padded, into: $0) }
         var answers: [Int: RecommendationResponse] = [:]

@@ -54,3 +54,55 @@ import TasteGraphSupport
         #expect(zip(out, expected).allSatisfy { abs($0 - $1) < 1e-6 }, "\(out)")
     }
 }
+
+/// `BatchedScoring.topK` (tiles of items, a running top-k per user) picks `TopK.select`'s lists over the
+/// full score rows, with the same `keep`, for tiles that do and do not divide the catalog.
+@Suite struct TiledTopKTests {
+    @Test(arguments: [(5, 100, 8, 7, 3), (3, 64, 4, 64, 10), (1, 37, 2, 16, 37), (4, 50, 3, 1_000, 0), (6, 200, 16, 33, 25)])
+    func picksTheFullRowsLists(users userCount: Int, items: Int, width: Int, tile: Int, k: Int) {
+        var rng = SplitMix64(seed: UInt64(userCount * 7 + items * 3 + tile))
+        let userRows = (0..<(userCount * width)).map { _ in Float(rng.nextUnit()) * 2 - 1 }
+        let itemRows = (0..<(items * width)).map { _ in Float(rng.nextUnit()) * 2 - 1 }
+        let bias = (0..<items).map { _ in Float(rng.nextUnit()) - 0.5 }
+        let users = Array(0..<userCount)
+        let keep: (Int, Int) -> Bool = { row, item in (item + row) % 5 != 0 }
+        let reference = BatchedScoring.scoresReference(users: users, userRows: userRows, itemRows: itemRows, width: width, itemBias: bias)
+        let lists = userRows.withUnsafeBufferPointer { p in
+            itemRows.withUnsafeBufferPointer { q in
+                bias.withUnsafeBufferPointer { c in
+                    BatchedScoring.topK(users: users, userRows: p, itemRows: q, width: width, itemBias: c, k: k, tile: tile, keep: keep)
+                }
+            }
+        }
+        #expect(lists.count == userCount)
+        for row in 0..<userCount {
+            let scores = Array(reference[(row * items)..<((row + 1) * items)])
+            let expected = TopK.select(k, of: scores, where: { keep(row, $0) })
+            #expect(lists[row].map(\.item) == expected, "row \(row)")
+            #expect(lists[row].allSatisfy { abs($0.score - scores[$0.item]) < 1e-5 })
+        }
+    }
+
+    /// The running top-k over runs equals one selection over their concatenation: ties go to the lower
+    /// index, NaN and infinities never rank, and `keep` is honoured.
+    @Test func runsEqualOneSelection() {
+        var rng = SplitMix64(seed: 11)
+        var scores = (0..<1_000).map { _ in Float(rng.nextInt(below: 40)) }  // many ties
+        scores[3] = .nan
+        scores[500] = .infinity
+        scores[501] = -.infinity
+        for k in [0, 1, 5, 20, 999, 2_000] {
+            var running = RunningTopK(k: k)
+            var first = 0
+            scores.withUnsafeBufferPointer { all in
+                while first < all.count {
+                    let count = min(all.count - first, 1 + first % 37)
+                    running.offer(UnsafeBufferPointer(rebasing: all[first..<(first + count)]), firstIndex: first) { $0 % 3 != 1 }
+                    first += count
+                }
+            }
+            let expected = TopK.select(k, of: scores, where: { scores[$0].isFinite && $0 % 3 != 1 })
+            #expect(running.sorted().map(\.item) == expected, "k \(k)")
+        }
+    }
+}

@@ -53,7 +53,7 @@ struct Recommend: ContextCommand {
     @Option(name: .long, help: ArgumentHelp("With --batch: only these users, one external id per line (- reads standard input).", valueName: "file")) var users: String?
     @Flag(name: .long, help: "With --batch: no header line in the CSV.") var noHeader = false
     @Option(name: .long, help: "With --batch: worker threads, each scoring whole blocks.") var threads = 2
-    @Option(name: .long, help: "With --batch: users scored together in one matrix product (memory: threads × block size × items floats).") var blockSize = 64
+    @Option(name: .long, help: "With --batch: users scored together in one matrix product, padded to this many (memory: threads × block size × 2,048 floats of score tiles; × items with --max-per-artist).") var blockSize = 256
     @OptionGroup var force: ForceOption
     @OptionGroup var output: OutputOptions
 

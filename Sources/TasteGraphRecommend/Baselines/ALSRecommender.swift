@@ -171,6 +171,14 @@ public struct ALSRecommender: RegisteredModel {
         }
     }
 
+    public func topItems(users: [UserIndex], count k: Int, where keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: ItemIndex, score: Float)]] {
+        userFactors.withUnsafeBufferPointer { x in
+            itemFactors.withUnsafeBufferPointer { y in
+                BatchedScoring.topK(users: users.map(\.rawValue), userRows: x, itemRows: y, width: config.factors, k: k, keep: keep)
+            }
+        }.map { $0.map { (item: ItemIndex($0.item), score: $0.score) } }
+    }
+
     public func predictLog1p(user: UserIndex, item: ItemIndex) -> Float { 0 }
 
     /// Hu et al.'s explanation (§5): with Wᵘ = (YᵀCᵘY + λI)⁻¹,
