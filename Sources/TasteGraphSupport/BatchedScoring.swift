@@ -29,11 +29,7 @@ public enum BatchedScoring {
         precondition(itemRows.count % width == 0, "item rows hold \(itemRows.count) floats, not a multiple of width \(width)")
         let items = itemRows.count / width
         if let itemBias { precondition(itemBias.count == items, "itemBias holds \(itemBias.count) values for \(items) items") }
-        var block = [Float](repeating: 0, count: users.count * width)
-        for (row, user) in users.enumerated() {
-            precondition(user >= 0 && (user + 1) * width <= userRows.count, "user row \(user) is outside userRows")
-            for j in 0..<width { block[row * width + j] = userRows[user * width + j] }
-        }
+        let block = gather(users, from: userRows, width: width)
         block.withUnsafeBufferPointer { a in
             BLAS.sgemm(.none, .transposed, m: users.count, n: items, k: width, a: a, b: itemRows, c: out)
         }
@@ -65,11 +61,7 @@ public enum BatchedScoring {
         precondition(itemRows.count % width == 0, "item rows hold \(itemRows.count) floats, not a multiple of width \(width)")
         let items = itemRows.count / width
         if let itemBias { precondition(itemBias.count == items, "itemBias holds \(itemBias.count) values for \(items) items") }
-        var block = [Float](repeating: 0, count: users.count * width)
-        for (row, user) in users.enumerated() {
-            precondition(user >= 0 && (user + 1) * width <= userRows.count, "user row \(user) is outside userRows")
-            for j in 0..<width { block[row * width + j] = userRows[user * width + j] }
-        }
+        let block = gather(users, from: userRows, width: width)
         var best = [RunningTopK](repeating: RunningTopK(k: k), count: users.count)
         guard k > 0, !users.isEmpty else { return best.map { $0.sorted() } }
         var buffer = [Float](repeating: 0, count: users.count * min(tile, max(1, items)))
@@ -90,6 +82,16 @@ public enum BatchedScoring {
             }
         }
         return best.map { $0.sorted() }
+    }
+
+    /// The selected user rows, one contiguous (users.count, width) block for sgemm.
+    static func gather(_ users: [Int], from userRows: UnsafeBufferPointer<Float>, width: Int) -> [Float] {
+        var block = [Float](repeating: 0, count: users.count * width)
+        for (row, user) in users.enumerated() {
+            precondition(user >= 0 && (user + 1) * width <= userRows.count, "user row \(user) is outside userRows")
+            for j in 0..<width { block[row * width + j] = userRows[user * width + j] }
+        }
+        return block
     }
 
     /// Naive-loop twin of `scores`, for tests: the same contract without BLAS.
