@@ -127,6 +127,17 @@ public enum RecommendationSelection {
         scores.withUnsafeBufferPointer { top(k, of: $0, heard: heard, filter: filter, catalog: catalog, predictLog1p: predictLog1p) }
     }
 
+    /// Whether `item` (a raw row of `catalog`) may be recommended, its score aside: not in `heard` (unless
+    /// `filter.includeHeard`), active, not by an excluded artist, popularity at least `filter.minPopularity`.
+    /// The one rule behind `top` and the batch path's `Recommender.topItems` filter.
+    public static func isEligible(_ item: Int, heard: Set<ItemIndex>, filter: RecommendationFilter, catalog: Catalog) -> Bool {
+        if !filter.includeHeard && heard.contains(ItemIndex(item)) { return false }
+        guard catalog.itemActive.indices.contains(item), catalog.itemActive[item] else { return false }
+        let artist = catalog.itemArtist[item]
+        if artist >= 0 && filter.excludedArtists.contains(ArtistIndex(artist)) { return false }
+        return catalog.itemPopularity[item] >= filter.minPopularity
+    }
+
     /// `top` over one row of a score block (`BatchRecommendations` scores users in sgemm blocks and selects
     /// from each row in place, without copying it out).
     public static func top(
@@ -136,12 +147,7 @@ public enum RecommendationSelection {
         guard k > 0 else { return [] }
         // Raw item rows inside the selection (the heap runs over `scores`' positions); typed at the boundary.
         func eligible(_ item: Int) -> Bool {
-            guard scores[item].isFinite else { return false }
-            if !filter.includeHeard && heard.contains(ItemIndex(item)) { return false }
-            guard catalog.itemActive.indices.contains(item), catalog.itemActive[item] else { return false }
-            let artist = catalog.itemArtist[item]
-            if artist >= 0 && filter.excludedArtists.contains(ArtistIndex(artist)) { return false }
-            return catalog.itemPopularity[item] >= filter.minPopularity
+            scores[item].isFinite && isEligible(item, heard: heard, filter: filter, catalog: catalog)
         }
         var candidates = filter.diversity?.poolSize(for: k) ?? k
         while true {

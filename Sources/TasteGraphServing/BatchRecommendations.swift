@@ -92,11 +92,7 @@ extension RecommendationService {
             // No per-artist cap: the list is the top-k of the eligible items (`RecommendationSelection.top`'s
             // rule), which the model can pick without forming the block.
             let lists = recommender.topItems(users: padded, count: template.count) { row, item in
-                guard row < rows.count, !rows[row].excluded.contains(ItemIndex(item)) else { return false }
-                guard catalog.itemActive.indices.contains(item), catalog.itemActive[item] else { return false }
-                let artist = catalog.itemArtist[item]
-                if artist >= 0 && filter.excludedArtists.contains(ArtistIndex(artist)) { return false }
-                return catalog.itemPopularity[item] >= filter.minPopularity
+                row < rows.count && RecommendationSelection.isEligible(item, heard: rows[row].excluded, filter: filter, catalog: catalog)
             }
             var answers: [Int: RecommendationResponse] = [:]
             for (position, entry) in rows.enumerated() {

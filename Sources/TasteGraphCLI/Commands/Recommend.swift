@@ -154,21 +154,9 @@ struct Recommend: ContextCommand {
 
     /// External user ids, one per line (blank lines skipped), from `path` or standard input (`-`).
     static func readUsers(_ path: String) throws -> [String] {
-        var ids: [String] = []
-        if path == "-" {
-            while let line = readLine(strippingNewline: true) {
-                let id = line.hasSuffix("\r") ? String(line.dropLast()) : line
-                if !id.isEmpty { ids.append(id) }
-            }
-            return ids
-        }
-        guard let text = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, line: nil, reason: "cannot read the file")
-        }
-        for line in String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
-            let id = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-            if !id.isEmpty { ids.append(id) }
-        }
-        return ids
+        let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: path)
+        guard let data else { throw InputError(file: path, line: nil, reason: "cannot read the file") }
+        // `isNewline` splits at LF and at CRLF (one Character in Swift); splitting omits the empty lines.
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
     }
 }
