@@ -34,6 +34,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// `full` cut to the validation sample (`validationUsers`, seeded by `seed`), or `full` when unset: the
+    /// users early stopping scores, and the ones every later choice on validation (cold-item calibration)
+    /// must score too, so that no pass after training costs a full validation at 10⁶ users.
+    public func validationSample(of full: HeldOut) -> HeldOut {
+        validationUsers.map { full.sampled(users: $0, seed: seed) } ?? full
+    }
+
     public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
         case constant
         case cosine
@@ -192,7 +199,7 @@ public struct Trainer {
         let updateMask = model.updateMask
         let frozen = updateMask.indices.filter { updateMask[$0] == 0 }
         let fullValidation = data.heldOut(data.validation)
-        let validation = config.validationUsers.map { fullValidation.sampled(users: $0, seed: config.seed) } ?? fullValidation
+        let validation = config.validationSample(of: fullValidation)
         var history: [EpochReport] = []
         var best = (recall: -1.0, epoch: 0, parameters: parameters, elapsed: 0.0)
         var bestNDCG = 0.0

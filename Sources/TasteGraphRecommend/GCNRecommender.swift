@@ -277,7 +277,7 @@ extension GCNRecommender {
         var parameters = result.parameters
         var calibration: ColdItemCalibration?
         if !modelConfig.coldItemBiasQuantiles.isEmpty && split.validation.count > 0 {
-            let heldOut = data.heldOut(split.validation)
+            let heldOut = trainingConfig.validationSample(of: data.heldOut(split.validation))
             let chosen = try ColdItemCalibration.choose(
                 quantiles: modelConfig.coldItemBiasQuantiles, parameters: parameters, rankBias: model.decoder.rankBias,
                 train: split.train, itemCount: itemCount
@@ -290,7 +290,7 @@ extension GCNRecommender {
         let testHeldOut = split.test.count > 0 ? data.heldOut(split.test, alsoExcluded: split.validation) : nil
         let testMetrics = try testHeldOut.map { heldOut in
             try GCNRecommender(checkpoint: checkpoint(parameters, testMetrics: nil))
-                .evaluate(trainingConfig.validationUsers.map { heldOut.sampled(users: $0, seed: trainingConfig.seed) } ?? heldOut)
+                .evaluate(trainingConfig.validationSample(of: heldOut))
         }
         return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint(parameters, testMetrics: testMetrics)), result: result,
                       testMetrics: testMetrics, coldItemCalibration: calibration)

@@ -1,5 +1,8 @@
 import TasteGraphCore
+import TasteGraphGraph
+import TasteGraphModel
 import TasteGraphRecommend
+import TestSupport
 import Testing
 
 /// The cold-item calibration's choice, with a stand-in for the validation recall.
@@ -29,5 +32,35 @@ import Testing
         #expect(throws: ModelFitError.self) {
             try ColdItemCalibration.choose(quantiles: [1.5], parameters: Self.parameters, rankBias: 2, train: Self.train, itemCount: 5) { _ in 0 }
         }
+    }
+
+    /// The calibration after training scores the validation sample early stopping scored
+    /// (`TrainingConfig.validationUsers`), not every validation user: at 10⁶ users a full pass per quantile
+    /// cost more than the epochs. With the learned biases (no quantile), its first figure is the best
+    /// epoch's own validation Recall@20 on the same users.
+    @Test func theCalibrationScoresTheValidationSample() throws {
+        let planted = PlantedGraph.tasteGroups()
+        var listens = ListenTable()
+        for e in 0..<planted.train.count where planted.train.items[e] != 0 {  // item 0 goes cold
+            listens.append(user: planted.train.users[e], item: planted.train.items[e], plays: planted.train.plays[e])
+        }
+        let split = InteractionSplit.carvingValidation(train: listens, test: ListenTable(), fraction: 0.2, seed: 3)
+        var model = GCNConfig()
+        model.hidden = 16
+        model.coldItemBiasQuantiles = [0.5]
+        var training = TrainingConfig()
+        training.epochs = 20
+        training.seed = 3
+        training.validationUsers = 8
+        let fit = try GCNRecommender.fit(split: split, identity: planted.identity, features: planted.noFeatures, embedderName: "none",
+                                         model: model, training: training)
+        let calibration = try #require(fit.coldItemCalibration as ColdItemCalibration?)
+        let learned = try #require(calibration.validationRecall.first)
+        let best = try #require(fit.result.bestValidationRecall)
+        #expect(learned.quantile == nil)
+        #expect(abs(learned.recall20 - best) < 1e-9, "the calibration's figure without calibration is the best epoch's, on the same 8 users")
+        let data = TrainingData(userCount: planted.userCount, itemCount: planted.itemCount, train: split.train, validation: split.validation)
+        let full = data.heldOut(split.validation)
+        #expect(full.evaluatedUsers > 8 && training.validationSample(of: full).evaluatedUsers == 8)
     }
 }
