@@ -27,20 +27,21 @@ public struct SegmentProfile: Codable, Sendable, Equatable {
         var globalTag: [Int: Double] = [:]
         var userPlays = [Double](repeating: 0, count: catalog.userCount)
         var lastPair = (-1, -1)
+        let artistTopTags = (0..<catalog.artistNames.count).map { catalog.topTags(ofArtist: $0, count: 5) }
         for e in 0..<listens.count {
             let user = Int(listens.users[e])
             userPlays[user] += Double(listens.plays[e])
             let artist = catalog.itemArtist[Int(listens.items[e])]
             guard artist >= 0 else { continue }
             let weight = Double(log1pf(listens.plays[e]))
-            for tag in catalog.topTags(ofArtist: artist, count: 5) { globalTag[tag, default: 0] += weight }
+            for tag in artistTopTags[artist] { globalTag[tag, default: 0] += weight }
             guard let segment = segmentation.membership[user] else { continue }
             if lastPair != (user, artist) {
                 artistListeners[segment][artist, default: 0] += 1
                 lastPair = (user, artist)
             }
             artistPlays[segment][artist, default: 0] += Double(listens.plays[e])
-            for tag in catalog.topTags(ofArtist: artist, count: 5) { tagWeight[segment][tag, default: 0] += weight }
+            for tag in artistTopTags[artist] { tagWeight[segment][tag, default: 0] += weight }
         }
         let globalTotal = max(globalTag.values.reduce(0, +), 1e-12)
         var members = [[Int]](repeating: [], count: segments)
