@@ -13,19 +13,20 @@ public struct SegmentationRun: Sendable {
 
 /// Listener segments end to end: store → similarity graph → communities → profiles → stored result.
 public enum ListenerSegments {
-    /// Detects segments on the store's active listens (or on `listens` when given, e.g. a train split).
+    /// Detects segments on the store's active listens (or on `listens` when given, e.g. a train split);
+    /// `threads` workers build the similarity graph (the result is the same for every count).
     ///
     /// Stable ids: a segment that shares at least half its members (Jaccard ≥ 0.5) with a segment of the
     /// store's previous segmentation keeps that segment's id, so audiences keep their name across re-runs;
     /// other segments get a new id derived from the data fingerprint, parameters and members.
     public static func detect(
-        store: GraphStore, parameters: SegmentationParameters, listens given: ListenTable? = nil
+        store: GraphStore, parameters: SegmentationParameters, listens given: ListenTable? = nil, threads: Int = 1
     ) throws -> SegmentationRun {
         let started = Date()
         let catalog = try store.catalog()
         let listens = try given ?? store.listens()
         let graph = BipartiteGraph(userCount: catalog.userCount, itemCount: catalog.itemCount, listens: listens, weighting: .log1p)
-        let similarity = UserSimilarityGraph(graph: graph, neighbors: parameters.neighbors, listenersPerItem: parameters.listenersPerItem ?? 1_000)
+        let similarity = UserSimilarityGraph(graph: graph, neighbors: parameters.neighbors, listenersPerItem: parameters.listenersPerItem ?? 1_000, threads: threads)
         let segmentation = try similarity.segment(parameters)
         let seconds = Date().timeIntervalSince(started)
         let profiles = SegmentProfile.profiles(of: segmentation, listens: listens, catalog: catalog)

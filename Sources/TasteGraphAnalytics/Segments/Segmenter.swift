@@ -81,7 +81,7 @@ extension UserSimilarityGraph {
             degree[v] += 1
         }
         var membership: [Int?] = found.membership.enumerated().map { degree[$0.offset] > 0 ? $0.element : nil }
-        mergeSmallSegments(&membership, minSize: parameters.minSize)
+        membership = mergingSmallSegments(membership, minSize: parameters.minSize)
         let (renumbered, count) = Self.renumberBySize(membership)
         let scores = belonging(renumbered)
         var full = [Int](repeating: 0, count: userCount)
@@ -103,29 +103,40 @@ extension UserSimilarityGraph {
         return adjacency
     }
 
-    private func mergeSmallSegments(_ membership: inout [Int?], minSize: Int) {
-        guard minSize > 1 else { return }
+    /// Merges segments below `minSize`, one at a time, smallest first (ties: lowest id), so that merges can
+    /// chain into a segment that becomes large enough; each goes to the segment its members share the most
+    /// edge weight with (ties: lowest id), or is unassigned when it has no tie outside itself.
+    ///
+    /// Sizes only grow, so a lazy min-heap of (size, id) finds the next one: an entry whose size is out of
+    /// date is skipped. - Complexity: O(S log S + Σ merged members' degrees) for S segments.
+    func mergingSmallSegments(_ assigned: [Int?], minSize: Int) -> [Int?] {
+        var membership = assigned
+        guard minSize > 1 else { return membership }
         let adjacency = adjacency()
-        while true {
-            var members: [Int: [Int]] = [:]
-            for (u, segment) in membership.enumerated() { if let segment { members[segment, default: []].append(u) } }
-            // The smallest segment still below minSize (ties: lowest id), merged one at a time so that
-            // merges can chain into a segment that becomes large enough.
-            guard let small = members.filter({ $0.value.count < minSize })
-                .min(by: { ($0.value.count, $0.key) < ($1.value.count, $1.key) })
-            else { return }
+        var members: [Int: [Int]] = [:]
+        for (u, segment) in membership.enumerated() { if let segment { members[segment, default: []].append(u) } }
+        var queue = MinHeap<SizeAndID>()
+        for (segment, users) in members where users.count < minSize { queue.push(SizeAndID(size: users.count, id: segment)) }
+        while let next = queue.pop() {
+            guard let held = members[next.id], held.count == next.size else { continue }  // merged or grown since
+            let small = held.sorted()  // ascending users: the same summation order on every run
             var ties: [Int: Double] = [:]
-            for u in small.value {
+            for u in small {
                 for (v, w) in adjacency[u] {
-                    if let target = membership[v], target != small.key { ties[target, default: 0] += w }
+                    if let target = membership[v], target != next.id { ties[target, default: 0] += w }
                 }
             }
+            members[next.id] = nil
             if let best = ties.max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }) {
-                for u in small.value { membership[u] = best.key }
+                for u in small { membership[u] = best.key }
+                members[best.key, default: []].append(contentsOf: small)
+                let grown = members[best.key]!.count
+                if grown < minSize { queue.push(SizeAndID(size: grown, id: best.key)) }
             } else {
-                for u in small.value { membership[u] = nil }  // no tie to anyone outside: unassigned
+                for u in small { membership[u] = nil }  // no tie to anyone outside: unassigned
             }
         }
+        return membership
     }
 
     private static func renumberBySize(_ membership: [Int?]) -> ([Int?], Int) {
@@ -151,4 +162,11 @@ extension UserSimilarityGraph {
         }
         return (0..<userCount).map { membership[$0] == nil || total[$0] == 0 ? 0 : inside[$0] / total[$0] }
     }
+}
+
+/// A segment's size and id, ordered by size, then id (the merge order of small segments).
+private struct SizeAndID: Comparable {
+    let size: Int
+    let id: Int
+    static func < (a: Self, b: Self) -> Bool { (a.size, a.id) < (b.size, b.id) }
 }

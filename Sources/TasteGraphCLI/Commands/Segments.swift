@@ -51,9 +51,12 @@ extension Segments {
         var train: String?
         @Option(name: .long, help: "Random seed (the same seed gives the same segments).")
         var seed: UInt64 = 0
+        @Option(name: .long, help: "Worker threads for the similarity graph (the segments are the same for every count).")
+        var threads = 2
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
             guard neighbors > 0 else { throw ValidationError("--neighbors must be positive") }
             if let listenersPerItem, listenersPerItem < 1 { throw ValidationError("--listeners-per-item must be positive, got \(listenersPerItem)") }
             guard minSize >= 1 else { throw ValidationError("--min-size must be at least 1") }
@@ -72,7 +75,7 @@ extension Segments {
             parameters.iterations = iterations
             parameters.seed = seed
             let listens = try train.map { try SplitFile.load(path: $0, catalog: try graphStore.catalog()) }
-            let run = try ListenerSegments.detect(store: graphStore, parameters: parameters, listens: listens)
+            let run = try ListenerSegments.detect(store: graphStore, parameters: parameters, listens: listens, threads: threads)
             let id = try graphStore.saveSegmentation(run.stored)
             let segments = run.profiles.map { profile -> [String: Any] in
                 [
