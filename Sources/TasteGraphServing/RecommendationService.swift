@@ -123,14 +123,13 @@ public final class RecommendationService: Sendable {
     public let model: ServedModel
     public let policy: ColdStartPolicy
     let recommender: any Recommender
-    /// Store user index (`rawValue`) → heard items.
-    let heard: [Set<ItemIndex>]
     /// Songs the store has and the model does not (added after training): store item index → the song
     /// placed through the GCN's feature projection (`GCNRecommender.placeNewItem`). Empty for other models.
     let placed: [ItemIndex: PlacedItem]
-    /// Store user index (`rawValue`) → (item, plays) of every listen in the store, in store order.
-    let histories: [[(item: ItemIndex, plays: Float)]]
-    /// External user id → the STORE's user index (rows of `catalog`, `heard`, `histories`).
+    /// Store user index (`rawValue`) → (item, plays) of every listen in the store, in store order; a
+    /// user's heard items are its row's items.
+    let histories: StoreHistories
+    /// External user id → the STORE's user index (rows of `catalog` and `histories`).
     let storeUserIDs: IDMap<UserIndex>
     /// External user id → the MODEL's user index (rows of `recommender.identity`): a store user the model
     /// was trained on has both, usually at different positions; never pass one where the other is meant.
@@ -181,20 +180,15 @@ public final class RecommendationService: Sendable {
         } else {
             placed = [:]
         }
-        var heard = [Set<ItemIndex>](repeating: [], count: catalog.userCount)
-        var histories = [[(item: ItemIndex, plays: Float)]](repeating: [], count: catalog.userCount)
         var plays = [Double](repeating: 0, count: catalog.itemCount)
         var listeners = [Double](repeating: 0, count: catalog.itemCount)
         for e in 0..<listens.count {
-            heard[Int(listens.users[e])].insert(ItemIndex(Int(listens.items[e])))
-            histories[Int(listens.users[e])].append((ItemIndex(Int(listens.items[e])), listens.plays[e]))
             plays[Int(listens.items[e])] += Double(listens.plays[e])
             listeners[Int(listens.items[e])] += 1
         }
         self.catalog = catalog
         self.recommender = recommender
-        self.heard = heard
-        self.histories = histories
+        histories = StoreHistories(userCount: catalog.userCount, listens: listens)
         self.policy = policy
         self.explanations = explanations
         coldStart = ColdStartMix(catalog: catalog, plays: plays, listeners: listeners, seed: policy.seed)
@@ -332,7 +326,7 @@ public final class RecommendationService: Sendable {
     /// The user's heard items, and what the answer must leave out: heard (unless `includeHeard`) and hidden
     /// items together, so one exclusion set serves both rules.
     func exclusions(for request: RecommendationRequest, live: LiveUser?) -> (heard: Set<ItemIndex>, excluded: Set<ItemIndex>) {
-        let userHeard: Set<ItemIndex> = live.map { Set($0.history.keys) } ?? storeUserIDs.index(of: request.user).map { heard[$0.rawValue] } ?? []
+        let userHeard: Set<ItemIndex> = live.map { Set($0.history.keys) } ?? storeUserIDs.index(of: request.user).map { histories.heard($0.rawValue) } ?? []
         let hidden = live?.hidden ?? []
         return (userHeard, request.includeHeard ? hidden : userHeard.union(hidden))
     }
@@ -367,15 +361,7 @@ public final class RecommendationService: Sendable {
     public func itemSimilarity() -> ItemSimilarity {
         similarity.withLock { cached in
             if let cached { return cached }
-            var users: [Int32] = []
-            var items: [Int32] = []
-            for (user, history) in histories.enumerated() {
-                for listen in history {
-                    users.append(Int32(user))
-                    items.append(Int32(listen.item.rawValue))
-                }
-            }
-            let built = ItemSimilarity(itemCount: catalog.itemCount, users: users, items: items)
+            let built = ItemSimilarity(itemCount: catalog.itemCount, users: histories.listenUsers(), items: histories.items)
             cached = built
             return built
         }
@@ -383,7 +369,7 @@ public final class RecommendationService: Sendable {
 
     /// The user's listens in this snapshot (store item index, plays); empty for a user it does not know.
     public func history(of user: String) -> [(item: ItemIndex, plays: Float)] {
-        storeUserIDs.index(of: user).map { histories[$0.rawValue] } ?? []
+        storeUserIDs.index(of: user).map { histories.history($0.rawValue) } ?? []
     }
 
     /// Whether the model folds users in from their history (`FoldingRecommender`).
