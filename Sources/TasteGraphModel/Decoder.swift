@@ -77,20 +77,6 @@ public struct GCNDecoder: Sendable, Equatable {
     /// Ranking scores r_ui for `users` × all items through `BatchedScoring` (one sgemm).
     ///
     /// Shapes: z (N, H) · parameters (layout.count) → out (users.count, I).
-    /// The best `k` items of each of `users` by r_ui among those `keep(row, item)` admits, without the
-    /// (users.count, I) block (`BatchedScoring.topK`).
-    public func topK(users: [Int], embeddings z: [Float], parameters: [Float], k: Int, keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: Int, score: Float)]] {
-        precondition(z.count == (userCount + itemCount) * hidden, "Z holds \(z.count) floats, needs (N, H) = \((userCount + itemCount) * hidden)")
-        return z.withUnsafeBufferPointer { zb in
-            parameters.withUnsafeBufferPointer { p in
-                BatchedScoring.topK(
-                    users: users, userRows: UnsafeBufferPointer(rebasing: zb[0..<(userCount * hidden)]),
-                    itemRows: UnsafeBufferPointer(rebasing: zb[(userCount * hidden)...]), width: hidden,
-                    itemBias: UnsafeBufferPointer(rebasing: p[rankBias..<(rankBias + itemCount)]), k: k, keep: keep)
-            }
-        }
-    }
-
     public func scores(users: [Int], embeddings z: [Float], parameters: [Float], into out: UnsafeMutableBufferPointer<Float>) {
         precondition(z.count == (userCount + itemCount) * hidden, "Z holds \(z.count) floats, needs (N, H) = \((userCount + itemCount) * hidden)")
         z.withUnsafeBufferPointer { zb in

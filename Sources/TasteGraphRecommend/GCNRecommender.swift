@@ -5,6 +5,7 @@ import TasteGraphMetrics
 import TasteGraphFeatures
 import TasteGraphGraph
 import TasteGraphModel
+import TasteGraphSupport
 
 /// The GCN as a `Recommender`, from a trained checkpoint: ranking score ⟨z_u, z_i⟩ + c_i over all items,
 /// play counts s·⟨z_u, z_i⟩ + b_u + b_i + μ.
@@ -34,6 +35,8 @@ public struct GCNRecommender: RegisteredModel {
     var explanation: Explanation?
     /// Set by `attachingGraph`: the item rows of the layers that a fold-in recomputes a user from (`foldIn`).
     var foldInBasis: GCNFoldInBasis?
+    /// The item rows of Z by norm, with the ranking bias, for `topItems` (built at its first call).
+    let orderedItems: Lazy<NormOrderedItems>
 
     /// What the exact score decomposition needs (see `explain`).
     struct Explanation: Sendable {
@@ -60,14 +63,36 @@ public struct GCNRecommender: RegisteredModel {
         } catch .sizeMismatch {
             throw CheckpointError(path: "checkpoint", reason: "decoder parameters do not match the model's users and items")
         }
+        let users = checkpoint.header.userIDs.count
+        let hiddenWidth = hidden
+        let rankBias = decoder.rankBias
+        orderedItems = Lazy {
+            checkpoint.embeddings.withUnsafeBufferPointer { z in
+                checkpoint.parameters.withUnsafeBufferPointer { p in
+                    let items = z.count / hiddenWidth - users
+                    return NormOrderedItems(
+                        itemRows: UnsafeBufferPointer(rebasing: z[(users * hiddenWidth)...]), width: hiddenWidth,
+                        itemBias: UnsafeBufferPointer(rebasing: p[rankBias..<(rankBias + items)]))
+                }
+            }
+        }
     }
 
     public func scores(users: [UserIndex], into out: UnsafeMutableBufferPointer<Float>) {
         decoder.scores(users: users.map(\.rawValue), embeddings: checkpoint.embeddings, parameters: checkpoint.parameters, into: out)
     }
 
+    public func exactScores(user: UserIndex, items: [ItemIndex]) -> (scores: [Float], bound: Float)? {
+        checkpoint.embeddings.withUnsafeBufferPointer { z in
+            orderedItems.value.exactScores(userRow: UnsafeBufferPointer(rebasing: z[(user.rawValue * hidden)..<((user.rawValue + 1) * hidden)]), items: items.map(\.rawValue))
+        }
+    }
+
     public func topItems(users: [UserIndex], count k: Int, where keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: ItemIndex, score: Float)]] {
-        decoder.topK(users: users.map(\.rawValue), embeddings: checkpoint.embeddings, parameters: checkpoint.parameters, k: k, keep: keep)
+        checkpoint.embeddings.withUnsafeBufferPointer { z in
+            BatchedScoring.topK(users: users.map(\.rawValue), userRows: UnsafeBufferPointer(rebasing: z[0..<(userCount * hidden)]),
+                                ordered: orderedItems.value, k: k, keep: keep)
+        }
             .map { $0.map { (item: ItemIndex($0.item), score: $0.score) } }
     }
 

@@ -33,6 +33,11 @@ public protocol Recommender: Sendable {
     /// `TopK.select`. Embedding models (the GCN, ALS) answer without forming the (users.count, I) block
     /// (`BatchedScoring.topK`); the rest use the default, which does.
     func topItems(users: [UserIndex], count k: Int, where keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: ItemIndex, score: Float)]]
+    /// Exact scores of `items` for `user` (a fixed-order Double dot, `NormOrderedItems.exactScore`) and Δ,
+    /// a bound on how far `scores(users:into:)`'s may be from them, for models whose block scores depend on
+    /// the user's row in the sgemm block; nil for the rest (the default). `topItems` of such a model already
+    /// returns exact scores; the batch path's per-artist selection rescores with this.
+    func exactScores(user: UserIndex, items: [ItemIndex]) -> (scores: [Float], bound: Float)?
     /// Predicted log1p(play count) of (user, item); 0 for models that do not predict play counts.
     func predictLog1p(user: UserIndex, item: ItemIndex) -> Float
     /// The heard items that contributed most to `item`'s score for `user`, largest first (at most `count`).
@@ -44,6 +49,8 @@ public protocol Recommender: Sendable {
 extension Recommender {
     public var userCount: Int { identity.userIDs.count }
     public var itemCount: Int { identity.itemIDs.count }
+
+    public func exactScores(user: UserIndex, items: [ItemIndex]) -> (scores: [Float], bound: Float)? { nil }
 
     public func topItems(users: [UserIndex], count k: Int, where keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: ItemIndex, score: Float)]] {
         let items = itemCount

@@ -90,9 +90,10 @@ extension RecommendationService {
         let padded = rows.map(\.model) + [UserIndex](repeating: firstUser, count: max(0, blockRows - rows.count))
         if filter.maxPerArtist == 0 {
             // No per-artist cap: the list is the top-k of the eligible items (`RecommendationSelection.top`'s
-            // rule), which the model can pick without forming the block.
+            // rule), which the model can pick without forming the block. The padding rows repeat the first
+            // user with its rule too, so they reach its k-th best and let the model stop early.
             let lists = recommender.topItems(users: padded, count: template.count) { row, item in
-                row < rows.count && RecommendationSelection.isEligible(item, heard: rows[row].excluded, filter: filter, catalog: catalog)
+                RecommendationSelection.isEligible(item, heard: rows[row < rows.count ? row : 0].excluded, filter: filter, catalog: catalog)
             }
             var answers: [Int: RecommendationResponse] = [:]
             for (position, entry) in rows.enumerated() {
@@ -109,11 +110,12 @@ extension RecommendationService {
         var block = [Float](repeating: 0, count: padded.count * items)
         block.withUnsafeMutableBufferPointer { recommender.scores(users: padded, into: $0) }
         var answers: [Int: RecommendationResponse] = [:]
-        block.withUnsafeBufferPointer { all in
+        block.withUnsafeMutableBufferPointer { all in
             for (position, entry) in rows.enumerated() {
-                let row = UnsafeBufferPointer(rebasing: all[(position * items)..<((position + 1) * items)])
+                let row = UnsafeMutableBufferPointer(rebasing: all[(position * items)..<((position + 1) * items)])
+                rescoreExactly(row, user: entry.model, excluded: entry.excluded, count: template.count, filter: filter)
                 let picked = RecommendationSelection.top(
-                    template.count, of: row, heard: entry.excluded, filter: filter, catalog: catalog,
+                    template.count, of: UnsafeBufferPointer(row), heard: entry.excluded, filter: filter, catalog: catalog,
                     predictLog1p: recommender.predictsPlayCounts ? { self.recommender.predictLog1p(user: entry.model, item: $0) } : nil)
                 answers[entry.row] = RecommendationResponse(
                     user: users[entry.row], coldStart: false, model: model,
@@ -121,5 +123,20 @@ extension RecommendationService {
             }
         }
         return answers
+    }
+
+    /// Makes a block row's per-artist selection independent of the row's place in the block, for models
+    /// with `Recommender.exactScores` (whose sgemm scores g are within Δ of the exact e): the selection on g
+    /// gives its last pick's score T, every item of the selection on e has g ≥ T − 2Δ (the cap rule is a
+    /// matroid, so greedy's k-th pick on e is at least the k-th e of g's picks, ≥ T − Δ), and the row keeps
+    /// those items with e, −∞ for the rest. Other models' rows are left as they are.
+    func rescoreExactly(_ row: UnsafeMutableBufferPointer<Float>, user: UserIndex, excluded: Set<ItemIndex>, count: Int, filter: RecommendationFilter) {
+        guard let bound = recommender.exactScores(user: user, items: [])?.bound else { return }
+        let first = RecommendationSelection.top(count, of: UnsafeBufferPointer(row), heard: excluded, filter: filter, catalog: catalog, predictLog1p: nil)
+        let floor = first.count == count ? Float(first.last!.score) - 2 * bound : -.infinity
+        let candidates = row.indices.filter { row[$0].isFinite && row[$0] >= floor }.map { ItemIndex($0) }
+        guard let exact = recommender.exactScores(user: user, items: candidates)?.scores else { return }
+        for i in row.indices { row[i] = -.infinity }
+        for (item, score) in zip(candidates, exact) { row[item.rawValue] = score }
     }
 }

@@ -65,52 +65,89 @@ public enum TopK {
     }
 }
 
-/// The best `k` (score, index) pairs of a stream of score runs visited in increasing index order: the
-/// `TopK.select` of their concatenation, kept as it goes (one per user in `BatchedScoring.topK`).
+/// The best `k` (score, index) pairs of a stream of score runs: the `TopK.select` of their concatenation,
+/// kept as it goes (one per user in `BatchedScoring.topK`).
 ///
-/// Order: higher score first, equal scores by lower index; NaN and ±∞ never rank. Once `k` are held, a
-/// later index can only enter with a strictly higher score than the k-th best (its index is higher), so
-/// each run is scanned sixteen scores at a time against that threshold and `keep` is asked only about
-/// scores above it.
+/// Order: higher score first, equal scores by lower index; NaN and ±∞ never rank. The runs may come in
+/// any index order (`BatchedScoring.topK(users:userRows:ordered:…)` visits items by norm): a candidate
+/// enters when it ranks before the k-th best held, ties decided by index. Each run is scanned sixteen
+/// scores at a time against `bar`, and `keep` is asked only about scores that reach it.
+///
+/// With a `margin` m > 0 it also holds every kept pair whose score is within m of the k-th best
+/// (score ≥ threshold − m, `held()`): the candidates that a second, more exact scoring could still rank
+/// among the k best (`BatchedScoring.topK`).
 public struct RunningTopK: Sendable {
     public let k: Int
-    /// Min-heap on rank: the worst held pair at [0].
+    /// How far below the k-th best score a pair is still held; 0 holds the k best only.
+    public let margin: Float
+    /// Min-heap on rank: the worst of the k best at [0].
     private var heap: [(score: Float, index: Int)] = []
+    /// Pairs below the k best and (when added) within `margin` of them; pruned when it outgrows `bandLimit`.
+    private var band: [(score: Float, index: Int)] = []
+    private var bandLimit: Int
 
-    public init(k: Int) {
+    public init(k: Int, margin: Float = 0) {
         precondition(k >= 0, "k must be ≥ 0")
+        precondition(margin >= 0 && margin.isFinite, "a margin must be finite and ≥ 0, got \(margin)")
         self.k = k
+        self.margin = margin
+        bandLimit = 4 * k + 64
         heap.reserveCapacity(k)
     }
 
-    /// The score a new candidate must exceed (−∞ until `k` are held).
+    /// The k-th best score held (−∞ until `k` are held): a candidate must reach it to enter the k best.
     public var threshold: Float { heap.count == k && k > 0 ? heap[0].score : -.infinity }
 
-    /// Offers `scores[j]` as index `firstIndex + j`, for j in order; `keep(index)` is asked of finite
-    /// scores above `threshold` only.
-    public mutating func offer(_ scores: UnsafeBufferPointer<Float>, firstIndex: Int, where keep: (Int) -> Bool) {
+    /// The lowest score still held: `threshold` − `margin`.
+    public var bar: Float { threshold - margin }
+
+    /// Offers `scores[j] + bias[j]` (`scores[j]` without a bias) as index `indices[j]` (`firstIndex + j`
+    /// without `indices`), for j in order; `keep(index)` is asked of finite scores that reach `bar` only. Adding the bias here, as each group is compared, gives the same sums as adding it first and
+    /// saves a pass over the scores.
+    public mutating func offer(
+        _ scores: UnsafeBufferPointer<Float>, adding bias: UnsafeBufferPointer<Float>? = nil, indices: UnsafeBufferPointer<Int32>? = nil,
+        firstIndex: Int = 0, where keep: (Int) -> Bool
+    ) {
         guard k > 0, let base = scores.baseAddress else { return }
+        if let bias { precondition(bias.count == scores.count, "a bias for each score") }
+        if let indices { precondition(indices.count == scores.count, "an index for each score") }
+        let added = bias?.baseAddress
+        let named = indices?.baseAddress
+        @inline(__always) func score(_ j: Int) -> Float { added.map { base[j] + $0[j] } ?? base[j] }
+        @inline(__always) func index(_ j: Int) -> Int { named.map { Int($0[j]) } ?? firstIndex + j }
         var j = 0
         while j + 16 <= scores.count {
             // Branch-free: one compare per score, OR-ed together (LLVM turns this into vector compares).
-            let bar = threshold
+            let bar = self.bar
             let group = base + j
-            var above: UInt8 = 0
-            for t in 0..<16 { above |= group[t] > bar ? 1 : 0 }
-            if above != 0 {
-                for t in j..<(j + 16) { consider(scores[t], index: firstIndex + t, keep) }
+            var reaches: UInt8 = 0
+            if let added {
+                let shift = added + j
+                for t in 0..<16 { reaches |= group[t] + shift[t] >= bar ? 1 : 0 }
+            } else {
+                for t in 0..<16 { reaches |= group[t] >= bar ? 1 : 0 }
+            }
+            if reaches != 0 {
+                for t in j..<(j + 16) { consider(score(t), index: index(t), keep) }
             }
             j += 16
         }
         while j < scores.count {
-            consider(scores[j], index: firstIndex + j, keep)
+            consider(score(j), index: index(j), keep)
             j += 1
         }
     }
 
     @inline(__always)
     private mutating func consider(_ score: Float, index: Int, _ keep: (Int) -> Bool) {
-        guard score > threshold, score.isFinite, keep(index) else { return }
+        guard score.isFinite else { return }
+        if heap.count == k && !TopK.ranksBefore(score, index, heap[0].score, heap[0].index) {
+            guard margin > 0, score >= bar, keep(index) else { return }
+            hold((score, index))
+            return
+        }
+        guard keep(index) else { return }
+        if heap.count == k && margin > 0 { hold(heap[0]) }
         if heap.count < k {
             heap.append((score, index))
             var child = heap.count - 1
@@ -141,7 +178,23 @@ public struct RunningTopK: Sendable {
         TopK.ranksBefore(b.score, b.index, a.score, a.index)
     }
 
-    /// The held pairs, best first.
+    /// Keeps a pair in the band, dropping those below `bar` when the band outgrows its limit (which then
+    /// doubles past what is left, so pruning costs O(1) amortized per pair).
+    private mutating func hold(_ pair: (score: Float, index: Int)) {
+        band.append(pair)
+        guard band.count > bandLimit else { return }
+        let lowest = bar
+        band.removeAll { $0.score < lowest }
+        bandLimit = max(bandLimit, 2 * band.count)
+    }
+
+    /// The k best and, with a margin, every pair kept within it (score ≥ `bar`), in no order.
+    public func held() -> [(item: Int, score: Float)] {
+        let lowest = bar
+        return (heap + band.filter { $0.score >= lowest }).map { (item: $0.index, score: $0.score) }
+    }
+
+    /// The k best pairs, best first.
     public func sorted() -> [(item: Int, score: Float)] {
         heap.sorted { TopK.ranksBefore($0.score, $0.index, $1.score, $1.index) }.map { (item: $0.index, score: $0.score) }
     }

@@ -75,6 +75,8 @@ public struct ALSRecommender: RegisteredModel {
     /// BM25's item-length normalizations L_i of the fit (I), for folding users in; nil for the confidence
     /// weighting and for model files written before they were stored (see `foldIn`).
     let itemLengths: [Float]?
+    /// Y by norm, for `topItems` (built at its first call).
+    let orderedItems: Lazy<NormOrderedItems>
 
     init(identity: ModelIdentity, config: ALSConfig, userFactors: [Float], itemFactors: [Float], confidences: CSR, itemLengths: [Float]?) {
         self.identity = identity
@@ -84,6 +86,8 @@ public struct ALSRecommender: RegisteredModel {
         self.confidences = confidences
         self.itemLengths = itemLengths
         itemGram = RowSolver.regularizedGram(itemFactors, factors: config.factors, regularization: Float(config.regularization))
+        let factors = config.factors
+        orderedItems = Lazy { itemFactors.withUnsafeBufferPointer { NormOrderedItems(itemRows: $0, width: factors) } }
     }
 
     /// BM25's length normalization of each item (document): L_i = (1 − B) + B · plays_i / mean plays per
@@ -171,11 +175,16 @@ public struct ALSRecommender: RegisteredModel {
         }
     }
 
+    public func exactScores(user: UserIndex, items: [ItemIndex]) -> (scores: [Float], bound: Float)? {
+        let f = config.factors
+        return userFactors.withUnsafeBufferPointer { x in
+            orderedItems.value.exactScores(userRow: UnsafeBufferPointer(rebasing: x[(user.rawValue * f)..<((user.rawValue + 1) * f)]), items: items.map(\.rawValue))
+        }
+    }
+
     public func topItems(users: [UserIndex], count k: Int, where keep: (_ row: Int, _ item: Int) -> Bool) -> [[(item: ItemIndex, score: Float)]] {
         userFactors.withUnsafeBufferPointer { x in
-            itemFactors.withUnsafeBufferPointer { y in
-                BatchedScoring.topK(users: users.map(\.rawValue), userRows: x, itemRows: y, width: config.factors, k: k, keep: keep)
-            }
+            BatchedScoring.topK(users: users.map(\.rawValue), userRows: x, ordered: orderedItems.value, k: k, keep: keep)
         }.map { $0.map { (item: ItemIndex($0.item), score: $0.score) } }
     }
 
