@@ -52,17 +52,24 @@ public struct UserSimilarityGraph: Sendable {
             for e in users.offsets[u]..<users.offsets[u + 1] { sum += Double(users.weights[e]) * Double(users.weights[e]) }
             norms[u] = sum.squareRoot()
         }
-        // Each item's proposing listeners: all of them, or its `cap` heaviest (positions into `items`).
-        var proposers = [[Int]](repeating: [], count: graph.itemCount)
-        var capped = [Bool](repeating: false, count: graph.itemCount)
-        for item in 0..<graph.itemCount where items.offsets[item + 1] - items.offsets[item] > cap {
-            capped[item] = true
+        // A capped item's proposing listeners, its `cap` heaviest in `TopK.select`'s order, copied out of
+        // `items` into one contiguous run per item (row `item` of `proposers`; empty for the others).
+        var proposerOffsets = [Int](repeating: 0, count: graph.itemCount + 1)
+        var proposerTargets: [Int32] = []
+        var proposerWeights: [Float] = []
+        for item in 0..<graph.itemCount {
             let range = items.offsets[item]..<items.offsets[item + 1]
-            let weights = range.map { items.weights[$0] }
-            proposers[item] = TopK.select(cap, of: weights).map { range.lowerBound + $0 }
+            if range.count > cap {
+                for position in TopK.select(cap, of: range.map { items.weights[$0] }) {
+                    proposerTargets.append(items.targets[range.lowerBound + position])
+                    proposerWeights.append(items.weights[range.lowerBound + position])
+                }
+            }
+            proposerOffsets[item + 1] = proposerTargets.count
         }
         let finder = NeighborFinder(
-            users: users, items: items, norms: norms, proposers: proposers, capped: capped, neighbors: neighbors)
+            users: users, items: items, norms: norms,
+            proposers: CSR(offsets: proposerOffsets, targets: proposerTargets, weights: proposerWeights), neighbors: neighbors)
         // Each worker keeps the pairs of its own user range; ranges are contiguous and joined in order, so the
         // pairs come in the order one worker would have made them.
         let workers = min(threads, max(1, graph.userCount))
@@ -100,52 +107,70 @@ private struct NeighborFinder: Sendable {
     let users: CSR
     let items: CSR
     let norms: [Double]
-    let proposers: [[Int]]
-    let capped: [Bool]
+    /// Row `item`: the capped item's proposing listeners; an empty row means all of `items`' row propose.
+    let proposers: CSR
     let neighbors: Int
 
     func keptPairs(of range: Range<Int>) -> [KeptPair] {
         let userCount = users.offsets.count - 1
         var dots = [Double](repeating: 0, count: userCount)
+        var touched = [Int32](repeating: 0, count: userCount)
         var own = [Double](repeating: 0, count: items.offsets.count - 1)  // u's weights, for exact re-scoring
-        var touched: [Int] = []
         var kept: [KeptPair] = []
         kept.reserveCapacity(range.count * neighbors)
-        for u in range where norms[u] > 0 {
-            touched.removeAll(keepingCapacity: true)
-            var approximate = false
-            for e in users.offsets[u]..<users.offsets[u + 1] {
-                let item = Int(users.targets[e])
-                let wu = Double(users.weights[e])
-                func propose(_ f: Int) {
-                    let v = Int(items.targets[f])
-                    if v == u { return }
-                    if dots[v] == 0 { touched.append(v) }
-                    dots[v] += wu * Double(items.weights[f])
+        items.targets.withUnsafeBufferPointer { itemTargets in
+        items.weights.withUnsafeBufferPointer { itemWeights in
+        proposers.targets.withUnsafeBufferPointer { proposerTargets in
+        proposers.weights.withUnsafeBufferPointer { proposerWeights in
+        dots.withUnsafeMutableBufferPointer { dots in
+        touched.withUnsafeMutableBufferPointer { touched in
+            for u in range where norms[u] > 0 {
+                var touchedCount = 0
+                var approximate = false
+                for e in users.offsets[u]..<users.offsets[u + 1] {
+                    let item = Int(users.targets[e])
+                    let wu = Double(users.weights[e])
+                    let capped = proposers.offsets[item]..<proposers.offsets[item + 1]
+                    approximate = approximate || !capped.isEmpty
+                    let (targets, weights, run) = capped.isEmpty
+                        ? (itemTargets, itemWeights, items.offsets[item]..<items.offsets[item + 1])
+                        : (proposerTargets, proposerWeights, capped)
+                    // The hot loop: Σ_items min(degree, C) · degree proposals in all.
+                    for f in run {
+                        let v = Int(targets[f])
+                        if v == u { continue }
+                        if dots[v] == 0 {
+                            touched[touchedCount] = Int32(v)
+                            touchedCount += 1
+                        }
+                        dots[v] += wu * Double(weights[f])
+                    }
                 }
-                if capped[item] {
-                    approximate = true
-                    for f in proposers[item] { propose(f) }
-                } else {
-                    for f in items.offsets[item]..<items.offsets[item + 1] { propose(f) }
+                var candidates = (0..<touchedCount).map { t in
+                    let v = Int(touched[t])
+                    return (v, dots[v] / (norms[u] * norms[v]))
+                }
+                for t in 0..<touchedCount { dots[Int(touched[t])] = 0 }
+                if approximate {
+                    let shortlist = TopK.select(4 * neighbors, of: candidates.map { Float($0.1) })
+                    for e in users.offsets[u]..<users.offsets[u + 1] { own[Int(users.targets[e])] = Double(users.weights[e]) }
+                    candidates = shortlist.map { position in
+                        let v = candidates[position].0
+                        var dot = 0.0
+                        for f in users.offsets[v]..<users.offsets[v + 1] { dot += own[Int(users.targets[f])] * Double(users.weights[f]) }
+                        return (v, dot / (norms[u] * norms[v]))
+                    }
+                    for e in users.offsets[u]..<users.offsets[u + 1] { own[Int(users.targets[e])] = 0 }
+                }
+                for (v, cosine) in Self.best(neighbors, of: candidates) where cosine > 0 {
+                    kept.append(KeptPair(key: Int64(min(u, v)) * Int64(userCount) + Int64(max(u, v)), source: Int32(u), cosine: cosine))
                 }
             }
-            var candidates = touched.map { v in (v, dots[v] / (norms[u] * norms[v])) }
-            for v in touched { dots[v] = 0 }
-            if approximate {
-                let shortlist = TopK.select(4 * neighbors, of: candidates.map { Float($0.1) })
-                for e in users.offsets[u]..<users.offsets[u + 1] { own[Int(users.targets[e])] = Double(users.weights[e]) }
-                candidates = shortlist.map { position in
-                    let v = candidates[position].0
-                    var dot = 0.0
-                    for f in users.offsets[v]..<users.offsets[v + 1] { dot += own[Int(users.targets[f])] * Double(users.weights[f]) }
-                    return (v, dot / (norms[u] * norms[v]))
-                }
-                for e in users.offsets[u]..<users.offsets[u + 1] { own[Int(users.targets[e])] = 0 }
-            }
-            for (v, cosine) in Self.best(neighbors, of: candidates) where cosine > 0 {
-                kept.append(KeptPair(key: Int64(min(u, v)) * Int64(userCount) + Int64(max(u, v)), source: Int32(u), cosine: cosine))
-            }
+        }
+        }
+        }
+        }
+        }
         }
         return kept
     }
