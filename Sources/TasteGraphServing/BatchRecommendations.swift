@@ -45,6 +45,16 @@ extension RecommendationService {
         users: [String], template: RecommendationRequest, settings: BatchSettings = BatchSettings(),
         emit: (RecommendationResponse) throws -> Void
     ) throws {
+        try recommendAll(users: users, template: template, settings: settings, render: { $0 }, emit: emit)
+    }
+
+    /// `recommendAll(users:template:settings:emit:)` with each answer first turned into `render`'s value
+    /// (e.g. its CSV lines) on the worker that scored it, so the formatting of a million answers runs on
+    /// `settings.threads` cores and not on the one thread that `emit` is called on, in order.
+    public func recommendAll<Rendered: Sendable>(
+        users: [String], template: RecommendationRequest, settings: BatchSettings = BatchSettings(),
+        render: @Sendable (RecommendationResponse) -> Rendered, emit: (Rendered) throws -> Void
+    ) throws {
         precondition(settings.blockSize >= 1 && settings.threads >= 1, "a batch needs a positive block size and thread count")
         guard template.count >= 1 else { throw ServingError(field: "k", detail: "must be at least 1, got \(template.count)") }
         let filter = try self.filter(for: template)
@@ -54,21 +64,26 @@ extension RecommendationService {
         var start = 0
         while start < users.count {
             let slice = Array(users[start..<min(users.count, start + round)])
-            var answers = [RecommendationResponse?](repeating: nil, count: slice.count)
+            var answers = [Rendered?](repeating: nil, count: slice.count)
             if blocked {
                 let blocks = (slice.count + blockSize - 1) / blockSize
-                let results = Mutex<[Int: RecommendationResponse]>([:])
+                let results = Mutex<[Int: Rendered]>([:])
                 DispatchQueue.concurrentPerform(iterations: blocks) { block in
                     let first = block * blockSize
                     let answered = answerBlock(Array(slice[first..<min(slice.count, first + blockSize)]), rows: blockSize, template: template, filter: filter)
-                    results.withLock { all in for (row, answer) in answered { all[first + row] = answer } }
+                    let rendered = answered.map { (first + $0.key, render($0.value)) }
+                    results.withLock { all in for (row, answer) in rendered { all[row] = answer } }
                 }
                 for (row, answer) in results.withLock({ $0 }) { answers[row] = answer }
             }
             for (row, user) in slice.enumerated() {
+                if let answer = answers[row] {
+                    try emit(answer)
+                    continue
+                }
                 var request = template
                 request.user = user
-                try emit(try answers[row] ?? recommend(request))
+                try emit(render(try recommend(request)))
             }
             start += slice.count
         }

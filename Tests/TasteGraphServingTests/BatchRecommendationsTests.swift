@@ -83,6 +83,23 @@ import Testing
         }
     }
 
+    /// `render` runs on the workers, but what reaches `emit` is each answer rendered, in the users' order,
+    /// the one-at-a-time (cold-start) answers included.
+    @Test func renderedAnswersComeInOrderAndMatchThePlainOnes() throws {
+        let dir = TemporaryDirectory()
+        let service = try Self.sample(dir)
+        let users = ["nobody"] + Array(service.users.prefix(150)) + ["nobody either"]
+        let template = RecommendationRequest(user: "", count: 7)
+        let settings = BatchSettings(blockSize: 16, threads: 2)
+        let line: @Sendable (RecommendationResponse) -> String = { "\($0.user) \($0.coldStart) \(Self.brief($0))" }
+        var rendered: [String] = []
+        try service.recommendAll(users: users, template: template, settings: settings, render: line) { rendered.append($0) }
+        #expect(rendered == (try Self.run(service, users, template, settings)).map(line))
+        #expect(rendered.count == users.count)
+        #expect(rendered.first!.hasPrefix("nobody true"))
+        #expect(rendered.last!.hasPrefix("nobody either true"))
+    }
+
     @Test func aBadTemplateFailsBeforeAnyAnswer() throws {
         let dir = TemporaryDirectory()
         let service = try Self.sample(dir)

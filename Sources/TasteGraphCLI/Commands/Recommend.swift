@@ -127,13 +127,9 @@ struct Recommend: ContextCommand {
         func write(_ file: TextSink) throws {
             if !noHeader { file.write("user_id,rank,item_id,title,artist,score,predicted_plays,cold_start" + (explain ? ",because" : "") + "\n") }
             var done = 0
-            try service.recommendAll(users: ids, template: request, settings: settings) { result in
-                for (rank, r) in result.recommendations.enumerated() {
-                    let predicted = r.predictedPlays.map { String(format: "%.2f", $0) } ?? ""
-                    file.write("\(CSV.field(result.user)),\(rank + 1),\(CSV.field(r.item)),\(CSV.field(r.title)),\(CSV.field(r.artist)),\(r.score),\(predicted),\(result.coldStart)")
-                    if explain { file.write("," + CSV.field((r.because ?? []).map(\.title).joined(separator: "; "))) }
-                    file.write("\n")
-                }
+            let explain = explain
+            try service.recommendAll(users: ids, template: request, settings: settings, render: { Self.csvLines($0, explain: explain) }) { lines in
+                file.write(lines)
                 done += 1
                 if !output.quiet && done % 100_000 == 0 {
                     context.stderr("recommend: \(Format.grouped(done))/\(Format.grouped(ids.count)) users, \(String(format: "%.0f", Date().timeIntervalSince(started))) s\n")
@@ -150,6 +146,20 @@ struct Recommend: ContextCommand {
         context.print(output.json
             ? try JSONOutput.line(["users": ids.count, "csv": out!, "seconds": seconds])
             : "recommendations for \(Format.grouped(ids.count)) users written to \(out!) in \(String(format: "%.1f", seconds)) s")
+    }
+
+    /// One answer's CSV lines (the header's columns), built on the batch worker that scored it.
+    static func csvLines(_ result: RecommendationResponse, explain: Bool) -> String {
+        var lines = ""
+        lines.reserveCapacity(result.recommendations.count * 96)
+        let user = CSV.field(result.user)
+        for (rank, r) in result.recommendations.enumerated() {
+            let predicted = r.predictedPlays.map { String(format: "%.2f", $0) } ?? ""
+            lines += "\(user),\(rank + 1),\(CSV.field(r.item)),\(CSV.field(r.title)),\(CSV.field(r.artist)),\(r.score),\(predicted),\(result.coldStart)"
+            if explain { lines += "," + CSV.field((r.because ?? []).map(\.title).joined(separator: "; ")) }
+            lines += "\n"
+        }
+        return lines
     }
 
     /// External user ids, one per line (blank lines skipped), from `path` or standard input (`-`).
