@@ -244,6 +244,10 @@ public struct GCNModel<T: BLASScalar>: Sendable {
     /// one user's rows of this pass for a new history, every other row fixed:
     /// `P1_u = Â_uu E0_u + Σ_j Â_uj E0_j`, `P2_u = Â_uu H1_u + Σ_j Â_uj H1_j'`, with Â_u· from the user's new
     /// degree and each heard item's H1_j' corrected for the user's new edge.
+    ///
+    /// `@_specialize`: callers in other modules (the recommender, benchmarks) see only the generic entry
+    /// point; without a Float specialization there, every element operation went through a protocol witness.
+    @_specialize(where T == Float)
     public func forward(_ parameters: [T]) -> Activations<T> {
         let h = config.hidden
         let n = nodeCount
@@ -324,7 +328,8 @@ public struct GCNModel<T: BLASScalar>: Sendable {
     /// The loss of `batch` and, when `gradients` is given, its gradient with respect to every parameter,
     /// *accumulated* into it (callers zero it).
     ///
-    /// Shapes: parameters, gradients (layout.count).
+    /// Shapes: parameters, gradients (layout.count). Specialized for Float as `forward` is.
+    @_specialize(where T == Float)
     public func loss(_ parameters: [T], _ activations: Activations<T>, batch: EdgeBatch, gradients: UnsafeMutableBufferPointer<T>?) -> T {
         let h = config.hidden
         let b = T(batch.count)
