@@ -134,6 +134,11 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         #expect(json["modularity"] is Double)
         #expect(json["unassigned"] as? Int == 0)
+        // The phases split the run's seconds: each is timed, and together they are the whole.
+        let phases = json["phases"] as! [String: Double]
+        #expect(Set(phases.keys) == ["load_seconds", "similarity_seconds", "community_seconds"])
+        #expect(phases.values.allSatisfy { $0 > 0 })
+        #expect(abs(phases.values.reduce(0, +) - (json["seconds"] as! Double)) < 1e-6)
         let segments = json["segments"] as! [[String: Any]]
         #expect(segments.count == 8)
         #expect(segments.allSatisfy { $0["id"] != nil && $0["label"] is String && $0["size"] is Int && $0["top_artists"] is [String] && $0["top_tags"] is [String] })

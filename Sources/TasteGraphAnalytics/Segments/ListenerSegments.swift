@@ -8,7 +8,17 @@ public struct SegmentationRun: Sendable {
     public let segmentation: Segmentation
     public let profiles: [SegmentProfile]
     public let stored: StoredSegmentation
+    /// Reading the store through community detection (profiles and ids not included).
     public let seconds: Double
+    /// Where `seconds` went: reading the listens and building the bipartite graph, the user–user
+    /// similarity graph, and community detection (Leiden or Louvain, with the small-segment merge).
+    public let phases: Phases
+
+    public struct Phases: Sendable, Equatable {
+        public let loadSeconds: Double
+        public let similaritySeconds: Double
+        public let communitySeconds: Double
+    }
 }
 
 /// Listener segments end to end: store → similarity graph → communities → profiles → stored result.
@@ -26,9 +36,15 @@ public enum ListenerSegments {
         let catalog = try store.catalog()
         let listens = try given ?? store.listens()
         let graph = BipartiteGraph(userCount: catalog.userCount, itemCount: catalog.itemCount, listens: listens, weighting: .log1p)
+        let loaded = Date()
         let similarity = UserSimilarityGraph(graph: graph, neighbors: parameters.neighbors, listenersPerItem: parameters.listenersPerItem ?? 1_000, threads: threads)
+        let similar = Date()
         let segmentation = try similarity.segment(parameters)
-        let seconds = Date().timeIntervalSince(started)
+        let finished = Date()
+        let seconds = finished.timeIntervalSince(started)
+        let phases = SegmentationRun.Phases(
+            loadSeconds: loaded.timeIntervalSince(started), similaritySeconds: similar.timeIntervalSince(loaded),
+            communitySeconds: finished.timeIntervalSince(similar))
         let profiles = SegmentProfile.profiles(of: segmentation, listens: listens, catalog: catalog)
         let fingerprint = try store.dataFingerprint()
         let encoder = JSONEncoder()
@@ -55,7 +71,7 @@ public enum ListenerSegments {
             members: (0..<catalog.userCount).filter { hasListens[$0] }.map {
                 .init(user: $0, segment: segmentation.membership[$0], score: segmentation.scores[$0])
             })
-        return SegmentationRun(segmentation: segmentation, profiles: profiles, stored: stored, seconds: seconds)
+        return SegmentationRun(segmentation: segmentation, profiles: profiles, stored: stored, seconds: seconds, phases: phases)
     }
 
     static func stableIDs(members: [[Int]], previous: StoredSegmentation?, fingerprint: String, parametersJSON: String) -> [String] {

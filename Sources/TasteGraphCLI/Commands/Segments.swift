@@ -89,6 +89,10 @@ extension Segments {
                     "segmentation_id": id, "modularity": run.segmentation.modularity, "segments": segments,
                     "unassigned": run.segmentation.unassigned, "isolated_users": run.segmentation.isolatedUsers,
                     "seconds": run.seconds, "algorithm": method.rawValue, "seed": seed,
+                    "phases": [
+                        "load_seconds": run.phases.loadSeconds, "similarity_seconds": run.phases.similaritySeconds,
+                        "community_seconds": run.phases.communitySeconds,
+                    ],
                 ]))
                 return
             }
