@@ -8,6 +8,7 @@ import TasteGraphStore
 
 extension Activation: ExpressibleByArgument {}
 extension TrainingConfig.LearningRateSchedule: ExpressibleByArgument {}
+extension TrainingConfig.InitialEmbeddings: ExpressibleByArgument {}
 
 /// The GCN's flags, shared by `train` and `evaluate` (so both fit the same model from the same flags).
 struct GCNOptions: ParsableArguments {
@@ -42,6 +43,8 @@ struct GCNOptions: ParsableArguments {
     var learningRateSchedule: TrainingConfig.LearningRateSchedule?
     @Option(name: .long, help: "β ≥ 0 of the BPR negatives: drawn ∝ (1 + train listeners)^β; 0 uniform (default 0), 0.75 popularity-aware.")
     var negativePopularityExponent: Double?
+    @Option(name: .long, help: "Start of the user and item embeddings: random (N(0, --init-scale²)), or als (implicit ALS's factors fit on the same train listens first, scaled to the same size; its time counts in the run) (default random).")
+    var initialEmbeddings: TrainingConfig.InitialEmbeddings?
 
     func validate() throws {
         if let hidden, hidden <= 0 { throw ValidationError("--hidden must be positive") }
@@ -93,6 +96,7 @@ struct GCNOptions: ParsableArguments {
         if let biasRegularization { training.biasRegularization = biasRegularization }
         if let learningRateSchedule { training.learningRateSchedule = learningRateSchedule }
         if let negativePopularityExponent { training.negativePopularityExponent = negativePopularityExponent }
+        if let initialEmbeddings { training.initialEmbeddings = initialEmbeddings }
         if let seed { training.seed = seed }
         return GCNSettings(model: model, training: training)
     }

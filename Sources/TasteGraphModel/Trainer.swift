@@ -31,8 +31,21 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Validate on a seeded sample of this many validation users (`HeldOut.sampled`; nil: all of them). A
     /// full validation at the Taste Profile's 10⁶ users scores every user against every song.
     public var validationUsers: Int? = nil
+    /// Where the user and item embedding rows start (`InitialEmbeddings`).
+    public var initialEmbeddings: InitialEmbeddings = .random
 
     public init() {}
+
+    /// The start of U_emb and I_emb.
+    public enum InitialEmbeddings: String, Codable, Sendable, CaseIterable {
+        /// N(0, initScale²), seeded (`GCNModel.initialParameters`).
+        case random
+        /// The factors of implicit ALS (BM25 weights, H factors, its default settings otherwise) fit on the
+        /// same train listens, each matrix scaled so its entries' RMS is `initScale`: the random start's size
+        /// with ALS's directions. The ALS fit counts in the training time (`TrainingResult.trainSeconds`
+        /// does not hold it; `GCNFit.initializationSeconds` does).
+        case als
+    }
 
     /// `full` cut to the validation sample (`validationUsers`, seeded by `seed`), or `full` when unset: the
     /// users early stopping scores, and the ones every later choice on validation (cold-item calibration)
@@ -59,8 +72,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 }
 
 extension TrainingConfig {
-    /// Settings written before the schedule and the negatives' exponent existed decode with both at their
-    /// defaults (constant, uniform).
+    /// Settings written before the schedule, the negatives' exponent and the initial embeddings existed
+    /// decode with them at their defaults (constant, uniform, random).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
@@ -76,6 +89,7 @@ extension TrainingConfig {
         learningRateSchedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .learningRateSchedule) ?? .constant
         negativePopularityExponent = try c.decodeIfPresent(Double.self, forKey: .negativePopularityExponent) ?? 0
         validationUsers = try c.decodeIfPresent(Int.self, forKey: .validationUsers)
+        initialEmbeddings = try c.decodeIfPresent(InitialEmbeddings.self, forKey: .initialEmbeddings) ?? .random
     }
 }
 
