@@ -20,15 +20,43 @@ if arguments.contains("--scale") {
     try runScale()
     exit(0)
 }
+if arguments.contains("--levers") {
+    try runLevers()
+    exit(0)
+}
 
 /// One epoch on a generated graph of 1M users, 100k items and 50M listens (power-law item popularity,
 /// hashed text features for every item): seconds per epoch and peak RSS.
 func runScale() throws {
     BLAS.setThreadCount(1)
+    var started = Date()
+    let (users, items, listens) = generatedScaleGraph()
+    let generateSeconds = Date().timeIntervalSince(started)
+    started = Date()
+    let texts = (0..<items).map { "song \($0 % 977) title \($0 % 131) artist \($0 % 10_000)" }
+    let features = HashingEmbedder().embed(texts)
+    let data = TrainingData(userCount: users, itemCount: items, train: listens, validation: ListenTable())
+    let model = GCNModel<Float>(config: GCNConfig(), userCount: users, itemCount: items, adjacency: data.graph.gcnNormalized(), features: features)
+    let setupSeconds = Date().timeIntervalSince(started)
+    var training = TrainingConfig()
+    training.epochs = 1
+    training.validateEvery = 0
+    let result = try Trainer(model: model, data: data, config: training).train()
+    let json: [String: Any] = [
+        "users": users, "items": items, "listens": listens.count, "epochs": 1,
+        "generate_seconds": generateSeconds, "setup_seconds": setupSeconds,
+        "seconds_per_epoch": result.secondsPerEpoch, "peak_rss_mib": ProcessStats.peakRSSMiB,
+        "final_loss": result.history.last?.loss ?? .nan,
+    ]
+    print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+}
+
+/// A generated graph (`--users`, `--items`, `--per-user`; default 1M × 100k × 50): power-law item
+/// popularity (exponent 0.8), 1–20 plays per listen, seeded.
+func generatedScaleGraph() -> (users: Int, items: Int, listens: ListenTable) {
     let users = Int(argument("--users") ?? "") ?? 1_000_000
     let items = Int(argument("--items") ?? "") ?? 100_000
     let perUser = Int(argument("--per-user") ?? "") ?? 50
-    var started = Date()
     var rng = SplitMix64(seed: 1)
     var cumulative: [Double] = []
     var total = 0.0
@@ -56,24 +84,7 @@ func runScale() throws {
             if seen.insert(item).inserted { listens.append(user: Int32(u), item: item, plays: Float(1 + rng.nextInt(below: 20))) }
         }
     }
-    let generateSeconds = Date().timeIntervalSince(started)
-    started = Date()
-    let texts = (0..<items).map { "song \($0 % 977) title \($0 % 131) artist \($0 % 10_000)" }
-    let features = HashingEmbedder().embed(texts)
-    let data = TrainingData(userCount: users, itemCount: items, train: listens, validation: ListenTable())
-    let model = GCNModel<Float>(config: GCNConfig(), userCount: users, itemCount: items, adjacency: data.graph.gcnNormalized(), features: features)
-    let setupSeconds = Date().timeIntervalSince(started)
-    var training = TrainingConfig()
-    training.epochs = 1
-    training.validateEvery = 0
-    let result = try Trainer(model: model, data: data, config: training).train()
-    let json: [String: Any] = [
-        "users": users, "items": items, "listens": listens.count, "epochs": 1,
-        "generate_seconds": generateSeconds, "setup_seconds": setupSeconds,
-        "seconds_per_epoch": result.secondsPerEpoch, "peak_rss_mib": ProcessStats.peakRSSMiB,
-        "final_loss": result.history.last?.loss ?? .nan,
-    ]
-    print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+    return (users, items, listens)
 }
 
 let lastfm = argument("--lastfm") ?? "../shared/datasets/lastfm-2k"
