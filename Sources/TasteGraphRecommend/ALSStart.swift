@@ -11,16 +11,18 @@ import TasteGraphModel
 /// The random start's size with ALS's directions. Everything else (W_x, tag rows, the bias baseline)
 /// stays as in `fresh`. Without item ID embeddings only the user rows move.
 enum ALSStart {
+    /// - Parameter progress: called after each ALS iteration with (done, of).
     /// - Throws: `ModelFitError` when ALS fails (non-finite factors).
     /// - Complexity: one ALS fit (`ALSRecommender.fit`) and O((U + I) · H).
     static func parameters(
-        for model: GCNModel<Float>, fresh: [Float], train: ListenTable, identity: ModelIdentity, seed: UInt64
+        for model: GCNModel<Float>, fresh: [Float], train: ListenTable, identity: ModelIdentity, seed: UInt64,
+        progress: (_ iteration: Int, _ of: Int) -> Void = { _, _ in }
     ) throws -> [Float] {
         var settings = ALSConfig()
         settings.factors = model.config.hidden
         settings.seed = seed
         let data = try FitData(userCount: model.userCount, itemCount: model.itemCount, train: train)
-        let als = try ALSRecommender.fit(data, identity: identity, config: settings)
+        let als = try ALSRecommender.fit(data, identity: identity, config: settings) { progress($0, settings.iterations) }
         var parameters = fresh
         let size = Float(model.config.initScale)
         for (name, factors) in [("userEmbedding", als.userFactors), ("itemEmbedding", als.itemFactors)] {

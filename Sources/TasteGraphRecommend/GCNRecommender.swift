@@ -258,12 +258,16 @@ extension GCNRecommender {
     ///   - relations: the friend and tag relations on `identity`'s users and items (`SideRelations`), used
     ///     when `model.friendWeight` or `model.tagWeight` is above 0 (Â = Â_L + w_F Â_F + w_T Â_T,
     ///     `BipartiteGraph.heterogeneousNormalized`) and stored in the checkpoint; ignored otherwise.
+    ///   - progress: called after every epoch.
+    ///   - initializationProgress: called after each iteration of the ALS fit that starts
+    ///     `TrainingConfig.InitialEmbeddings.als`, with (done, of).
     /// - Throws: `ModelFitError` when a play count is not finite, the loss diverges, or a relation weight is
     ///   set without `relations`; `WarmStartError` when the warm start's rows do not fit this model.
     public static func fit(
         split: InteractionSplit, identity: ModelIdentity, features: SparseMatrix<Float>, embedderName: String,
         model modelConfig: GCNConfig, training trainingConfig: TrainingConfig, initial: [Float]? = nil,
-        warmStart: GCNWarmStart? = nil, relations: SideRelations? = nil, progress: (EpochReport) -> Void = { _ in }
+        warmStart: GCNWarmStart? = nil, relations: SideRelations? = nil, progress: (EpochReport) -> Void = { _ in },
+        initializationProgress: (_ iteration: Int, _ of: Int) -> Void = { _, _ in }
     ) throws -> GCNFit {
         let userCount = identity.userIDs.count
         let itemCount = identity.itemIDs.count
@@ -297,7 +301,8 @@ extension GCNRecommender {
         let startsAtALS = start == nil && trainingConfig.initialEmbeddings == .als
         if startsAtALS {
             start = try ALSStart.parameters(
-                for: model, fresh: trainer.freshParameters(), train: split.train, identity: identity, seed: trainingConfig.seed)
+                for: model, fresh: trainer.freshParameters(), train: split.train, identity: identity, seed: trainingConfig.seed,
+                progress: initializationProgress)
         }
         let initializationSeconds = startsAtALS ? Date().timeIntervalSince(initializationStarted) : 0
         let result = try trainer.train(initial: start, validatingInitial: warmStart != nil || startsAtALS, progress: progress)

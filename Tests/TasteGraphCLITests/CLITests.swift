@@ -214,6 +214,26 @@ func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: Strin
         #expect(run(["recommend", "--store", store, "--checkpoint", dir.path, "--user", firstUser]).status == 3)
     }
 
+    /// `train --initial-embeddings als`: the ALS fit shows its iterations on stderr before the first epoch,
+    /// and --json reports it with the start's validation Recall@20.
+    @Test func alsStartShowsProgressAndReportsItself() throws {
+        let dir = TemporaryDirectory()
+        let store = GraphCommandTests.sampleStore(dir)
+        let trained = run(["train", "--store", store, "--out", dir.file("als-start.tgck"), "--epochs", "1", "--validate-every", "1",
+                           "--hidden", "16", "--initial-embeddings", "als", "--json"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let lines = trained.stderr.split(separator: "\n")
+        let alsLine = try #require(lines.firstIndex { $0.contains("initial embeddings: ALS iteration 20/20") }, "\(trained.stderr)")
+        let epochLine = try #require(lines.firstIndex { $0.hasPrefix("epoch 1/1") }, "\(trained.stderr)")
+        #expect(alsLine < epochLine)
+        let json = try JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as! [String: Any]
+        let start = try #require(json["initial_embeddings"] as? [String: Any])
+        #expect(start["from"] as? String == "als")
+        #expect((start["seconds"] as? Double ?? 0) > 0)
+        #expect((start["initial_validation_recall@20"] as? Double ?? 0) > 0)
+        #expect(run(["train", "--store", store, "--out", dir.file("x.tgck"), "--initial-embeddings", "svd"]).status == 2)
+    }
+
     @Test func resumeBatchCSVAndMismatchedCheckpoints() throws {
         let dir = TemporaryDirectory()
         let store = GraphCommandTests.sampleStore(dir)

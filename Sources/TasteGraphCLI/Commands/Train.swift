@@ -200,11 +200,14 @@ struct Train: ContextCommand {
             fit = try GCNRecommender.fit(
                 split: interactions, identity: identity, features: itemFeatures.matrix, embedderName: itemFeatures.name,
                 model: modelConfig, training: trainingConfig, initial: initial, warmStart: warm,
-                relations: try GCNOptions.relations(for: modelConfig, store: graphStore, catalog: catalog)
-            ) { report in
-                progress.update(report)
-                logFile?.append(report)
-            }
+                relations: try GCNOptions.relations(for: modelConfig, store: graphStore, catalog: catalog),
+                progress: { report in
+                    progress.update(report)
+                    logFile?.append(report)
+                },
+                initializationProgress: { done, of in
+                    progress.line.show("initial embeddings: ALS iteration \(done)/\(of)", milestone: true)
+                })
         } catch let error as WarmStartError {
             throw ValidationError("--warm-start \(warmStart ?? ""): \(error.message)")
         }
