@@ -261,52 +261,34 @@ struct BFloat16Matrix {
 /// differ from Â's in their last bits).
 ///
 /// Shapes: Â (N, N) · X (N, H) → Y (N, H). Memory: a second copy of Â, and a scratch (N, H) per product.
-struct LocalityOrderedMatrix<T: BinaryFloatingPoint & Sendable>: Sendable {
-    /// P Â Pᵀ, each row's entries in the original row's order.
-    let permuted: SparseMatrix<T>
+struct LocalityOrderedMatrix {
+    /// P Â Pᵀ (`renumbered`), each row's entries in the original row's order unless `sortedColumns`.
+    let permuted: SparseMatrix<Float>
     /// π⁻¹: row r of `permuted` is node `node[r]`.
     let node: [Int32]
 
     /// - Complexity: O(N log N + nnz), and O(nnz log d) more with `sortedColumns`.
-    init(_ a: SparseMatrix<T>, sortedColumns: Bool = false) {
+    init(_ a: SparseMatrix<Float>, sortedColumns: Bool = false) {
         precondition(a.rows == a.columns, "locality ordering needs a square matrix, got \(a.rows)×\(a.columns)")
-        let n = a.rows
-        let order = (0..<n).sorted {
+        let order = (0..<a.rows).sorted {
             let (d0, d1) = (a.offsets[$0 + 1] - a.offsets[$0], a.offsets[$1 + 1] - a.offsets[$1])
             return d0 != d1 ? d0 > d1 : $0 < $1
         }
-        var position = [Int32](repeating: 0, count: n)
-        for (row, old) in order.enumerated() { position[old] = Int32(row) }
-        var offsets = [Int](repeating: 0, count: n + 1)
-        var indices = [Int32](repeating: 0, count: a.nonZeroCount)
-        var values = [T](repeating: 0, count: a.nonZeroCount)
-        var cursor = 0
-        for (row, old) in order.enumerated() {
-            for e in a.offsets[old]..<a.offsets[old + 1] {
-                indices[cursor] = position[Int(a.indices[e])]
-                values[cursor] = a.values[e]
-                cursor += 1
-            }
-            offsets[row + 1] = cursor
-            if sortedColumns {
-                let range = offsets[row]..<cursor
-                let sorted = range.map { (indices[$0], values[$0]) }.sorted { $0.0 < $1.0 }
-                for (k, entry) in zip(range, sorted) { (indices[k], values[k]) = entry }
-            }
-        }
-        permuted = SparseMatrix(rows: n, columns: n, offsets: offsets, indices: indices, values: values)
+        var position = [Int](repeating: 0, count: a.rows)
+        for (row, old) in order.enumerated() { position[old] = row }
+        permuted = renumbered(a, newIndex: position, sortColumns: sortedColumns)
         node = order.map(Int32.init)
     }
 
     /// Y ← Â·X, bit-identical to `Kernels.spmm(Â, X, columns: h, into: Y)` unless built with `sortedColumns`.
     /// Shapes: X (N, H) → Y (N, H).
-    func multiply(_ x: UnsafePointer<T>, columns h: Int, into y: UnsafeMutablePointer<T>) {
+    func multiply(_ x: UnsafePointer<Float>, columns h: Int, into y: UnsafeMutablePointer<Float>) {
         let n = permuted.rows
-        let gathered = [T](unsafeUninitializedCapacity: n * h) { buffer, count in
+        let gathered = [Float](unsafeUninitializedCapacity: n * h) { buffer, count in
             for row in 0..<n { (buffer.baseAddress! + row * h).initialize(from: x + Int(node[row]) * h, count: h) }
             count = n * h
         }
-        let product = [T](unsafeUninitializedCapacity: n * h) { buffer, count in
+        let product = [Float](unsafeUninitializedCapacity: n * h) { buffer, count in
             gathered.withUnsafeBufferPointer { Kernels.spmm(permuted, $0.baseAddress!, columns: h, into: buffer.baseAddress!) }
             count = n * h
         }

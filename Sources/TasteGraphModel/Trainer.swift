@@ -43,7 +43,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         /// The factors of implicit ALS (BM25 weights, H factors, its default settings otherwise) fit on the
         /// same train listens, each matrix scaled so its entries' RMS is `initScale`: the random start's size
         /// with ALS's directions. The ALS fit counts in the training time (`TrainingResult.trainSeconds`
-        /// does not hold it; `GCNFit.initializationSeconds` does).
+        /// does not hold it; `GCNFit.alsStartSeconds` does).
         case als
     }
 

@@ -194,9 +194,9 @@ public struct GCNFit: Sendable {
     public let testMetrics: EvaluationReport?
     /// What the cold-item calibration chose on validation (nil when it is off).
     public var coldItemCalibration: ColdItemCalibration? = nil
-    /// Seconds spent building the start before the first epoch (the ALS fit of
-    /// `TrainingConfig.InitialEmbeddings.als`; 0 for a random or warm start).
-    public var initializationSeconds: Double = 0
+    /// Seconds of the ALS fit the embeddings started from (`TrainingConfig.InitialEmbeddings.als`); nil when
+    /// they did not (a random start, a warm start or resumed parameters).
+    public var alsStartSeconds: Double? = nil
 }
 
 /// The GCN's cold-item calibration (`GCNConfig.coldItemBiasQuantiles`), chosen on validation.
@@ -294,18 +294,18 @@ extension GCNRecommender {
             throw ModelFitError(message: "the resumed parameters do not fit this architecture")
         }
         let trainer = Trainer(model: model, data: data, config: trainingConfig)
-        let initializationStarted = Date()
         var start = try warmStart.map { try $0.parameters(for: model, fresh: trainer.freshParameters()) } ?? initial
         // ALS's factors as the start (`TrainingConfig.InitialEmbeddings.als`), validated as epoch 0 like a
         // warm start, so the curve shows where the GCN begins. A warm start or resumed parameters win.
-        let startsAtALS = start == nil && trainingConfig.initialEmbeddings == .als
-        if startsAtALS {
+        var alsStartSeconds: Double?
+        if start == nil && trainingConfig.initialEmbeddings == .als {
+            let started = Date()
             start = try ALSStart.parameters(
                 for: model, fresh: trainer.freshParameters(), train: split.train, identity: identity, seed: trainingConfig.seed,
                 progress: initializationProgress)
+            alsStartSeconds = Date().timeIntervalSince(started)
         }
-        let initializationSeconds = startsAtALS ? Date().timeIntervalSince(initializationStarted) : 0
-        let result = try trainer.train(initial: start, validatingInitial: warmStart != nil || startsAtALS, progress: progress)
+        let result = try trainer.train(initial: start, validatingInitial: warmStart != nil || alsStartSeconds != nil, progress: progress)
         let scorer = Scorer(model: model, parameters: result.parameters)
         func checkpoint(_ parameters: [Float], testMetrics: EvaluationReport?) -> Checkpoint {
             Checkpoint(
@@ -335,7 +335,7 @@ extension GCNRecommender {
                 .evaluate(trainingConfig.validationSample(of: heldOut))
         }
         return GCNFit(recommender: try GCNRecommender(checkpoint: checkpoint(parameters, testMetrics: testMetrics)), result: result,
-                      testMetrics: testMetrics, coldItemCalibration: calibration, initializationSeconds: initializationSeconds)
+                      testMetrics: testMetrics, coldItemCalibration: calibration, alsStartSeconds: alsStartSeconds)
     }
 }
 

@@ -227,9 +227,9 @@ struct Train: ContextCommand {
                 "validation_recall@20": calibration.validationRecall.map { ["quantile": $0.quantile ?? NSNull(), "recall@20": $0.recall20] as [String: Any] },
             ] as [String: Any]
         }
-        if trainingConfig.initialEmbeddings == .als && warm == nil && initial == nil {
+        if let alsSeconds = fit.alsStartSeconds {
             summary["initial_embeddings"] = [
-                "from": "als", "seconds": fit.initializationSeconds,
+                "from": "als", "seconds": alsSeconds,
                 "initial_validation_recall@20": result.initialValidationRecall ?? NSNull(),
             ] as [String: Any]
         }
@@ -246,9 +246,9 @@ struct Train: ContextCommand {
                 let start = result.initialValidationRecall.map { String(format: "; validation Recall@20 at the start %.4f", $0) } ?? ""
                 context.print("warm start from \(warmStart): kept \(warm.keptUsers) users and \(warm.keptItems) items, \(warm.newUsers) new users and \(warm.newItems) new items\(start)")
             }
-            if summary["initial_embeddings"] != nil {
+            if let alsSeconds = fit.alsStartSeconds {
                 let start = result.initialValidationRecall.map { String(format: ", validation Recall@20 at the start %.4f", $0) } ?? ""
-                context.print("embeddings started at ALS's factors (\(String(format: "%.1f", fit.initializationSeconds)) s\(start))")
+                context.print("embeddings started at ALS's factors (\(String(format: "%.1f", alsSeconds)) s\(start))")
             }
             context.print("best epoch \(result.bestEpoch) of \(result.epochs); \(String(format: "%.3f", result.secondsPerEpoch)) s/epoch; checkpoint \(out)")
             printMetrics(metrics, context: context)
