@@ -14,6 +14,7 @@
 //   sample data          TasteGraphSynth                  (planted-genre generator for GraphData/)
 //   graph                TasteGraphGraph                  (CSR bipartite graph, explicit splits)
 //   metrics              TasteGraphMetrics                (ranking and clustering metrics, pure functions)
+//   sessions             TasteGraphSessions               (sessionization, next-item models, next-item evaluation)
 //   text encoder         TasteGraphText                   (BERT tokenizer, safetensors, MiniLM sentence encoder)
 //   analytics            TasteGraphAnalytics              (related artists by walks, listener segments)
 //   command line         TasteGraphCLI → tastegraph       (thin: parse, call one library function, print)
@@ -53,9 +54,10 @@ let package = Package(
             name: "TasteGraphStore",
             dependencies: ["SQLite", "TasteGraphCore", "TasteGraphSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "TasteGraphSynth", dependencies: ["TasteGraphSupport"]),
+        .target(name: "TasteGraphSynth", dependencies: ["TasteGraphCore", "TasteGraphSupport"]),
         .target(name: "TasteGraphGraph", dependencies: ["TasteGraphCore", "TasteGraphSupport"]),
         .target(name: "TasteGraphMetrics"),
+        .target(name: "TasteGraphSessions", dependencies: ["TasteGraphCore", "TasteGraphSupport"]),
         .target(name: "TasteGraphText", dependencies: ["BLAS"]),
         .target(name: "TasteGraphFeatures", dependencies: ["TasteGraphCore", "TasteGraphGraph", "TasteGraphStore", "TasteGraphText"]),
         .target(
@@ -74,7 +76,7 @@ let package = Package(
         // MARK: Serving (one library under every front end: the CLI now, the HTTP server next)
         .target(
             name: "TasteGraphServing",
-            dependencies: ["TasteGraphCore", "TasteGraphAnalytics", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphRecommend", "TasteGraphStore", "TasteGraphSupport"]
+            dependencies: ["TasteGraphCore", "TasteGraphAnalytics", "TasteGraphFeatures", "TasteGraphGraph", "TasteGraphRecommend", "TasteGraphSessions", "TasteGraphStore", "TasteGraphSupport"]
         ),
 
         // MARK: Command line
@@ -82,7 +84,7 @@ let package = Package(
             name: "TasteGraphCLI",
             dependencies: [
                 "TasteGraphCore", "TasteGraphStore", "TasteGraphSynth", "TasteGraphSupport", "TasteGraphGraph", "TasteGraphAnalytics",
-                "TasteGraphFeatures", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphMetrics", "TasteGraphText", "TasteGraphServing", "BLAS", "Igraph",
+                "TasteGraphFeatures", "TasteGraphModel", "TasteGraphRecommend", "TasteGraphMetrics", "TasteGraphText", "TasteGraphServing", "TasteGraphSessions", "BLAS", "Igraph",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -135,6 +137,7 @@ let package = Package(
         .testTarget(name: "TasteGraphGraphTests", dependencies: ["TasteGraphCore", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]),
         .testTarget(name: "TasteGraphModelTests", dependencies: ["TasteGraphCore", "TasteGraphModel", "TasteGraphGraph", "TasteGraphSupport", "TestSupport"]),
         .testTarget(name: "TasteGraphMetricsTests", dependencies: ["TasteGraphMetrics"]),
+        .testTarget(name: "TasteGraphSessionsTests", dependencies: ["TasteGraphCore", "TasteGraphSessions", "TasteGraphSynth", "TestSupport"]),
         .testTarget(name: "TasteGraphTextTests", dependencies: ["TasteGraphText", "TestSupport"]),
         .testTarget(name: "TasteGraphFeaturesTests", dependencies: ["TasteGraphFeatures", "TasteGraphStore", "TasteGraphText", "TestSupport"]),
         .testTarget(

@@ -4,6 +4,9 @@ public enum DatasetKind: String, Sendable, Codable, CaseIterable {
     case tasteProfile = "taste-profile"
     /// hetrec2011 Last.fm 2k: listens are counted per artist, so items are artists.
     case lastfm
+    /// Timestamped plays (Last.fm 1K users, or `user<TAB>item<TAB>time`): items are tracks, and every
+    /// play event is kept with its time (`GraphStore.timedPlays()`); play counts are derived from them.
+    case listeningHistory = "listening-history"
 }
 
 /// Everything about users, items, artists and tags that the layers above need, in dense-id arrays.

@@ -2,6 +2,7 @@ import Foundation
 import TasteGraphCore
 import TasteGraphGraph
 import TasteGraphModel
+import TasteGraphSupport
 
 /// A model's name in files, flags and JSON (`gcn`, `als`, …). Each model declares its own constant beside
 /// its code (`extension ModelKind { static let als = … }`); `ModelRegistry.kinds` lists them all.
@@ -118,18 +119,9 @@ public struct RegisteredModelEntry: Sendable {
     /// overlaid key by key, so an override names only the settings it changes.
     /// - Throws: `SettingsError` naming the first key `base` does not have.
     static func overlay(_ overrides: [String: Any], onto base: [String: Any], path: String) throws -> [String: Any] {
-        var merged = base
-        for (key, value) in overrides {
-            guard let current = merged[key] else {
-                throw SettingsError(message: "\(path): unknown setting '\(key)'; known: \(merged.keys.sorted().joined(separator: ", "))")
-            }
-            if let nested = value as? [String: Any], let currentObject = current as? [String: Any] {
-                merged[key] = try overlay(nested, onto: currentObject, path: "\(path).\(key)")
-            } else {
-                merged[key] = value
-            }
+        do { return try JSONSettings.overlay(overrides, onto: base, path: path) } catch let error as JSONSettings.Mismatch {
+            throw SettingsError(message: error.message)
         }
-        return merged
     }
 
     private static func merged<M: RegisteredModel>(_: M.Type, _ overrides: [String: Any]) throws -> [String: Any] {

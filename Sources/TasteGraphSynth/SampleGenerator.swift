@@ -88,25 +88,8 @@ public struct SampleGenerator {
             truthUsers: dir.appendingPathComponent("truth_users.tsv").path
         )
 
-        try AtomicTextFile.write(to: paths.songData) { out in
-            out.write("song_id,title,release,artist_name,year\n")
-            for song in songs {
-                out.write(
-                    "\(song.id),\(CSV.field(song.title)),\(CSV.field(song.release)),\(CSV.field(artists[song.artist].name)),\(song.year)\n")
-            }
-        }
-        try AtomicTextFile.write(to: paths.truthArtists) { out in
-            out.write("artist_name\tgenre\n")
-            for artist in artists { out.write("\(artist.name)\t\(Vocabulary.genres[artist.genre].name)\n") }
-        }
-
-        // Songs of each genre with cumulative weights, for weighted draws by binary search.
-        var genreSongs = [[Int]](repeating: [], count: parameters.genres)
-        for (index, song) in songs.enumerated() { genreSongs[artists[song.artist].genre].append(index) }
-        let cumulative = genreSongs.map { members -> [Double] in
-            var total = 0.0
-            return members.map { total += songs[$0].weight; return total }
-        }
+        try writeCatalog(artists: artists, songs: songs, songData: paths.songData, truthArtists: paths.truthArtists)
+        let (genreSongs, cumulative) = songsByGenre(artists: artists, songs: songs)
 
         var listens = 0
         try AtomicTextFile.write(to: paths.triplets) { triplets in
@@ -157,7 +140,33 @@ public struct SampleGenerator {
 
     // MARK: - Catalog
 
-    private func makeArtists(_ rng: inout SplitMix64) -> [Artist] {
+    /// Writes `song_data.csv` and `truth_artists.tsv` (each atomically).
+    func writeCatalog(artists: [Artist], songs: [Song], songData: String, truthArtists: String) throws {
+        try AtomicTextFile.write(to: songData) { out in
+            out.write("song_id,title,release,artist_name,year\n")
+            for song in songs {
+                out.write(
+                    "\(song.id),\(CSV.field(song.title)),\(CSV.field(song.release)),\(CSV.field(artists[song.artist].name)),\(song.year)\n")
+            }
+        }
+        try AtomicTextFile.write(to: truthArtists) { out in
+            out.write("artist_name\tgenre\n")
+            for artist in artists { out.write("\(artist.name)\t\(Vocabulary.genres[artist.genre].name)\n") }
+        }
+    }
+
+    /// The songs of each genre with their cumulative weights, for weighted draws by binary search (`draw`).
+    func songsByGenre(artists: [Artist], songs: [Song]) -> (members: [[Int]], cumulative: [[Double]]) {
+        var genreSongs = [[Int]](repeating: [], count: parameters.genres)
+        for (index, song) in songs.enumerated() { genreSongs[artists[song.artist].genre].append(index) }
+        let cumulative = genreSongs.map { members -> [Double] in
+            var total = 0.0
+            return members.map { total += songs[$0].weight; return total }
+        }
+        return (genreSongs, cumulative)
+    }
+
+    func makeArtists(_ rng: inout SplitMix64) -> [Artist] {
         var names = Set<String>()
         var artists: [Artist] = []
         var rankInGenre = [Int](repeating: 0, count: parameters.genres)
@@ -187,7 +196,7 @@ public struct SampleGenerator {
         }
     }
 
-    private func makeSongs(artists: [Artist], _ rng: inout SplitMix64) -> [Song] {
+    func makeSongs(artists: [Artist], _ rng: inout SplitMix64) -> [Song] {
         // Every artist gets one song; the rest go to artists in proportion to √weight.
         var owner = Array(0..<artists.count)
         var cumulative: [Double] = []
@@ -241,7 +250,7 @@ public struct SampleGenerator {
     // MARK: - Random draws
 
     /// Index of a weighted draw from cumulative weights.
-    private func draw(_ cumulative: [Double], _ rng: inout SplitMix64) -> Int {
+    func draw(_ cumulative: [Double], _ rng: inout SplitMix64) -> Int {
         let target = rng.nextUnit() * cumulative[cumulative.count - 1]
         var low = 0
         var high = cumulative.count - 1
@@ -253,7 +262,7 @@ public struct SampleGenerator {
     }
 
     /// Standard normal by Box–Muller.
-    private func normal(_ rng: inout SplitMix64) -> Double {
+    func normal(_ rng: inout SplitMix64) -> Double {
         let u1 = 1 - rng.nextUnit()
         let u2 = rng.nextUnit()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
@@ -267,7 +276,7 @@ public struct SampleGenerator {
         return min(max(5, value), parameters.songs / 2)
     }
 
-    private func hexID(_ rng: inout SplitMix64) -> String {
+    func hexID(_ rng: inout SplitMix64) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(40)

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import TasteGraphStore
+import TasteGraphSupport
 
 /// Hand-computed example for the filters and the popularity score.
 ///

@@ -6,6 +6,8 @@ import TasteGraphGraph
 import TasteGraphMetrics
 import TasteGraphModel
 import TasteGraphRecommend
+import TasteGraphServing
+import TasteGraphSessions
 import TasteGraphStore
 
 /// `tastegraph evaluate`: every model on one split, one table.
@@ -33,10 +35,22 @@ struct Evaluate: ContextCommand {
             per λ, named MODEL+mmrλ (λ = 0 is the plain MODEL row), each with "diversity": λ in --json.
 
             --json prints {"protocol": {...}, "models": {name: {metrics..., "fit_seconds": s}}}.
+
+            --task next-item evaluates the session models instead (\(NextItemModelRegistry.names), and blend with \
+            its hour-of-day context re-ranking as blend+context) on the store's timestamped plays: sessions cut at \
+            gaps of more than --session-gap minutes; the last --held-out-share of sessions by start time are the \
+            test, the last --validation-share of the ones before are the validation on which every model's \
+            settings are chosen (by MRR@20). For each test session every next play is predicted from the plays \
+            before it: HitRate@20 and MRR@20. --personal names the user–item model the blend mixes in (none: \
+            without). --focus-users FILE (one external user id per line; a header-less first column, such as the \
+            sample's truth_hours.tsv) also reports the test figures on those listeners' sessions.
             """
     )
 
     @OptionGroup var store: StoreOption
+    @Option(name: .long, help: ArgumentHelp("ranking (user–item models, the PEERS protocol) or next-item (session models on timed plays).", valueName: "task"))
+    var task = EvaluationTask.ranking
+    @OptionGroup(title: "Next-item (--task next-item)") var nextItem: NextItemOptions
     @OptionGroup var split: SplitOptions
     @Option(name: .long, help: ArgumentHelp("Comma-separated models from the registry (\(ModelChoice.names.joined(separator: ", ")); default: every registered model).", valueName: "list"))
     var models = ModelRegistry.kinds.map(\.rawValue).joined(separator: ",")
@@ -77,6 +91,7 @@ struct Evaluate: ContextCommand {
     }
 
     func run(context: CLIContext) throws {
+        if task == .nextItem { return try nextItem.run(store: store.store, output: output, context: context) }
         let choices = try ModelChoice.parse(models)
         let outputs = force.outputGuard(store: store.store)
         func savePath(_ choice: ModelChoice) -> String? {
@@ -258,5 +273,68 @@ struct Evaluate: ContextCommand {
 
     private func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as! [String: Any]
+    }
+}
+
+/// What `evaluate` measures.
+enum EvaluationTask: String, ExpressibleByArgument, CaseIterable {
+    case ranking
+    case nextItem = "next-item"
+}
+
+/// The flags of `evaluate --task next-item`.
+struct NextItemOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Minutes of silence that end a listening session.", valueName: "minutes"))
+    var sessionGap = ListeningSessions.defaultGapMinutes
+    @Option(name: .long, help: ArgumentHelp("Share of sessions, the latest by start time, held out as the test.", valueName: "share"))
+    var heldOutShare = 0.1
+    @Option(name: .long, help: ArgumentHelp("Share of the remaining sessions, the latest, held out as the validation that chooses settings.", valueName: "share"))
+    var validationShare = 0.1
+    @Option(name: .long, help: ArgumentHelp("The user–item model the blend mixes in (\(ModelRegistry.names), or none).", valueName: "model"))
+    var personal = "rp3beta"
+    @Option(name: .long, help: ArgumentHelp("Also report the test on these listeners' sessions: a file with one external user id per line (first tab-separated column; a header line is ignored when it names no user).", valueName: "file"))
+    var focusUsers: String?
+
+    func validate() throws {
+        guard sessionGap > 0, sessionGap.isFinite else { throw ValidationError("--session-gap must be a positive number of minutes") }
+        for (name, value) in [("--held-out-share", heldOutShare), ("--validation-share", validationShare)] {
+            guard value > 0, value < 1 else { throw ValidationError("\(name) must lie strictly between 0 and 1, got \(value)") }
+        }
+        guard personal == "none" || ModelRegistry.entry(ModelKind(rawValue: personal)) != nil else {
+            throw ValidationError("--personal: no model '\(personal)'; models: \(ModelRegistry.names), or none")
+        }
+    }
+
+    func run(store path: String, output: OutputOptions, context: CLIContext) throws {
+        var options = NextItemExperiment.Options()
+        options.gapMinutes = sessionGap
+        options.heldOutShare = heldOutShare
+        options.validationShare = validationShare
+        options.personalModel = personal == "none" ? nil : ModelKind(rawValue: personal)
+        if let focusUsers {
+            let text: String
+            do { text = try String(contentsOfFile: focusUsers, encoding: .utf8) } catch {
+                throw ValidationError("--focus-users: cannot read \(focusUsers): \(error.localizedDescription)")
+            }
+            options.focusUsers = Set(text.split(whereSeparator: \.isNewline).compactMap { $0.split(separator: "\t").first.map(String.init) })
+            options.focusName = URL(fileURLWithPath: focusUsers).deletingPathExtension().lastPathComponent
+        }
+        let store = try GraphStore.openExisting(path: path)
+        let progress = context.logger(label: "evaluate", quiet: output.quiet)
+        let report = try NextItemExperiment(options: options).run(store: store) { progress.info("\($0)") }
+        if output.json {
+            context.print(try JSONOutput.encode(report))
+            return
+        }
+        context.print(
+            "next-item, sessions cut at gaps > \(Format.number(report.gapMinutes, digits: 0)) min: \(Format.grouped(report.trainSessions)) train, \(Format.grouped(report.validationSessions)) validation, \(Format.grouped(report.testSessions)) test sessions (\(Format.grouped(report.testPredictions)) predictions)")
+        let focus = report.focusName.map { "  \($0): HR@20  MRR@20  start MRR@20" } ?? ""
+        context.print("model            HitRate@20   MRR@20  start HR@20  start MRR@20\(focus)   settings (chosen on validation)")
+        for row in report.models {
+            var line = row.model.padding(toLength: 16, withPad: " ", startingAt: 0)
+            line += String(format: " %10.4f %8.4f %12.4f %13.4f", row.test.hitRate, row.test.mrr, row.test.startHitRate, row.test.startMrr)
+            if let f = row.focus { line += String(repeating: " ", count: (report.focusName?.count ?? 0) - 3) + String(format: " %10.4f %7.4f %13.4f", f.hitRate, f.mrr, f.startMrr) }
+            context.print(line + "   " + row.settings)
+        }
     }
 }

@@ -14,7 +14,7 @@ struct Import: ParsableCommand {
             in one file is rejected, never summed. Importing a file again replaces the counts it wrote, so \
             re-imports never double play counts.
             """,
-        subcommands: [Lastfm.self, TasteProfile.self]
+        subcommands: [Lastfm.self, TasteProfile.self, Plays.self, Lastfm1K.self]
     )
 }
 
@@ -131,4 +131,64 @@ extension Import {
             if output.json { context.print(try JSONOutput.encode(summary)) } else { summary.printText(to: context) }
         }
     }
+
+    struct Plays: ContextCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import timestamped plays (user<TAB>item<TAB>time), with optional song metadata.",
+            discussion: """
+                One play per row, no header; rows in any order. time: an RFC 3339 date-time (2009-05-04T23:08:57Z, \
+                offsets allowed) or Unix seconds, between 1970 and 2099. Every play is kept with its time (sessions, \
+                next-item models); a (user, item) pair's play count is its number of plays. The same file imported \
+                twice is refused (its plays would count twice). --metadata takes song_data.csv or unique_tracks.txt, \
+                as `import taste-profile` does.
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The plays file.", valueName: "plays"))
+        var plays: String
+        @Option(name: .long, help: ArgumentHelp("Song metadata file (unique_tracks.txt or song_data.csv).", valueName: "file"))
+        var metadata: String?
+        @OptionGroup var store: StoreOption
+        @OptionGroup var flags: ImportFlags
+        @OptionGroup var output: OutputOptions
+
+        func run(context: CLIContext) throws {
+            try importTimed(plays, format: .plays, metadata: metadata, store: store.store, flags: flags, output: output, context: context)
+        }
+    }
+
+    struct Lastfm1K: ContextCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "lastfm-1k",
+            abstract: "Import the Last.fm 1K users dump (userid-timestamp-artid-artname-traid-traname.tsv).",
+            discussion: """
+                Rows: userid<TAB>timestamp<TAB>artist-id<TAB>artist-name<TAB>track-id<TAB>track-name, no header, in \
+                any order. Items are tracks: the MusicBrainz track id, or 'artist-name – track-name' where the dump \
+                has none; artists are their MusicBrainz id, or their name where it has none. Every play is kept with \
+                its time; play counts are derived from them.
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The dump's .tsv file.", valueName: "file"))
+        var file: String
+        @OptionGroup var store: StoreOption
+        @OptionGroup var flags: ImportFlags
+        @OptionGroup var output: OutputOptions
+
+        func run(context: CLIContext) throws {
+            try importTimed(file, format: .lastfm1k, metadata: nil, store: store.store, flags: flags, output: output, context: context)
+        }
+    }
+}
+
+/// The shared body of the timestamped importers.
+private func importTimed(
+    _ path: String, format: TimedPlaysImporter.Format, metadata: String?, store: String, flags: ImportFlags, output: OutputOptions, context: CLIContext
+) throws {
+    let summary = try withImportStore(store) { graphStore in
+        let importer = TimedPlaysImporter(store: graphStore, logger: context.logger(label: "import", quiet: output.quiet))
+        let report = try importer.importPlays(path: path, format: format, metadata: metadata, options: ImportOptions(maxErrors: flags.maxErrors))
+        return try ImportSummary.make(report, store: graphStore)
+    }
+    if output.json { context.print(try JSONOutput.encode(summary)) } else { summary.printText(to: context) }
 }

@@ -170,7 +170,7 @@ public struct TasteProfileImporter {
         var year: Int64?
     }
 
-    private func importMetadata(_ path: String, format: MetadataFormat, artists: IDMap, items: IDMap, session: ImportSession) throws {
+    func importMetadata(_ path: String, format: MetadataFormat, artists: IDMap, items: IDMap, session: ImportSession) throws {
         let db = store.db
         let update = try db.prepare("UPDATE items SET artist_id = ?, title = ?, release = ?, year = ? WHERE id = ?")
         let existing = try db.prepare(

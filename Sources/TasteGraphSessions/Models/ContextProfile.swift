@@ -1,0 +1,131 @@
+import TasteGraphCore
+
+/// Which group each item belongs to, for the context profile: its artist, or where artists are
+/// unknown the item itself.
+public struct ItemGroups: Sendable {
+    /// Shapes: (I); every value in 0..<count.
+    public let group: [Int32]
+    public let count: Int
+
+    /// Groups by artist (`itemArtist[i]`, −1 when unknown: the item is its own group).
+    public init(itemArtist: [Int32]) {
+        var dense: [Int32: Int32] = [:]
+        var next: Int32 = 0
+        group = itemArtist.enumerated().map { item, artist in
+            let key = artist >= 0 ? artist : -1 - Int32(item)
+            if let known = dense[key] { return known }
+            dense[key] = next
+            next += 1
+            return next - 1
+        }
+        count = Int(next)
+    }
+}
+
+/// A listener's hour-by-group profile, the context re-ranking signal: how much more than usual they play
+/// an item's group in this part of the day.
+///
+/// Buckets: the day cut into `24 / bucketHours` parts (UTC), and with `splitWeekend` weekdays apart from
+/// Saturday and Sunday. For listener u, bucket b and group g, with n the training plays:
+///
+///     p(g | u)    = (n(u, g) + μ · p(g)) / (n(u) + μ)
+///     p(g | u, b) = (n(u, b, g) + μ · p(g | u)) / (n(u, b) + μ)
+///     lift(u, b, g) = p(g | u, b) / p(g | u)
+///
+/// and a candidate's score is multiplied by max(0, 1 + λ · (lift − 1)) (λ = `strength`; 0 changes nothing,
+/// nor does an anonymous session or one without an hour).
+public struct ContextProfile: Sendable {
+    public struct Settings: Codable, Sendable, Equatable {
+        public var strength = 0.5
+        public var bucketHours = 3
+        public var splitWeekend = false
+        public var smoothing = 5.0
+
+        public init(strength: Double = 0.5, bucketHours: Int = 3, splitWeekend: Bool = false, smoothing: Double = 5.0) {
+            self.strength = strength
+            self.bucketHours = bucketHours
+            self.splitWeekend = splitWeekend
+            self.smoothing = smoothing
+        }
+    }
+
+    public let settings: Settings
+    let groups: ItemGroups
+    /// Sparse counts: per user, per bucket, group → plays; and per user group → plays.
+    let userBucketGroup: [[[Int32: Float]]]
+    let userBucketTotal: [[Float]]
+    let userGroup: [[Int32: Float]]
+    let userTotal: [Float]
+    let groupShare: [Float]
+
+    public var bucketCount: Int { (24 / settings.bucketHours) * (settings.splitWeekend ? 2 : 1) }
+
+    public init(sessions: ListeningSessions, userCount: Int, groups: ItemGroups, settings: Settings) throws {
+        guard settings.bucketHours >= 1, 24 % settings.bucketHours == 0, settings.smoothing > 0, settings.strength >= 0 else {
+            throw NextItemSettingsError(message: "context: bucketHours must divide 24, smoothing > 0, strength ≥ 0")
+        }
+        self.settings = settings
+        self.groups = groups
+        let buckets = (24 / settings.bucketHours) * (settings.splitWeekend ? 2 : 1)
+        var ubg = [[[Int32: Float]]](repeating: [[Int32: Float]](repeating: [:], count: buckets), count: userCount)
+        var ubt = [[Float]](repeating: [Float](repeating: 0, count: buckets), count: userCount)
+        var ug = [[Int32: Float]](repeating: [:], count: userCount)
+        var ut = [Float](repeating: 0, count: userCount)
+        var share = [Float](repeating: 0, count: groups.count)
+        for s in 0..<sessions.count {
+            let u = Int(sessions.sessionUser[s])
+            guard u < userCount else { continue }
+            for k in sessions.range(s) {
+                let g = groups.group[Int(sessions.items[k])]
+                let t = sessions.times[k]
+                let b = Self.bucket(hour: RFC3339.hour(t), weekday: RFC3339.weekday(t), settings: settings)
+                ubg[u][b][g, default: 0] += 1
+                ubt[u][b] += 1
+                ug[u][g, default: 0] += 1
+                ut[u] += 1
+                share[Int(g)] += 1
+            }
+        }
+        let total = max(1, share.reduce(0, +))
+        userBucketGroup = ubg
+        userBucketTotal = ubt
+        userGroup = ug
+        userTotal = ut
+        groupShare = share.map { $0 / total }
+    }
+
+    static func bucket(hour: Int, weekday: Int?, settings: Settings) -> Int {
+        let part = hour / settings.bucketHours
+        guard settings.splitWeekend, let weekday, weekday >= 5 else { return part }
+        return part + 24 / settings.bucketHours
+    }
+
+    /// The factor of `item` for the query's listener and time, or nil when the query gives no context.
+    func factor(_ query: SessionQuery) -> ((Int32) -> Float)? {
+        guard settings.strength > 0, let user = query.user, let hour = query.hour, (0..<24).contains(hour),
+              Int(user) < userTotal.count, userTotal[Int(user)] > 0
+        else { return nil }
+        let u = Int(user)
+        let b = Self.bucket(hour: hour, weekday: query.weekday, settings: settings)
+        let mu = Float(settings.smoothing), lambda = Float(settings.strength)
+        let nu = userTotal[u], nub = userBucketTotal[u][b]
+        return { item in
+            let g = self.groups.group[Int(item)]
+            let pgu = ((self.userGroup[u][g] ?? 0) + mu * self.groupShare[Int(g)]) / (nu + mu)
+            let pgub = ((self.userBucketGroup[u][b][g] ?? 0) + mu * pgu) / (nub + mu)
+            return max(0, 1 + lambda * (pgub / pgu - 1))
+        }
+    }
+
+    /// Re-ranks `scores` (already filled for `query`) by the listener's profile for the query's time.
+    public func rerank(_ scores: inout CandidateScores, for query: SessionQuery) {
+        guard let factor = factor(query) else { return }
+        scores.reweight(factor)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
