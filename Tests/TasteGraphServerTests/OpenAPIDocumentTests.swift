@@ -71,6 +71,11 @@ import Testing
         Case(method: "get", template: "/v1/users/{user}/recommendations", path: "/v1/users/USER/recommendations?at=yesterday", body: nil, token: false, status: 422),
         Case(method: "get", template: "/v1/users/{user}/recommendations", path: "/v1/users/USER/recommendations?k=5&diversity=0.5", body: nil, token: false, status: 200),
         Case(method: "get", template: "/v1/users/{user}/recommendations", path: "/v1/users/USER/recommendations?diversity=2.0", body: nil, token: false, status: 422),
+        // The fixture's store has no timestamped plays: the session routes answer 409 (their 200s: SessionRoutesTests).
+        Case(method: "post", template: "/v1/sessions/next", path: "/v1/sessions/next", body: #"{"items":["ITEM"]}"#, token: false, status: 409),
+        Case(method: "post", template: "/v1/sessions/next", path: "/v1/sessions/next", body: "{oops", token: false, status: 400),
+        Case(method: "post", template: "/v1/playlists/continue", path: "/v1/playlists/continue", body: #"{"items":["ITEM"]}"#, token: false, status: 409),
+        Case(method: "post", template: "/v1/playlists/continue", path: "/v1/playlists/continue", body: #"{"items":[]}"#, token: false, status: 422),
     ]
 
     /// Every case runs under this experiment, so recommendations carry `experiment` and a policy's `route`.
@@ -90,7 +95,7 @@ import Testing
         }
         #expect(Self.document["openapi"] as? String == "3.1.0")
         #expect(documented == Set(Self.cases.map { "\($0.method) \($0.template)" }))
-        #expect(documented.count == 13)
+        #expect(documented.count == 15)
     }
 
     @Test(arguments: cases)

@@ -83,6 +83,18 @@ enum Routes {
             return try respond { try live.snapshot.segment(forUser: user) }
         }
 
+        // Session routes: POST for a body of items, but reads (no token, nothing stored).
+        v1.post("sessions/next") { request, _ in
+            let ask = try await JSONResponse.decode(SessionNextRequest.self, from: request, limit: server.settings.maxBodyBytes)
+            try checkBatch(max(1, ask.items.count), field: "items", limit: server.settings.maxBatchSize)
+            return try respond { try live.snapshot.sessions.get().next(ask) }
+        }
+        v1.post("playlists/continue") { request, _ in
+            let ask = try await JSONResponse.decode(PlaylistContinueRequest.self, from: request, limit: server.settings.maxBodyBytes)
+            try checkBatch(ask.items.count, field: "items", limit: server.settings.maxBatchSize)
+            return try respond { try live.snapshot.sessions.get().continuation(ask) }
+        }
+
         let writes = v1.group().add(middleware: BearerTokenMiddleware(token: server.token))
         writes.post("listens") { request, _ in
             let batch = try await JSONResponse.decode(ListenBatch.self, from: request, limit: server.settings.maxBodyBytes)

@@ -41,6 +41,9 @@ public final class ServingSnapshot: Sendable {
     public let armModels: [String: RecommendationService]
     /// Result of loading the latest segmentation: the service, or why there is none (no segmentation yet).
     public let segments: Result<SegmentService, ServingError>
+    /// The session models (`/v1/sessions/next`, `/v1/playlists/continue`), or why there are none (a store
+    /// without timestamped plays).
+    public let sessions: Result<SessionService, ServingError>
     /// When the snapshot was loaded.
     public let loadedAt: Date
     /// Unique per load: answers computed from this snapshot may be cached under it.
@@ -67,6 +70,11 @@ public final class ServingSnapshot: Sendable {
             segments = .success(try SegmentService(store: store))
         } catch let error as ServingError {
             segments = .failure(error)
+        }
+        do {
+            sessions = .success(try SessionService(store: store))
+        } catch let error as ServingError {
+            sessions = .failure(error)
         }
         loadedAt = Date()
     }
