@@ -36,7 +36,8 @@ build: deps
 
 ## demo: what TasteGraph is for, on the bundled GraphData sample, each step's output shown: import, train the
 ## GCN (seeded), recommend for a sample listener with --explain, "fans also like" for a sample artist, listener
-## segments, and their export as audiences with hashed ids (salt from a file, never on the command line).
+## segments, and their export as audiences with hashed ids (salt from a file, never on the command line),
+## then a timestamped sample's listening sessions (`generate --timestamped`, `import plays`, `stats`).
 ## Everything goes under out/demo/, which the demo owns and recreates.
 DEMO_DIR     := out/demo
 DEMO_USER    := 89c05e4b4cef2621fc55d926fdac51497f596f1d
@@ -58,6 +59,10 @@ demo: build
 	@head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DEMO_DIR)/salt && chmod 600 $(DEMO_DIR)/salt
 	$(BIN) segments export --store $(DEMO_STORE) --out $(DEMO_DIR)/audiences --hash-ids --salt-file $(DEMO_DIR)/salt --min-audience 50
 	@head -3 $(DEMO_DIR)/audiences/members.csv
+	@echo; echo "== 7. listening sessions: timestamped plays, sessions by the 30-minute rule, plays by hour =="
+	$(BIN) generate --timestamped --users 300 --out $(DEMO_DIR)/sessions-sample --quiet
+	$(BIN) import plays $(DEMO_DIR)/sessions-sample/plays.tsv --metadata $(DEMO_DIR)/sessions-sample/song_data.csv --store $(DEMO_DIR)/sessions.sqlite --quiet
+	$(BIN) stats --store $(DEMO_DIR)/sessions.sqlite
 
 ## test: the layer check (`make lint`), every test (Swift Testing), the fuzzers (`make fuzz`), then every notebook
 ## executed headless (`make notebooks`); tests needing

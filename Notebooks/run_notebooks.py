@@ -18,6 +18,9 @@ writes into out/notebooks/<dataset>/:
     replay-paired.json    `replay --each-arm --json`: every arm replayed alone over every user, paired comparisons
     replay.json           `replay --json` of that experiment over the test listens (replay/test.tsv on the
                           sample, written by holdout_split.py; lastfm-2k's split/test.tsv)
+    sessions/             on the sample only: `generate --timestamped` (seed 42), its store (`import plays`),
+                          sessions-stats.json (`stats --json`) and next-item.json (`evaluate --task next-item
+                          --json`, with the planted hour-dependent listeners as --focus-users)
     01-explore.ipynb …    the executed notebooks (the committed ones in Notebooks/ are never written)
 
 Run it with the notebooks' virtual environment (it needs nbclient): `make notebooks` does. Exit status 0
@@ -325,6 +328,17 @@ def build_artifacts(data: Dataset, out: Path, run: Runner, args, log) -> dict[st
                                                      ensure_ascii=False), encoding="utf-8")
     with timed("replay"):
         build_replay(data, out, store, run, args, log, timed)
+    if data.name == "graphdata":
+        with timed("sessions"):
+            sessions = out / "sessions"
+            if sessions.exists():
+                shutil.rmtree(sessions)
+            run(["generate", "--timestamped", "--out", sessions / "sample", "--seed", "42", "--quiet"])
+            run(["import", "plays", sessions / "sample" / "plays.tsv", "--metadata", sessions / "sample" / "song_data.csv",
+                 "--store", sessions / "store.sqlite", "--quiet"])
+            run(["stats", "--store", sessions / "store.sqlite", "--json"], stdout=sessions / "sessions-stats.json")
+            run(["evaluate", "--task", "next-item", "--store", sessions / "store.sqlite", "--json", "--quiet",
+                 "--focus-users", sessions / "sample" / "truth_hours.tsv"], stdout=sessions / "next-item.json")
     return times
 
 

@@ -67,13 +67,15 @@ class Artifacts:
     paired_json: Path
     peers: Path
     truth: Path | None
+    sessions_stats: Path
+    next_item_json: Path
 
     def describe(self) -> pd.DataFrame:
         """One row per input: its path and whether it exists (the first cell of each notebook shows it)."""
         rows = []
         for name in ["store", "eval_json", "diversity_json", "train_log", "train_json", "checkpoint", "segments_json",
                      "segments_export", "related_json", "prepare_json", "replay_json", "experiment_json", "paired_json",
-                     "peers", "truth"]:
+                     "peers", "truth", "sessions_stats", "next_item_json"]:
             path = getattr(self, name)
             rows.append({"input": name, "path": str(path) if path else "—",
                          "present": bool(path) and Path(path).exists()})
@@ -115,6 +117,8 @@ def artifacts() -> Artifacts:
         paired_json=pick("TG_REPLAY_PAIRED", root / "replay-paired.json"),
         peers=pick("TG_PEERS", (REPO_DIR.parent / "shared" / "PEERS.md")),
         truth=truth,
+        sessions_stats=pick("TG_SESSIONS_STATS", root / "sessions" / "sessions-stats.json"),
+        next_item_json=pick("TG_NEXT_ITEM", root / "sessions" / "next-item.json"),
     )
 
 

@@ -53,6 +53,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 CYCLE_LUA = os.path.join(HERE, "cycle.lua")
+POST_LUA = os.path.join(HERE, "post_bodies.lua")
 
 # Issue 14, "Targets".
 TARGETS = {
@@ -62,10 +63,12 @@ TARGETS = {
     "ack_to_change_ms": 50.0,             # a changed recommendation ≤ 50 ms after the ack (p99 here)
     "reload_failed_requests": 0,          # zero failed requests during a reload under load
     "exposure_log_cost_at_16": 0.10,      # logging every served list costs ≤ 10 % of req/s at 16 connections
+    "sessions_next_p99_ms_at_16": 5.0,    # issue 18: POST /v1/sessions/next p99 at 16 connections
 }
 
 TARGETS_MET = ("gcn_rps_vs_reference_at_16", "gcn_p99_ms_at_16", "ingest_listens_per_s", "nothing_acked_lost",
-               "ack_to_change_ms", "reload_failed_requests", "exposure_log_cost_at_16", "every_answered_list_logged")
+               "ack_to_change_ms", "reload_failed_requests", "exposure_log_cost_at_16", "every_answered_list_logged",
+               "sessions_next_p99_ms_at_16")
 
 
 def log(message):
@@ -906,8 +909,72 @@ def section(work):
         return {"error": str(error)}
 
 
+def sessions_bench(args, report):
+    """POST /v1/sessions/next and /v1/playlists/continue under wrk on the generated timestamped sample
+    (`tastegraph generate --timestamped`, its defaults: 1,000 listeners, about 165k plays): bodies are the
+    first 1-5 plays of 20,000 real sessions with their listener and hour, and playlists of 10 of a session's
+    songs, cycled (so after the first pass the answer cache holds them, as it holds the GCN route's users);
+    then sessions/next again on a server with --answer-cache 0, every request scored afresh."""
+    work = os.path.join(args.work, "sessions")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    sample, store = os.path.join(work, "sample"), os.path.join(work, "store.sqlite")
+    run_cli([args.binary, "generate", "--timestamped", "--out", sample, "--seed", str(args.seed or 42), "--quiet"])
+    imported = last_json(run_cli([args.binary, "import", "plays", os.path.join(sample, "plays.tsv"), "--metadata",
+                                  os.path.join(sample, "song_data.csv"), "--store", store, "--json", "--quiet"]))
+    model = os.path.join(work, "itemknn.tgm")
+    run_cli([args.binary, "train", "--model", "itemknn", "--store", store, "--out", model, "--quiet"])
+    sessions, current = [], None
+    with open(os.path.join(sample, "plays.tsv"), encoding="utf-8") as f:
+        for line in f:
+            user, item, at = line.rstrip("\n").split("\t")
+            t = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            if current is None or current["user"] != user or (t - current["last"]).total_seconds() > 1800:
+                current = {"user": user, "items": [], "last": t, "hour": t.hour, "weekday": t.weekday()}
+                sessions.append(current)
+            current["items"].append(item)
+            current["last"] = t
+    bodies, playlists = os.path.join(work, "next.jsonl"), os.path.join(work, "playlists.jsonl")
+    with open(bodies, "w") as f:
+        for n, session in enumerate(sessions[:20000]):
+            prefix = session["items"][: 1 + n % min(5, len(session["items"]))]
+            f.write(json.dumps({"items": prefix, "user": session["user"], "k": args.k,
+                                "context": {"hour": session["hour"], "weekday": session["weekday"]}}) + "\n")
+    with open(playlists, "w") as f:
+        for session in sessions[:20000:2]:
+            f.write(json.dumps({"items": session["items"][:10], "k": args.k, "max_per_artist": 2}) + "\n")
+    token_file = os.path.join(work, "token")
+    with open(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(hashlib.sha256(os.urandom(32)).hexdigest() + "\n")
+    result = report.setdefault("tastegraph", {})["sessions"] = {"plays": imported.get("rows_read"), "sessions": len(sessions)}
+    service, _ = start_ours(args, store, model, token_file, log_name="sessions-server.log")
+    try:
+        url = f"http://127.0.0.1:{service.port}"
+        result["startup_seconds"] = service.startup_seconds
+        # One pass over the bodies first (20,000 at about 4,000 req/s uncached), so that the measured runs see
+        # the cache as a server that has answered these sessions before; the uncached runs below see none.
+        fill = max(args.warmup, 8)
+        result["cache_fill"] = run_wrk(args, url, POST_LUA, {"BODY_FILE": bodies, "BODY_PATH": "/v1/sessions/next"},
+                                       args.connections[0], fill, "sessions/next (cache fill)")
+        run_wrk(args, url, POST_LUA, {"BODY_FILE": playlists, "BODY_PATH": "/v1/playlists/continue"},
+                args.connections[0], fill, "playlists/continue (cache fill)")
+        result["next"] = wrk_matrix(args, url, POST_LUA, {"BODY_FILE": bodies, "BODY_PATH": "/v1/sessions/next"}, "sessions/next")
+        result["playlists"] = wrk_matrix(args, url, POST_LUA, {"BODY_FILE": playlists, "BODY_PATH": "/v1/playlists/continue"}, "playlists/continue")
+        result["peak_rss_mib"] = service.peak_rss_mib()
+    finally:
+        service.stop()
+    # The same bodies without the answer cache: every request scored afresh.
+    service, _ = start_ours(args, store, model, token_file, extra=("--answer-cache", "0"), log_name="sessions-uncached.log")
+    try:
+        result["next_uncached"] = wrk_matrix(args, f"http://127.0.0.1:{service.port}", POST_LUA,
+                                             {"BODY_FILE": bodies, "BODY_PATH": "/v1/sessions/next"}, "sessions/next, --answer-cache 0")
+    finally:
+        service.stop()
+
+
 def verdict(report):
     ours, ref = report.get("tastegraph", {}), report.get("reference", {})
+    next16 = (((ours.get("sessions") or {}).get("next")) or {}).get("16") or {}
     gcn16 = (ours.get("recommendations_gcn") or {}).get("16") or {}
     ref16 = ((ref.get("recommendations") or {}).get("16")) or {}
     measured, met = {}, {}
@@ -915,6 +982,12 @@ def verdict(report):
         ratio = gcn16["requests_per_s"] / ref16["requests_per_s"]
         measured["gcn_rps_vs_reference_at_16"] = round(ratio, 2)
         met["gcn_rps_vs_reference_at_16"] = ratio >= TARGETS["gcn_rps_vs_reference_at_16"]
+    uncached16 = (((ours.get("sessions") or {}).get("next_uncached")) or {}).get("16") or {}
+    if "p99_ms" in uncached16:
+        measured["sessions_next_uncached_p99_ms_at_16"] = uncached16["p99_ms"]  # reported, not a target
+    if "p99_ms" in next16:
+        measured["sessions_next_p99_ms_at_16"] = next16["p99_ms"]
+        met["sessions_next_p99_ms_at_16"] = next16["p99_ms"] <= TARGETS["sessions_next_p99_ms_at_16"] and next16["errors"] == 0
     if "p99_ms" in gcn16:
         measured["gcn_p99_ms_at_16"] = gcn16["p99_ms"]
         met["gcn_p99_ms_at_16"] = gcn16["p99_ms"] <= TARGETS["gcn_p99_ms_at_16"] and gcn16["errors"] == 0
@@ -1001,7 +1074,7 @@ def parse_args(argv):
     except ValueError:
         parser.error("--connections takes comma-separated integers, e.g. 16,64")
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = args.skip - {"reference", "ours", "reads", "reload", "change", "ingest"}
+    unknown = args.skip - {"reference", "ours", "reads", "reload", "change", "ingest", "sessions"}
     if unknown:
         parser.error(f"--skip: unknown section(s) {', '.join(sorted(unknown))}")
     if args.reference_only:
@@ -1064,13 +1137,20 @@ def main(argv=None):
         if "reference" not in args.skip:
             log("== the reference service ==")
             reference = Reference(args, report)
-        if "ours" not in args.skip:
+        if "ours" not in args.skip and not {"reads", "reload", "change", "ingest"} <= args.skip:
             log("== tastegraph-server ==")
             try:
                 ours_bench(args, report, run_id, reference)
             except (BenchError, OSError, http.client.HTTPException, subprocess.SubprocessError, sqlite3.Error, ValueError) as error:
                 log(f"error: {error}")
                 report.setdefault("tastegraph", {})["error"] = str(error)
+        if "ours" not in args.skip and "sessions" not in args.skip:
+            log("== session routes (generated timestamped sample) ==")
+            try:
+                sessions_bench(args, report)
+            except (BenchError, OSError, http.client.HTTPException, subprocess.SubprocessError, ValueError) as error:
+                log(f"error: {error}")
+                report.setdefault("tastegraph", {}).setdefault("sessions", {})["error"] = str(error)
         if reference:
             reference.finish()  # its runs, when ours were skipped or failed before them
     except KeyboardInterrupt as stop:

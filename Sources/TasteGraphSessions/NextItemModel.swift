@@ -62,16 +62,13 @@ public struct CandidateScores: Sendable {
         touched.removeAll(keepingCapacity: true)
     }
 
-    /// The best `k` touched items that `keep` admits, best first (ties: lower item id).
+    /// The best `k` touched items with a positive score that `keep` admits, best first (ties: lower item id).
+    /// - Complexity: O(touched · log k) (`TopK.select` over the touched items).
     public func top(_ k: Int, where keep: (Int32) -> Bool = { _ in true }) -> [(item: Int32, score: Float)] {
-        guard k > 0 else { return [] }
-        var candidates = touched.filter { values[Int($0)] > 0 && keep($0) }
-        let better: (Int32, Int32) -> Bool = { a, b in
-            let va = values[Int(a)], vb = values[Int(b)]
-            return va != vb ? va > vb : a < b
+        values.withUnsafeBufferPointer { values in
+            TopK.select(k, of: values, among: touched.lazy.map { Int($0) }, where: { values[$0] > 0 && keep(Int32($0)) })
+                .map { (Int32($0), values[$0]) }
         }
-        candidates.sort(by: better)
-        return candidates.prefix(k).map { ($0, values[Int($0)]) }
     }
 
     /// The 1-based rank of `item` among all items (touched by score, ties by lower id), or nil when it is

@@ -13,6 +13,15 @@ public enum TopK {
     /// it when it ranks before it.
     /// - Complexity: O(n log k) for n scores, O(k) memory (a full sort is O(n log n) and O(n)).
     public static func select(_ k: Int, of scores: UnsafeBufferPointer<Float>, where keep: (Int) -> Bool = { _ in true }) -> [Int] {
+        select(k, of: scores, among: 0..<scores.count, where: keep)
+    }
+
+    /// `select` over only the indices of `candidates` (each once, any order): the sparse case, where a
+    /// model scored a few hundred items of a large catalog.
+    /// - Complexity: O(c log k) for c candidates.
+    public static func select<C: Sequence<Int>>(
+        _ k: Int, of scores: UnsafeBufferPointer<Float>, among candidates: C, where keep: (Int) -> Bool = { _ in true }
+    ) -> [Int] {
         guard k > 0 else { return [] }
         var heap: [Int] = []  // worst at heap[0]
         heap.reserveCapacity(k)
@@ -41,7 +50,7 @@ public enum TopK {
                 parent = pick
             }
         }
-        for index in 0..<scores.count {
+        for index in candidates {
             let score = scores[index]
             if score.isNaN { continue }
             if heap.count == k {

@@ -328,12 +328,12 @@ struct NextItemOptions: ParsableArguments {
         }
         context.print(
             "next-item, sessions cut at gaps > \(Format.number(report.gapMinutes, digits: 0)) min: \(Format.grouped(report.trainSessions)) train, \(Format.grouped(report.validationSessions)) validation, \(Format.grouped(report.testSessions)) test sessions (\(Format.grouped(report.testPredictions)) predictions)")
-        let focus = report.focusName.map { "  \($0): HR@20  MRR@20  start MRR@20" } ?? ""
+        let focus = report.focusName.map { "  \($0): HR@20  MRR@20  start HR@20  start MRR@20" } ?? ""
         context.print("model            HitRate@20   MRR@20  start HR@20  start MRR@20\(focus)   settings (chosen on validation)")
         for row in report.models {
             var line = row.model.padding(toLength: 16, withPad: " ", startingAt: 0)
             line += String(format: " %10.4f %8.4f %12.4f %13.4f", row.test.hitRate, row.test.mrr, row.test.startHitRate, row.test.startMrr)
-            if let f = row.focus { line += String(repeating: " ", count: (report.focusName?.count ?? 0) - 3) + String(format: " %10.4f %7.4f %13.4f", f.hitRate, f.mrr, f.startMrr) }
+            if let f = row.focus { line += String(repeating: " ", count: (report.focusName?.count ?? 0) - 3) + String(format: " %10.4f %7.4f %12.4f %13.4f", f.hitRate, f.mrr, f.startHitRate, f.startMrr) }
             context.print(line + "   " + row.settings)
         }
     }

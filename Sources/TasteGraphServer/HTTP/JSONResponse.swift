@@ -59,16 +59,28 @@ enum JSONResponse {
 
     /// As `decode`, but an empty body is nil (for routes whose body is optional).
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int, allowEmpty: Bool) async throws -> T? {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw APIError.tooLarge(limit: limit)
-        }
+        let buffer = try await body(of: request, limit: limit)
         guard buffer.readableBytes > 0 else {
             if allowEmpty { return nil }
             throw APIError.badRequest("the request needs a JSON body")
         }
+        return try decode(type, from: buffer)
+    }
+
+    /// The request's body, at most `limit` bytes.
+    /// - Throws: `APIError` 413 over the limit.
+    static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge(limit: limit)
+        }
+    }
+
+    /// Decodes a collected body: 422 naming the key path (`listens[3].plays`) of a field that is missing
+    /// or mistyped; 400 for a body that is empty or not JSON.
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
         do {
             return try decoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {

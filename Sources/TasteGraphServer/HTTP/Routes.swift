@@ -9,6 +9,8 @@ import TasteGraphStore
 enum Routes {
     /// Largest `k` a list route accepts.
     static let maximumCount = 500
+    /// Largest request body whose answer the session routes cache (a session or playlist of a few dozen ids).
+    static let cacheableBody = 4_096
 
     static func add(to router: Router<APIContext>, server: ServerContext) {
         let live = server.live
@@ -83,16 +85,26 @@ enum Routes {
             return try respond { try live.snapshot.segment(forUser: user) }
         }
 
-        // Session routes: POST for a body of items, but reads (no token, nothing stored).
+        // Session routes: POST for a body of items, but reads (no token, nothing stored). Their answers
+        // depend on the body and the snapshot only, so the answer cache keys them by the body's bytes (bodies
+        // of at most `cacheableBody` bytes: a key never holds more, whatever clients send).
         v1.post("sessions/next") { request, _ in
-            let ask = try await JSONResponse.decode(SessionNextRequest.self, from: request, limit: server.settings.maxBodyBytes)
-            try checkBatch(max(1, ask.items.count), field: "items", limit: server.settings.maxBatchSize)
-            return try respond { try live.snapshot.sessions.get().next(ask) }
+            let body = try await JSONResponse.body(of: request, limit: server.settings.maxBodyBytes)
+            let snapshot = live.snapshot
+            return JSONResponse.ok(try server.cache.body(for: "sessions/next " + String(buffer: body), version: body.readableBytes <= cacheableBody ? AnswerVersion(snapshot: snapshot) : nil) {
+                let ask = try JSONResponse.decode(SessionNextRequest.self, from: body)
+                try checkBatch(max(1, ask.items.count), field: "items", limit: server.settings.maxBatchSize)
+                return try JSONResponse.buffer(try serve { try snapshot.sessions.get().next(ask) })
+            })
         }
         v1.post("playlists/continue") { request, _ in
-            let ask = try await JSONResponse.decode(PlaylistContinueRequest.self, from: request, limit: server.settings.maxBodyBytes)
-            try checkBatch(ask.items.count, field: "items", limit: server.settings.maxBatchSize)
-            return try respond { try live.snapshot.sessions.get().continuation(ask) }
+            let body = try await JSONResponse.body(of: request, limit: server.settings.maxBodyBytes)
+            let snapshot = live.snapshot
+            return JSONResponse.ok(try server.cache.body(for: "playlists/continue " + String(buffer: body), version: body.readableBytes <= cacheableBody ? AnswerVersion(snapshot: snapshot) : nil) {
+                let ask = try JSONResponse.decode(PlaylistContinueRequest.self, from: body)
+                try checkBatch(ask.items.count, field: "items", limit: server.settings.maxBatchSize)
+                return try JSONResponse.buffer(try serve { try snapshot.sessions.get().continuation(ask) })
+            })
         }
 
         let writes = v1.group().add(middleware: BearerTokenMiddleware(token: server.token))

@@ -100,6 +100,7 @@ public struct NextItemExperiment {
             let fitStart = Date()
             let model = try candidate.entry.fit(testData, overrides: best!.settings)
             let fitSeconds = Date().timeIntervalSince(fitStart)
+            if let groups = (model as? SessionBlend)?.contextGroupCount { progress("\(candidate.name): \(groups) context groups") }
             let test = NextItemEvaluation.evaluate(model, on: outer.test)
             let focus = focusIDs.isEmpty ? nil : NextItemEvaluation.evaluate(model, on: outer.test, keep: { focusIDs.contains($0) })
             progress("\(candidate.name): HitRate@20 \(String(format: "%.4f", test.hitRate)), MRR@20 \(String(format: "%.4f", test.mrr))")
@@ -147,10 +148,12 @@ enum NextItemTuning {
                 }
             }),
             Candidate(name: "blend+context", entry: registry("blend"), grid: { chosen in
-                [0.25, 0.5, 1.0].map { strength in
-                    var settings = chosen["blend"] ?? [:]
-                    settings["context"] = ["strength": strength]
-                    return settings
+                ["communities", "artist"].flatMap { groups in
+                    [0.5, 1.0, 2.0].map { strength in
+                        var settings = chosen["blend"] ?? [:]
+                        settings["context"] = ["strength": strength, "groups": groups] as [String: Any]
+                        return settings
+                    }
                 }
             }),
         ]

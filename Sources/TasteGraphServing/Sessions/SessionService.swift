@@ -161,20 +161,26 @@ public final class SessionService: Sendable {
     private func answer(_ query: SessionQuery, count: Int, maxPerArtist: Int, keep: (Int32) -> Bool) -> [ServedItem] {
         var scores = CandidateScores(itemCount: model.itemCount)
         model.score(query, into: &scores)
-        var perArtist: [Int: Int] = [:]
-        var picked: [ServedItem] = []
-        for (item, score) in scores.top(scores.touched.count, where: { keep($0) && catalog.itemActive[Int($0)] }) {
-            let artist = catalog.itemArtist[Int(item)]
-            if maxPerArtist > 0 && artist >= 0 {
-                if perArtist[artist, default: 0] >= maxPerArtist { continue }
-                perArtist[artist, default: 0] += 1
+        // The best few candidates; when the per-artist cap leaves fewer than `count`, twice as many, and so on.
+        var candidates = maxPerArtist > 0 ? 4 * count : count
+        while true {
+            let ranked = scores.top(candidates, where: { keep($0) && catalog.itemActive[Int($0)] })
+            var perArtist: [Int: Int] = [:]
+            var picked: [ServedItem] = []
+            for (item, score) in ranked {
+                let artist = catalog.itemArtist[Int(item)]
+                if maxPerArtist > 0 && artist >= 0 {
+                    if perArtist[artist, default: 0] >= maxPerArtist { continue }
+                    perArtist[artist, default: 0] += 1
+                }
+                picked.append(ServedItem(
+                    item: catalog.itemExternalIDs[Int(item)], title: catalog.itemTitles[Int(item)] ?? catalog.itemExternalIDs[Int(item)],
+                    artist: artist >= 0 ? catalog.artistNames[artist] : "", score: Double(score), predictedPlays: nil, because: nil))
+                if picked.count == count { break }
             }
-            picked.append(ServedItem(
-                item: catalog.itemExternalIDs[Int(item)], title: catalog.itemTitles[Int(item)] ?? catalog.itemExternalIDs[Int(item)],
-                artist: artist >= 0 ? catalog.artistNames[artist] : "", score: Double(score), predictedPlays: nil, because: nil))
-            if picked.count == count { break }
+            if picked.count == count || ranked.count < candidates { return picked }
+            candidates *= 2
         }
-        return picked
     }
 }
 

@@ -1,7 +1,8 @@
 import TasteGraphCore
+import TasteGraphSupport
 
-/// Which group each item belongs to, for the context profile: its artist, or where artists are
-/// unknown the item itself.
+/// Which group each item belongs to, for the context profile: its artist, its artist's community, or where
+/// artists are unknown the item itself.
 public struct ItemGroups: Sendable {
     /// Shapes: (I); every value in 0..<count.
     public let group: [Int32]
@@ -20,6 +21,44 @@ public struct ItemGroups: Sendable {
         }
         count = Int(next)
     }
+
+    /// Groups by artist community: label propagation over the artist graph of the sessions, where two
+    /// artists are linked by how often one's song is played right after the other's (either order).
+    /// Each sweep visits the artists in a seeded order and gives each the label of largest total link
+    /// weight among its neighbours (ties: the smaller label); at most `sweeps` sweeps, fewer when none
+    /// changes. Genres, which sessions mostly stay within, come out as communities; an artist without
+    /// links keeps its own.
+    public static func artistCommunities(sessions: ListeningSessions, itemArtist: [Int32], sweeps: Int = 20, seed: UInt64 = 0) -> ItemGroups {
+        let artistCount = Int((itemArtist.max() ?? -1) + 1)
+        var links = [[Int32: Float]](repeating: [:], count: artistCount)
+        for s in 0..<sessions.count {
+            let range = sessions.range(s)
+            for k in range.dropFirst() {
+                let a = itemArtist[Int(sessions.items[k - 1])], b = itemArtist[Int(sessions.items[k])]
+                guard a >= 0, b >= 0, a != b else { continue }
+                links[Int(a)][b, default: 0] += 1
+                links[Int(b)][a, default: 0] += 1
+            }
+        }
+        var label = (0..<artistCount).map { Int32($0) }
+        var order = Array(0..<artistCount)
+        var rng = SplitMix64(seed: seed)
+        for _ in 0..<sweeps {
+            order.shuffle(using: &rng)
+            var changed = false
+            for a in order where !links[a].isEmpty {
+                var weight: [Int32: Float] = [:]
+                for (b, w) in links[a] { weight[label[Int(b)], default: 0] += w }
+                let best = weight.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }!.key
+                if best != label[a] {
+                    label[a] = best
+                    changed = true
+                }
+            }
+            if !changed { break }
+        }
+        return ItemGroups(itemArtist: itemArtist.map { $0 >= 0 ? label[Int($0)] : -1 })
+    }
 }
 
 /// A listener's hour-by-group profile, the context re-ranking signal: how much more than usual they play
@@ -32,16 +71,24 @@ public struct ItemGroups: Sendable {
 ///     p(g | u, b) = (n(u, b, g) + μ · p(g | u)) / (n(u, b) + μ)
 ///     lift(u, b, g) = p(g | u, b) / p(g | u)
 ///
-/// and a candidate's score is multiplied by max(0, 1 + λ · (lift − 1)) (λ = `strength`; 0 changes nothing,
-/// nor does an anonymous session or one without an hour).
+/// and a candidate's score is multiplied by max(0, 1 + λ' · (lift − 1)), with λ' = λ / (1 + n) for a
+/// session of n plays so far when `fade` is on (the default), else λ' = λ (λ = `strength`; 0 changes
+/// nothing, nor does an anonymous session or one without an hour). Fading lets the time of day decide a
+/// session's start, where nothing else is known, and the session's own plays decide as it goes on.
 public struct ContextProfile: Sendable {
     public struct Settings: Codable, Sendable, Equatable {
         public var strength = 0.5
         public var bucketHours = 3
         public var splitWeekend = false
         public var smoothing = 5.0
+        /// What an item's group is: its artist's community (`communities`) or its artist (`artist`).
+        public var groups = "communities"
+        /// Weaken the re-ranking as the session grows (λ / (1 + n)).
+        public var fade = true
 
-        public init(strength: Double = 0.5, bucketHours: Int = 3, splitWeekend: Bool = false, smoothing: Double = 5.0) {
+        public init(strength: Double = 0.5, bucketHours: Int = 3, splitWeekend: Bool = false, smoothing: Double = 5.0, groups: String = "communities", fade: Bool = true) {
+            self.groups = groups
+            self.fade = fade
             self.strength = strength
             self.bucketHours = bucketHours
             self.splitWeekend = splitWeekend
@@ -57,6 +104,8 @@ public struct ContextProfile: Sendable {
     let userGroup: [[Int32: Float]]
     let userTotal: [Float]
     let groupShare: [Float]
+
+    public var groupCount: Int { groups.count }
 
     public var bucketCount: Int { (24 / settings.bucketHours) * (settings.splitWeekend ? 2 : 1) }
 
@@ -107,7 +156,8 @@ public struct ContextProfile: Sendable {
         else { return nil }
         let u = Int(user)
         let b = Self.bucket(hour: hour, weekday: query.weekday, settings: settings)
-        let mu = Float(settings.smoothing), lambda = Float(settings.strength)
+        let mu = Float(settings.smoothing)
+        let lambda = Float(settings.strength) / (settings.fade ? Float(1 + query.items.count) : 1)
         let nu = userTotal[u], nub = userBucketTotal[u][b]
         return { item in
             let g = self.groups.group[Int(item)]

@@ -32,7 +32,13 @@ public struct SessionBlend: RegisteredNextItemModel {
     let context: ContextProfile?
 
     public static func fit(_ data: NextItemTrainingData, settings: Settings) throws -> SessionBlend {
-        let groups = ItemGroups(itemArtist: data.itemArtist ?? [Int32](repeating: -1, count: data.itemCount))
+        let artists = data.itemArtist ?? [Int32](repeating: -1, count: data.itemCount)
+        guard ["communities", "artist"].contains(settings.context.groups) else {
+            throw NextItemSettingsError(message: "blend: context.groups must be 'communities' or 'artist', got '\(settings.context.groups)'")
+        }
+        let groups = settings.context.strength <= 0 ? ItemGroups(itemArtist: artists)
+            : settings.context.groups == "artist" ? ItemGroups(itemArtist: artists)
+            : ItemGroups.artistCommunities(sessions: data.sessions, itemArtist: artists)
         return SessionBlend(
             itemCount: data.itemCount, settings: settings,
             transitions: try TransitionWalks.fit(data, settings: settings.transitions),
@@ -43,6 +49,9 @@ public struct SessionBlend: RegisteredNextItemModel {
     }
 
     /// The same fitted parts with other weights or context strength (tuning refits nothing).
+    /// How many item groups the context profile tells apart (nil without context).
+    public var contextGroupCount: Int? { context?.groupCount }
+
     public func with(transitionsWeight: Double, sknnWeight: Double, personalWeight: Double) -> SessionBlend {
         var s = settings
         s.transitionsWeight = transitionsWeight

@@ -86,19 +86,19 @@ public struct TransitionWalks: RegisteredNextItemModel {
     }
 
     public func score(_ query: SessionQuery, into scores: inout CandidateScores) {
-        var first: [Int32: Float] = [:]
+        // The first step q P in its own accumulator: it is added to `scores` penalized, and the second step starts from its best.
         var w: Float = 1
+        var first = CandidateScores(itemCount: itemCount)
         for item in query.items.suffix(settings.maxItems).reversed() {
             guard Int(item) < itemCount else { continue }
-            for k in rowStart[Int(item)]..<rowStart[Int(item) + 1] { first[targets[k], default: 0] += w * weights[k] }
+            for k in rowStart[Int(item)]..<rowStart[Int(item) + 1] { first.add(targets[k], w * weights[k]) }
             w *= Float(settings.decay)
             if w == 0 { break }
         }
-        for (item, value) in first { scores.add(item, value * penalty[Int(item)]) }
+        for item in first.touched { scores.add(item, first.values[Int(item)] * penalty[Int(item)]) }
         guard settings.secondStep > 0 else { return }
         let damp = Float(settings.secondStep)
-        let top = first.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(settings.branching)
-        for (mid, value) in top {
+        for (mid, value) in first.top(settings.branching) {
             for k in rowStart[Int(mid)]..<rowStart[Int(mid) + 1] {
                 let item = targets[k]
                 scores.add(item, damp * value * weights[k] * penalty[Int(item)])
