@@ -66,7 +66,7 @@ public struct CandidateScores: Sendable {
     /// - Complexity: O(touched · log k) (`TopK.select` over the touched items).
     public func top(_ k: Int, where keep: (Int32) -> Bool = { _ in true }) -> [(item: Int32, score: Float)] {
         values.withUnsafeBufferPointer { values in
-            TopK.select(k, of: values, among: touched.lazy.map { Int($0) }, where: { values[$0] > 0 && keep(Int32($0)) })
+            TopK.select(k, of: values, among: touched, where: { values[$0] > 0 && keep(Int32($0)) })
                 .map { (Int32($0), values[$0]) }
         }
     }

@@ -10,6 +10,20 @@ import Testing
 
 /// `/v1/sessions/next` and `/v1/playlists/continue` on a store of generated timestamped plays.
 @Suite struct SessionRoutesTests {
+    /// The route's hand-written JSON (`SessionAnswerJSON`) reads back as a `SessionAnswer` whose encoding by
+    /// the API's JSONEncoder is the same JSON value.
+    static func expectEncoderAgrees(_ body: Data, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let typed = try decoder.decode(SessionAnswer.self, from: body)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let again = try JSONSerialization.jsonObject(with: encoder.encode(typed)) as? NSDictionary
+        let served = try JSONSerialization.jsonObject(with: body) as? NSDictionary
+        #expect(again != nil && again == served, sourceLocation: sourceLocation)
+    }
+
     /// A server over 200 generated listeners' timed plays, with the planted successors.
     struct Fixture {
         let dir = TemporaryDirectory()
@@ -60,6 +74,7 @@ import Testing
         #expect(!items.contains(song))
         #expect(reply.json["unknown_items"] as? [String] == ["nope"])
         #expect(reply.json["personalized"] as? Bool == true)
+        try Self.expectEncoderAgrees(reply.body)
         let schema = try #require(OpenAPIDocumentTests.schema(of: ((OpenAPIDocumentTests.document["paths"] as? [String: Any])?["/v1/sessions/next"] as? [String: Any]).flatMap { (($0["post"] as? [String: Any])?["responses"] as? [String: Any])?["200"] as? [String: Any] }))
         #expect((schema["required"] as? [String] ?? []).allSatisfy { reply.json[$0] != nil })
 
@@ -80,6 +95,9 @@ import Testing
         #expect(!answered.isEmpty)
         let ids = answered.compactMap { $0["item"] as? String }
         #expect(Set(ids).isDisjoint(with: playlist))
+        try Self.expectEncoderAgrees(reply.body)
+        let titles = answered.compactMap { $0["title"] as? String }
+        #expect(titles.count == answered.count)
         let artists = answered.compactMap { $0["artist"] as? String }
         #expect(Set(artists).count == artists.count, "one item per artist at most: \(artists)")
     }

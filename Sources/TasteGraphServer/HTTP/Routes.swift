@@ -94,7 +94,7 @@ enum Routes {
             return JSONResponse.ok(try server.cache.body(for: "sessions/next " + String(buffer: body), version: body.readableBytes <= cacheableBody ? AnswerVersion(snapshot: snapshot) : nil) {
                 let ask = try JSONResponse.decode(SessionNextRequest.self, from: body)
                 try checkBatch(max(1, ask.items.count), field: "items", limit: server.settings.maxBatchSize)
-                return try JSONResponse.buffer(try serve { try snapshot.sessions.get().next(ask) })
+                return SessionAnswerJSON.buffer(try serve { try snapshot.sessions.get().next(ask) })
             })
         }
         v1.post("playlists/continue") { request, _ in
@@ -103,7 +103,7 @@ enum Routes {
             return JSONResponse.ok(try server.cache.body(for: "playlists/continue " + String(buffer: body), version: body.readableBytes <= cacheableBody ? AnswerVersion(snapshot: snapshot) : nil) {
                 let ask = try JSONResponse.decode(PlaylistContinueRequest.self, from: body)
                 try checkBatch(ask.items.count, field: "items", limit: server.settings.maxBatchSize)
-                return try JSONResponse.buffer(try serve { try snapshot.sessions.get().continuation(ask) })
+                return SessionAnswerJSON.buffer(try serve { try snapshot.sessions.get().continuation(ask) })
             })
         }
 

@@ -149,8 +149,9 @@ public struct ContextProfile: Sendable {
         return part + 24 / settings.bucketHours
     }
 
-    /// The factor of `item` for the query's listener and time, or nil when the query gives no context.
-    func factor(_ query: SessionQuery) -> ((Int32) -> Float)? {
+    /// The factor of each group for the query's listener and time (only `groups`, when given), or nil when
+    /// the query gives no context. Shapes: (groups.count); groups not asked for are 1.
+    func groupFactors(_ query: SessionQuery, only asked: [Int32]? = nil) -> [Float]? {
         guard settings.strength > 0, let user = query.user, let hour = query.hour, (0..<24).contains(hour),
               Int(user) < userTotal.count, userTotal[Int(user)] > 0
         else { return nil }
@@ -159,18 +160,25 @@ public struct ContextProfile: Sendable {
         let mu = Float(settings.smoothing)
         let lambda = Float(settings.strength) / (settings.fade ? Float(1 + query.items.count) : 1)
         let nu = userTotal[u], nub = userBucketTotal[u][b]
-        return { item in
-            let g = self.groups.group[Int(item)]
-            let pgu = ((self.userGroup[u][g] ?? 0) + mu * self.groupShare[Int(g)]) / (nu + mu)
-            let pgub = ((self.userBucketGroup[u][b][g] ?? 0) + mu * pgu) / (nub + mu)
+        // p(g | u) for a group the listener never played is its smoothed prior: the same for every such group.
+        func factor(_ key: Int32) -> Float {
+            let pgu = ((userGroup[u][key] ?? 0) + mu * groupShare[Int(key)]) / (nu + mu)
+            let pgub = ((userBucketGroup[u][b][key] ?? 0) + mu * pgu) / (nub + mu)
             return max(0, 1 + lambda * (pgub / pgu - 1))
         }
+        guard let asked else { return (0..<groups.count).map { factor(Int32($0)) } }
+        var factors = [Float](repeating: 1, count: groups.count)
+        for key in asked { factors[Int(key)] = factor(key) }
+        return factors
     }
 
     /// Re-ranks `scores` (already filled for `query`) by the listener's profile for the query's time.
     public func rerank(_ scores: inout CandidateScores, for query: SessionQuery) {
-        guard let factor = factor(query) else { return }
-        scores.reweight(factor)
+        let group = groups.group
+        // Few groups (artist communities, artists): all at once. Many (items without artists): the candidates' only.
+        let asked = groups.count <= 4_096 ? nil : Array(Set(scores.touched.map { group[Int($0)] }))
+        guard let factors = groupFactors(query, only: asked) else { return }
+        scores.reweight { factors[Int(group[Int($0)])] }
     }
 }
 
