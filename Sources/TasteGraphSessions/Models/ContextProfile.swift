@@ -181,9 +181,3 @@ public struct ContextProfile: Sendable {
         scores.reweight { factors[Int(group[Int($0)])] }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -48,17 +48,8 @@ public struct SessionBlend: RegisteredNextItemModel {
                 ? try ContextProfile(sessions: data.sessions, userCount: data.userCount, groups: groups, settings: settings.context) : nil)
     }
 
-    /// The same fitted parts with other weights or context strength (tuning refits nothing).
     /// How many item groups the context profile tells apart (nil without context).
     public var contextGroupCount: Int? { context?.groupCount }
-
-    public func with(transitionsWeight: Double, sknnWeight: Double, personalWeight: Double) -> SessionBlend {
-        var s = settings
-        s.transitionsWeight = transitionsWeight
-        s.sknnWeight = sknnWeight
-        s.personalWeight = personalWeight
-        return SessionBlend(itemCount: itemCount, settings: s, transitions: transitions, sknn: sknn, personal: personal, context: context)
-    }
 
     public func score(_ query: SessionQuery, into scores: inout CandidateScores) {
         var part = CandidateScores(itemCount: itemCount)
